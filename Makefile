@@ -1,0 +1,85 @@
+# Ember: a minimal KVM virtual machine monitor.
+#   make            build build/ember
+#   make test       unit tests (also under ASan/UBSan), micro-guests, Linux guests
+#   make bench      start-up, memory and boot figures beside QEMU
+CC ?= gcc
+BUILD := build
+CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror \
+	  -D_GNU_SOURCE -I. -MMD -MP
+LDFLAGS := -static -pthread
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Everything but main(): shared by the binary and the unit tests.
+LIB_SRCS := $(wildcard vmm/*.c devices/*.c boot/*.c virtio/*.c)
+LIB_SRCS := $(filter-out vmm/main.c,$(LIB_SRCS))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+SAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
+
+GUEST_SRCS := $(wildcard tests/guests/*.c)
+GUESTS := $(GUEST_SRCS:tests/guests/%.c=$(BUILD)/guests/%.bin)
+GUEST_CFLAGS := -m32 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -mgeneral-regs-only \
+	-fno-asynchronous-unwind-tables -O2 -Wall -Wextra -Werror -I tests/guests
+
+.PHONY: all guests unit test test-unit test-guests test-linux bench clean format
+all: $(BUILD)/ember
+
+$(BUILD)/ember: $(BUILD)/obj/vmm/main.o $(LIB_OBJS)
+	$(CC) -o $@ $^ $(LDFLAGS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+# Unit tests: one Check runner over every suite, plain and sanitized.
+$(BUILD)/unit: $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_OBJS)
+	$(CC) -o $@ $^ -pthread $(CHECK_LIBS)
+
+$(BUILD)/unit-san: $(UNIT_SRCS:%.c=$(BUILD)/san/%.o) $(SAN_OBJS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ -pthread $(CHECK_LIBS)
+
+unit: $(BUILD)/unit $(BUILD)/unit-san
+
+# Micro-guests: flat binaries run as --firmware images (16-bit entry at the reset vector).
+guests: $(GUESTS)
+
+$(BUILD)/guests/start.o: tests/guests/start.S
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -c -o $@ $<
+
+$(BUILD)/guests/%.bin: tests/guests/%.c tests/guests/guest.h tests/guests/guest.ld $(BUILD)/guests/start.o
+	$(CC) $(GUEST_CFLAGS) -c -o $(BUILD)/guests/$*.o $<
+	ld -m elf_i386 -nostdlib -T tests/guests/guest.ld -o $(BUILD)/guests/$*.elf \
+		$(BUILD)/guests/start.o $(BUILD)/guests/$*.o
+	objcopy -O binary $(BUILD)/guests/$*.elf $@
+
+test-unit: unit
+	CK_FORK=yes $(BUILD)/unit
+	CK_FORK=yes $(BUILD)/unit-san
+
+test-guests: $(BUILD)/ember guests
+	tests/guests/run.sh
+
+test-linux: $(BUILD)/ember guests
+	tests/linux/boot-tests.sh
+
+# The README's test command: every tier, one summary line at the end.
+test: $(BUILD)/ember unit guests
+	tests/run-all.sh
+
+bench: $(BUILD)/ember guests
+	tests/bench/bench.sh
+
+format:
+	clang-format -i $(wildcard vmm/*.[ch] devices/*.[ch] boot/*.[ch] virtio/*.[ch] tests/unit/*.[ch])
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/san $(BUILD)/guests $(BUILD)/ember $(BUILD)/unit $(BUILD)/unit-san
+
+-include $(shell find $(BUILD)/obj $(BUILD)/san -name '*.d' 2>/dev/null)

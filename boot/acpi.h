@@ -1,0 +1,20 @@
+#pragma once
+/*
+ * ACPI tables for a Linux guest: RSDP, XSDT, FADT (hardware-reduced, with
+ * sleep and reset registers on the power device), MADT (one local APIC per
+ * vCPU, the I/O APIC, the timer override) and a DSDT holding the PCI root
+ * bridge and the \_S5 sleep state that lets the guest power off.
+ */
+#include <stdint.h>
+
+#include "vmm/gm.h"
+
+#define ACPI_S5_SLP_TYP 5  /* SLP_TYP value the DSDT gives for S5 */
+#define ACPI_RESET_VALUE 1 /* written to the reset register to reboot */
+
+/*
+ * Build the tables for `cpus` vCPUs into guest RAM at LAYOUT_ACPI.
+ * Returns 0 with *rsdp set to the RSDP's guest address, or -errno.
+ */
+__attribute__((warn_unused_result)) int acpi_build(const struct gm *m, unsigned int cpus,
+						   uint64_t *rsdp);

@@ -1,0 +1,34 @@
+#pragma once
+/*
+ * x86 vCPU set-up: the tables a 64-bit Linux entry needs (GDT, identity
+ * page tables) built in guest RAM, register state, CPUID and local APIC.
+ */
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#include "vmm/gm.h"
+
+/* GDT selectors the boot protocol requires for the 64-bit entry. */
+#define CPU_BOOT_CS 0x10
+#define CPU_BOOT_DS 0x18
+
+/* Write the GDT and page tables identity-mapping 0-4 GiB into guest RAM. */
+__attribute__((warn_unused_result)) int cpu_build_tables(const struct gm *m);
+
+/* Registers for the Linux 64-bit entry: long mode, paging on, rsi = boot_params. */
+__attribute__((warn_unused_result)) int cpu_set_linux_entry(int vcpu_fd, uint64_t entry,
+							    uint64_t boot_params);
+
+/* x87/SSE state as after reset (FCW 0x37f, MXCSR 0x1f80). */
+__attribute__((warn_unused_result)) int cpu_set_fpu(int vcpu_fd);
+
+/* LINT0 as ExtINT and LINT1 as NMI, so the legacy PIC reaches the BSP. */
+__attribute__((warn_unused_result)) int cpu_set_lapic_lints(int vcpu_fd);
+
+/*
+ * Adjust the host-supported CPUID in place for vCPU `id` of `nr`: APIC IDs,
+ * a consistent topology (nr cores, one package, one thread per core), the
+ * hypervisor bit. Pure; unit-tested.
+ */
+void cpu_cpuid_patch(struct kvm_cpuid2 *c, unsigned int id, unsigned int nr);

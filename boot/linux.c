@@ -1,0 +1,91 @@
+#include "boot/linux.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "boot/e820.h"
+#include "boot/layout.h"
+
+#define PAGE_MASK_4K (~0xfffULL)
+
+static int fail(const char **why, const char *reason, int err)
+{
+	*why = reason;
+	return err;
+}
+
+static int place_initrd(const struct gm *m, const struct linux_images *img, uint64_t kernel_end,
+			struct boot_params *bp, const char **why)
+{
+	uint64_t top = gm_low_end(m), addr;
+
+	if (!img->initrd || !img->initrd_size)
+		return 0;
+	if ((uint64_t)img->bz->hdr.initrd_addr_max + 1 < top)
+		top = (uint64_t)img->bz->hdr.initrd_addr_max + 1;
+	if (img->initrd_size > top)
+		return fail(why, "initrd does not fit in guest RAM; raise --memory", -ENOMEM);
+	addr = (top - img->initrd_size) & PAGE_MASK_4K;
+	if (addr < kernel_end)
+		return fail(why, "kernel and initrd do not fit in guest RAM together; raise --memory",
+			    -ENOMEM);
+	if (gm_write(m, addr, img->initrd, img->initrd_size))
+		return fail(why, "initrd outside guest RAM", -EFAULT);
+	bp->hdr.ramdisk_image = (uint32_t)addr;
+	bp->hdr.ramdisk_size = (uint32_t)img->initrd_size;
+	bp->ext_ramdisk_image = (uint32_t)(addr >> 32);
+	bp->ext_ramdisk_size = (uint32_t)((uint64_t)img->initrd_size >> 32);
+	return 0;
+}
+
+static int place_cmdline(const struct gm *m, const struct linux_images *img,
+			 struct boot_params *bp, const char **why)
+{
+	size_t len = strlen(img->cmdline);
+
+	if (len >= img->bz->hdr.cmdline_size || len >= LAYOUT_CMDLINE_MAX)
+		return fail(why, "command line longer than the kernel accepts", -E2BIG);
+	if (gm_write(m, LAYOUT_CMDLINE, img->cmdline, len + 1))
+		return fail(why, "guest RAM too small for the command line", -ENOMEM);
+	bp->hdr.cmd_line_ptr = (uint32_t)LAYOUT_CMDLINE;
+	bp->ext_cmd_line_ptr = 0;
+	return 0;
+}
+
+int linux_load(const struct gm *m, const struct linux_images *img, struct linux_boot *out,
+	       const char **why)
+{
+	const struct bzimage *bz = img->bz;
+	struct boot_params bp;
+	uint64_t kernel_end;
+	int n, err;
+
+	if (__builtin_add_overflow(bz->load_addr, bz->init_size, &kernel_end) ||
+	    kernel_end > gm_low_end(m))
+		return fail(why, "kernel needs more memory than --memory gives", -ENOMEM);
+	if (gm_write(m, bz->load_addr, bz->kernel, bz->kernel_size))
+		return fail(why, "kernel outside guest RAM", -EFAULT);
+
+	memset(&bp, 0, sizeof(bp));
+	/* Copy the setup header as the file has it, then fill in the loader's fields. */
+	memcpy((uint8_t *)&bp + 0x1f1, bz->setup + 0x1f1, bz->hdr_end - 0x1f1);
+	bp.hdr.type_of_loader = 0xff; /* undefined loader */
+	bp.hdr.code32_start = (uint32_t)bz->load_addr;
+	bp.hdr.vid_mode = 0xffff; /* "normal" */
+	bp.acpi_rsdp_addr = img->rsdp;
+
+	err = place_cmdline(m, img, &bp, why);
+	if (!err)
+		err = place_initrd(m, img, kernel_end, &bp, why);
+	if (err)
+		return err;
+	n = e820_build(m, bp.e820_table, E820_MAX_ENTRIES_ZEROPAGE);
+	if (n < 0)
+		return fail(why, "cannot describe guest RAM in e820", n);
+	bp.e820_entries = (uint8_t)n;
+	if (gm_write(m, LAYOUT_ZERO_PAGE, &bp, sizeof(bp)))
+		return fail(why, "guest RAM too small for boot_params", -ENOMEM);
+	out->entry = bz->load_addr + 0x200;
+	out->boot_params = LAYOUT_ZERO_PAGE;
+	return 0;
+}

@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# Shared paths and helpers for the Linux-guest test kit. Sourced, not run.
+
+KIT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$KIT_LIB_DIR/../.." && pwd)
+KIT="$REPO_ROOT/build/kit"
+# EMBER_BIN picks another ember build (e.g. a sanitizer build).
+EMBER=${EMBER_BIN:-$REPO_ROOT/build/ember}
+SPIN_BIN="$REPO_ROOT/build/guests/spin.bin"
+export KIT_LIB_DIR REPO_ROOT KIT EMBER SPIN_BIN
+
+kit_log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+kit_die() { kit_log "error: $*"; exit 1; }
+
+# Fails with a hint unless fetch.sh has produced the stable kit paths.
+kit_need_fetch() {
+	[[ -s "$KIT/kver" && -e "$KIT/vmlinuz" && -x "$KIT/busybox" && -d "$KIT/modules" ]] ||
+		kit_die "kernel/busybox kit missing; run tests/linux/fetch.sh first"
+}
+
+# Milliseconds since the epoch (GNU date).
+kit_now_ms() { date +%s%3N; }
+
+# Decides where Linux guests run. Prints "direct" when /dev/kvm is
+# hardware-backed (the spin micro-guest finishes fast), "nested" otherwise.
+# Under PVM-style /dev/kvm every CPL0 instruction is emulated, so the fixed
+# ~300k-instruction loop takes ~0.4 s; on VT-x/AMD-V it takes a few ms.
+# EMBER_KVM_MODE=direct|nested overrides the measurement.
+# EMBER_SPIN_THRESHOLD_MS sets the limit (default 100).
+kit_kvm_mode() {
+	local limit=${EMBER_SPIN_THRESHOLD_MS:-100} t0 t1 rc=0
+	case "${EMBER_KVM_MODE:-}" in
+	direct | nested) echo "$EMBER_KVM_MODE"; return 0 ;;
+	"") ;;
+	*) kit_die "EMBER_KVM_MODE must be direct or nested, not '$EMBER_KVM_MODE'" ;;
+	esac
+	if [[ ! -r /dev/kvm || ! -w /dev/kvm ]]; then
+		kit_log "no usable /dev/kvm here: using the nested test host"
+		echo nested; return 0
+	fi
+	[[ -x "$EMBER" ]] || kit_die "$EMBER missing; run make"
+	[[ -f "$SPIN_BIN" ]] || kit_die "$SPIN_BIN missing; run make guests"
+	# One untimed run first so page-cache and module loading do not count.
+	timeout 60 "$EMBER" run --firmware "$SPIN_BIN" --serial none >/dev/null 2>&1 || rc=$?
+	[[ $rc -eq 0 ]] || kit_die "spin micro-guest failed (ember exit $rc)"
+	t0=$(kit_now_ms)
+	timeout 60 "$EMBER" run --firmware "$SPIN_BIN" --serial none >/dev/null 2>&1 || rc=$?
+	t1=$(kit_now_ms)
+	[[ $rc -eq 0 ]] || kit_die "spin micro-guest failed (ember exit $rc)"
+	if ((t1 - t0 < limit)); then
+		kit_log "spin micro-guest took $((t1 - t0)) ms (< $limit): /dev/kvm is hardware-backed"
+		echo direct
+	else
+		kit_log "spin micro-guest took $((t1 - t0)) ms (>= $limit): using the nested test host"
+		echo nested
+	fi
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds build/kit/guest.cpio.gz: the Linux guest's busybox-static initramfs.
+# /init comes from tests/linux/guest/init, the ember.test=NAME scenarios from
+# tests/linux/guest/tests/NAME.sh, the modules from tests/linux/guest/modules.txt.
+# Usage: tests/linux/mkguest.sh   (after fetch.sh)
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=initramfs.sh
+. "$KIT_LIB_DIR/initramfs.sh"
+
+kit_need_fetch
+src="$KIT_LIB_DIR/guest"
+root="$KIT/stage/guest"
+out="$KIT/guest.cpio.gz"
+
+initramfs_stage_busybox "$root"
+install -m 0755 "$src/init" "$root/init"
+mkdir -p "$root/tests"
+install -m 0755 "$src"/tests/*.sh "$root/tests/"
+mapfile -t mods < <(initramfs_module_list "$src/modules.txt")
+initramfs_add_modules "$root" "${mods[@]}"
+cat >"$root/etc/profile" <<'PROFILE'
+export PATH=/bin:/sbin HOME=/root TERM=${TERM:-vt100}
+PS1='guest:\w\$ '
+cd /root
+PROFILE
+initramfs_pack "$root" "$out"
+kit_log "wrote $out ($(du -k "$out" | cut -f1) kB)"

@@ -1,0 +1,219 @@
+#include "vmm/cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_parse_size(const char *s, uint64_t *bytes)
+{
+	uint64_t v = 0, mult = 1ULL << 20; /* a plain number means MiB */
+	const char *p = s;
+
+	if (!s || !isdigit((unsigned char)*p))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (__builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
+			return -ERANGE;
+	}
+	if (*p) {
+		switch (toupper((unsigned char)*p)) {
+		case 'K': mult = 1ULL << 10; break;
+		case 'M': mult = 1ULL << 20; break;
+		case 'G': mult = 1ULL << 30; break;
+		case 'T': mult = 1ULL << 40; break;
+		default: return -EINVAL;
+		}
+		p++;
+		if (*p == 'i' && p[1] == 'B')
+			p += 2;
+		else if (*p == 'B')
+			p++;
+		if (*p)
+			return -EINVAL;
+	}
+	if (__builtin_mul_overflow(v, mult, bytes))
+		return -ERANGE;
+	return 0;
+}
+
+static int parse_cpus(const char *s, unsigned int *cpus)
+{
+	char *end;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < 1 || v > CLI_MAX_CPUS)
+		return -EINVAL;
+	*cpus = (unsigned int)v;
+	return 0;
+}
+
+static int parse_serial(const char *s, struct cli_config *cfg)
+{
+	if (!strcmp(s, "stdio")) {
+		cfg->serial = CLI_SERIAL_STDIO;
+	} else if (!strcmp(s, "none")) {
+		cfg->serial = CLI_SERIAL_NONE;
+	} else if (!strncmp(s, "file=", 5) && s[5]) {
+		cfg->serial = CLI_SERIAL_FILE;
+		cfg->serial_path = s + 5;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Options of `ember run` that take a value. */
+enum opt { OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_SERIAL };
+
+static const struct {
+	const char *name;
+	enum opt id;
+} run_opts[] = {
+	{ "--kernel", OPT_KERNEL }, { "--initrd", OPT_INITRD },	    { "--cmdline", OPT_CMDLINE },
+	{ "--memory", OPT_MEMORY }, { "--cpus", OPT_CPUS },	    { "--firmware", OPT_FIRMWARE },
+	{ "--serial", OPT_SERIAL },
+};
+
+static int bad(const char *what, const char *val, const char *hint)
+{
+	fprintf(stderr, "ember: error: invalid %s '%s': %s\n", what, val, hint);
+	return -EINVAL;
+}
+
+static int apply_opt(enum opt id, const char *val, struct cli_config *cfg)
+{
+	switch (id) {
+	case OPT_KERNEL: cfg->kernel = val; break;
+	case OPT_INITRD: cfg->initrd = val; break;
+	case OPT_CMDLINE: cfg->cmdline = val; break;
+	case OPT_FIRMWARE: cfg->firmware = val; break;
+	case OPT_MEMORY:
+		if (cli_parse_size(val, &cfg->memory) || cfg->memory == 0)
+			return bad("--memory", val, "give a size such as 256M or 2G (a plain number is MiB)");
+		break;
+	case OPT_CPUS:
+		if (parse_cpus(val, &cfg->cpus))
+			return bad("--cpus", val, "give a number from 1 to 255");
+		break;
+	case OPT_SERIAL:
+		if (parse_serial(val, cfg))
+			return bad("--serial", val, "use stdio, none or file=PATH");
+		break;
+	}
+	return 0;
+}
+
+/* Accepts "--opt value" and "--opt=value". Returns args consumed, or -EINVAL. */
+static int parse_run_opt(int argc, char *const argv[], int i, struct cli_config *cfg)
+{
+	const char *arg = argv[i];
+
+	for (size_t k = 0; k < sizeof(run_opts) / sizeof(run_opts[0]); k++) {
+		size_t n = strlen(run_opts[k].name);
+
+		if (strncmp(arg, run_opts[k].name, n))
+			continue;
+		if (arg[n] == '=')
+			return apply_opt(run_opts[k].id, arg + n + 1, cfg) ?: 1;
+		if (arg[n])
+			continue;
+		if (i + 1 >= argc) {
+			fprintf(stderr, "ember: error: option %s needs a value\n", arg);
+			return -EINVAL;
+		}
+		return apply_opt(run_opts[k].id, argv[i + 1], cfg) ?: 2;
+	}
+	if (!strcmp(arg, "-v") || !strcmp(arg, "--verbose")) {
+		cfg->verbose++;
+		return 1;
+	}
+	fprintf(stderr, "ember: error: unknown option '%s' (see ember --help)\n", arg);
+	return -EINVAL;
+}
+
+static int check_run(const struct cli_config *cfg)
+{
+	if (!cfg->kernel && !cfg->firmware) {
+		fprintf(stderr, "ember: error: run needs --kernel PATH or --firmware PATH\n");
+		return -EINVAL;
+	}
+	if (cfg->kernel && cfg->firmware) {
+		fprintf(stderr, "ember: error: --kernel and --firmware exclude each other\n");
+		return -EINVAL;
+	}
+	if (cfg->firmware && (cfg->initrd || cfg->cmdline)) {
+		fprintf(stderr, "ember: error: --initrd and --cmdline need --kernel\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cli_parse(int argc, char *const argv[], struct cli_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->memory = CLI_DEFAULT_MEMORY;
+	cfg->cpus = 1;
+	cfg->serial = CLI_SERIAL_STDIO;
+
+	if (argc < 2) {
+		fprintf(stderr, "ember: error: missing command (see ember --help)\n");
+		return -EINVAL;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		cfg->command = CLI_HELP;
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		cfg->command = CLI_VERSION;
+		return 0;
+	}
+	if (strcmp(argv[1], "run")) {
+		fprintf(stderr, "ember: error: unknown command '%s' (see ember --help)\n", argv[1]);
+		return -EINVAL;
+	}
+	cfg->command = CLI_RUN;
+	for (int i = 2; i < argc;) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			cfg->command = CLI_HELP;
+			return 0;
+		}
+		int n = parse_run_opt(argc, argv, i, cfg);
+
+		if (n < 0)
+			return n;
+		i += n;
+	}
+	return check_run(cfg);
+}
+
+void cli_usage(void)
+{
+	fputs("usage: ember run --kernel PATH [options]\n"
+	      "       ember run --firmware PATH [options]\n"
+	      "       ember --help | --version\n"
+	      "\n"
+	      "Boot a Linux bzImage or a raw firmware image in a KVM virtual machine.\n"
+	      "\n"
+	      "options of run:\n"
+	      "  --kernel PATH      Linux bzImage (x86 boot protocol 2.12 or later, 64-bit)\n"
+	      "  --initrd PATH      initial ramdisk loaded beside the kernel\n"
+	      "  --cmdline STR      kernel command line (default: \"" CLI_DEFAULT_CMDLINE "\")\n"
+	      "  --memory SIZE      guest RAM: 256M, 2G, or a plain number of MiB (default 256M)\n"
+	      "  --cpus N           number of vCPUs, 1-255 (default 1)\n"
+	      "  --firmware PATH    raw image mapped below 4 GiB, started at the reset vector\n"
+	      "  --serial MODE      guest COM1: stdio (default), file=PATH or none\n"
+	      "  -v, --verbose      more messages (twice for debug)\n"
+	      "\n"
+	      "On the console, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n"
+	      "Exit status: 0 guest powered off or rebooted, 1 setup error, 2 usage error,\n"
+	      "3 guest triple fault, 4 KVM internal error, 5 VM entry failed,\n"
+	      "64+N guest wrote N (1-63) to the exit port 0x501, 130 quit from the console.\n",
+	      stdout);
+}

@@ -1,0 +1,39 @@
+#pragma once
+/* Command-line parsing for `ember`. Pure: no I/O besides the messages it prints. */
+#include <stdint.h>
+
+#define CLI_DEFAULT_MEMORY (256ULL << 20)
+#define CLI_DEFAULT_CMDLINE "console=ttyS0"
+#define CLI_MAX_CPUS 255
+
+enum cli_command { CLI_RUN, CLI_HELP, CLI_VERSION };
+enum cli_serial { CLI_SERIAL_STDIO, CLI_SERIAL_FILE, CLI_SERIAL_NONE };
+
+struct cli_config {
+	enum cli_command command;
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	const char *firmware;
+	uint64_t memory;
+	unsigned int cpus;
+	enum cli_serial serial;
+	const char *serial_path;
+	int verbose; /* -v given n times */
+};
+
+/*
+ * Parse "256M", "2G", "1024" (MiB), "512K" into bytes. Suffixes K, M, G, T,
+ * either case. Returns 0 or -EINVAL (not a size) / -ERANGE (overflow).
+ */
+__attribute__((warn_unused_result)) int cli_parse_size(const char *s, uint64_t *bytes);
+
+/*
+ * Fill `cfg` from argv. On error prints one line naming the problem to
+ * stderr and returns -EINVAL. argv strings are referenced, not copied.
+ */
+__attribute__((warn_unused_result)) int cli_parse(int argc, char *const argv[],
+						  struct cli_config *cfg);
+
+/* Print the help text to stdout. */
+void cli_usage(void);

@@ -1,0 +1,180 @@
+#include "vmm/console.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "vmm/log.h"
+
+/*
+ * The terminal settings to put back if Ember dies on a fatal signal. A
+ * signal handler cannot be handed context, so this is the one piece of
+ * file-scope mutable state here; it is written before any thread starts.
+ */
+static struct termios saved_termios;
+static int saved_termios_fd = -1;
+
+static void fatal_signal(int sig)
+{
+	if (saved_termios_fd >= 0)
+		tcsetattr(saved_termios_fd, TCSANOW, &saved_termios);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int make_raw(int fd)
+{
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	struct termios t;
+
+	if (tcgetattr(fd, &saved_termios) < 0)
+		return -errno;
+	t = saved_termios;
+	cfmakeraw(&t);
+	/* Keep output post-processing so Ember's own messages start at column 0. */
+	t.c_oflag |= OPOST | ONLCR;
+	if (tcsetattr(fd, TCSANOW, &t) < 0)
+		return -errno;
+	saved_termios_fd = fd;
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		signal(fatal[i], fatal_signal);
+	return 0;
+}
+
+int console_open(struct console *c, int in_fd)
+{
+	sigset_t set;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->in_fd = in_fd;
+	c->sig_fd = -1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -EINVAL;
+	c->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (c->sig_fd < 0)
+		return -errno;
+	if (in_fd >= 0 && isatty(in_fd)) {
+		err = make_raw(in_fd);
+		if (err)
+			log_warn("cannot switch the terminal to raw mode: %s", strerror(-err));
+		else
+			c->raw = true;
+	}
+	return 0;
+}
+
+void console_close(struct console *c)
+{
+	if (c->raw) {
+		tcsetattr(c->in_fd, TCSANOW, &saved_termios);
+		saved_termios_fd = -1;
+		c->raw = false;
+	}
+	if (c->sig_fd >= 0) {
+		close(c->sig_fd);
+		c->sig_fd = -1;
+	}
+}
+
+size_t console_feed(struct console *c, struct serial *s, const uint8_t *buf, size_t n, bool *quit)
+{
+	size_t i = 0;
+
+	*quit = false;
+	while (i < n) {
+		uint8_t b = buf[i];
+
+		if (c->escape) {
+			if (b == 'x' || b == 'X') {
+				*quit = true;
+				return i + 1;
+			}
+			/* Ctrl-A Ctrl-A sends one Ctrl-A; Ctrl-A + any other key sends that key. */
+			if (!serial_rx(s, &b, 1))
+				return i;
+			c->escape = false;
+		} else if (b == CONSOLE_ESCAPE && c->raw) {
+			c->escape = true;
+		} else if (!serial_rx(s, &b, 1)) {
+			return i;
+		}
+		i++;
+	}
+	return i;
+}
+
+/* Read what the FIFO can take now; returns false at end of input. */
+static bool pump_input(struct console *c, struct vm *vm, bool *quit)
+{
+	uint8_t buf[SERIAL_FIFO];
+	size_t room = serial_rx_space(&vm->serial);
+	ssize_t n;
+
+	*quit = false;
+	if (!room)
+		return true;
+	n = read(c->in_fd, buf, room);
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN;
+	if (n == 0)
+		return false;
+	/* The FIFO had `room` bytes free and only the guest drains it: all bytes fit. */
+	console_feed(c, &vm->serial, buf, (size_t)n, quit);
+	return true;
+}
+
+static int signal_status(struct console *c)
+{
+	struct signalfd_siginfo si;
+
+	if (read(c->sig_fd, &si, sizeof(si)) != sizeof(si))
+		return -1;
+	log_info("stopping on signal %u", si.ssi_signo);
+	return 128 + (int)si.ssi_signo;
+}
+
+int console_loop(struct console *c, struct vm *vm)
+{
+	bool input = c->in_fd >= 0, quit;
+	uint64_t count;
+
+	for (;;) {
+		struct pollfd pfd[4] = {
+			{ .fd = vm->stop_fd, .events = POLLIN },
+			{ .fd = c->sig_fd, .events = POLLIN },
+			{ .fd = vm->rx_space_fd, .events = POLLIN },
+			/* Read input only while the FIFO has room: back-pressure to the terminal. */
+			{ .fd = input && serial_rx_space(&vm->serial) ? c->in_fd : -1, .events = POLLIN },
+		};
+		int status;
+
+		if (poll(pfd, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("poll failed: %s", strerror(errno));
+			return EXIT_INTERNAL;
+		}
+		if (pfd[0].revents)
+			return vm->exit_status;
+		if (pfd[1].revents && (status = signal_status(c)) >= 0)
+			return status;
+		if (pfd[2].revents && read(vm->rx_space_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+			log_debug("rx eventfd: %s", strerror(errno));
+		if (pfd[3].revents & (POLLERR | POLLNVAL))
+			input = false;
+		else if (pfd[3].revents) {
+			input = pump_input(c, vm, &quit);
+			if (quit) {
+				log_info("quit from the console");
+				return EXIT_USER_QUIT;
+			}
+		}
+	}
+}

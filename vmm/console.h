@@ -1,0 +1,44 @@
+#pragma once
+/*
+ * The host side of the guest console: puts the terminal in raw mode while
+ * the guest owns it, feeds standard input to the serial port with
+ * back-pressure, handles the Ctrl-A escape, and runs the main thread's wait
+ * loop until the VM stops.
+ */
+#include <signal.h>
+#include <stdbool.h>
+#include <termios.h>
+
+#include "vmm/vm.h"
+
+#define CONSOLE_ESCAPE 0x01 /* Ctrl-A */
+
+struct console {
+	int in_fd;	/* -1: the guest gets no input */
+	bool raw;	/* terminal switched to raw mode (restore on exit) */
+	bool escape;	/* Ctrl-A seen, waiting for the command key */
+	int sig_fd;	/* signalfd for SIGINT/SIGTERM/SIGHUP */
+};
+
+/*
+ * Block termination signals (the loop receives them through a signalfd)
+ * and, if `in_fd` is a terminal, switch it to raw mode. Call before any
+ * thread starts. Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int console_open(struct console *c, int in_fd);
+
+/* Restore the terminal and signal mask. Idempotent. */
+void console_close(struct console *c);
+
+/*
+ * Serve input and wait until the VM asks to stop, the user quits, or a
+ * signal arrives. Returns Ember's exit status.
+ */
+int console_loop(struct console *c, struct vm *vm);
+
+/*
+ * Feed `n` bytes of user input through the escape handling into `s`.
+ * Returns the number of bytes consumed (it stops early when the FIFO is
+ * full) and sets *quit when Ctrl-A x was typed. Pure apart from `s`.
+ */
+size_t console_feed(struct console *c, struct serial *s, const uint8_t *buf, size_t n, bool *quit);

@@ -1,0 +1,28 @@
+#pragma once
+/*
+ * Ember's exit statuses, and the hook through which a device asks the VM to
+ * stop (power off, reset, test exit port).
+ */
+
+enum exit_status {
+	EXIT_GUEST_OFF = 0,	 /* guest powered off or rebooted */
+	EXIT_SETUP = 1,		 /* Ember could not set the VM up */
+	EXIT_USAGE = 2,		 /* bad command line */
+	EXIT_TRIPLE_FAULT = 3,	 /* guest shut down by a triple fault */
+	EXIT_INTERNAL = 4,	 /* KVM internal error or emulation failure */
+	EXIT_FAIL_ENTRY = 5,	 /* hardware refused to enter the guest */
+	EXIT_PORT_BASE = 64,	 /* 64 + N: guest wrote N (1-63) to the exit port */
+	EXIT_USER_QUIT = 130,	 /* Ctrl-A x on the console */
+};
+
+struct exit_hook {
+	/* Ask the VM to stop with `status`; the first request wins. Thread-safe. */
+	void (*request)(void *ctx, int status, const char *reason);
+	void *ctx;
+};
+
+static inline void exit_request(const struct exit_hook *h, int status, const char *reason)
+{
+	if (h->request)
+		h->request(h->ctx, status, reason);
+}

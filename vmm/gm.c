@@ -1,0 +1,82 @@
+#include "vmm/gm.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "boot/layout.h"
+
+int gm_init(struct gm *m, uint64_t ram_size, uint64_t hole)
+{
+	void *p;
+
+	memset(m, 0, sizeof(*m));
+	if (ram_size == 0 || (ram_size & 0xfff) || hole == 0 || hole > LAYOUT_4G)
+		return -EINVAL;
+	if (ram_size > (1ULL << 46))
+		return -ENOMEM;
+	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	m->map = p;
+	m->map_size = ram_size;
+	m->ram_size = ram_size;
+	m->region[0] = (struct gm_region){ .gpa = 0, .size = ram_size < hole ? ram_size : hole, .host = p };
+	m->nr = 1;
+	if (ram_size > hole) {
+		m->region[1] = (struct gm_region){
+			.gpa = LAYOUT_4G, .size = ram_size - hole, .host = m->map + hole
+		};
+		m->nr = 2;
+	}
+	return 0;
+}
+
+void gm_destroy(struct gm *m)
+{
+	if (m->map)
+		munmap(m->map, m->map_size);
+	memset(m, 0, sizeof(*m));
+}
+
+void *gm_ptr(const struct gm *m, uint64_t gpa, uint64_t len)
+{
+	uint64_t last;
+
+	if (len == 0 || __builtin_add_overflow(gpa, len - 1, &last))
+		return NULL;
+	for (unsigned int i = 0; i < m->nr; i++) {
+		const struct gm_region *r = &m->region[i];
+
+		/* r->size >= 1, so r->gpa + r->size - 1 cannot overflow for valid layouts. */
+		if (gpa >= r->gpa && last <= r->gpa + (r->size - 1))
+			return r->host + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+int gm_read(const struct gm *m, uint64_t gpa, void *dst, size_t len)
+{
+	void *p = gm_ptr(m, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+int gm_write(const struct gm *m, uint64_t gpa, const void *src, size_t len)
+{
+	void *p = gm_ptr(m, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(p, src, len);
+	return 0;
+}
+
+uint64_t gm_low_end(const struct gm *m)
+{
+	return m->nr ? m->region[0].size : 0;
+}

@@ -1,0 +1,49 @@
+#pragma once
+/*
+ * Guest physical memory: the one door between guest addresses and host
+ * pointers. RAM is one anonymous mapping split into at most two regions
+ * around the 32-bit MMIO hole. Every access a device makes on behalf of the
+ * guest goes through gm_ptr()/gm_read()/gm_write(), which check the whole
+ * range [gpa, gpa + len) with overflow-safe arithmetic.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#define GM_MAX_REGIONS 4
+
+struct gm_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host;
+};
+
+struct gm {
+	struct gm_region region[GM_MAX_REGIONS];
+	unsigned int nr;
+	uint8_t *map; /* the one mapping that backs all regions */
+	uint64_t map_size;
+	uint64_t ram_size;
+};
+
+/*
+ * Map `ram_size` bytes of anonymous memory and lay it out: up to `hole`
+ * bytes from 0, the rest from 4 GiB. Returns 0, -EINVAL (size 0 or not a
+ * multiple of 4 KiB) or -ENOMEM.
+ */
+__attribute__((warn_unused_result)) int gm_init(struct gm *m, uint64_t ram_size, uint64_t hole);
+void gm_destroy(struct gm *m);
+
+/*
+ * Host pointer to guest range [gpa, gpa + len), or NULL if len is 0, the
+ * range wraps, or any byte lies outside a single RAM region.
+ */
+void *gm_ptr(const struct gm *m, uint64_t gpa, uint64_t len);
+
+/* Copy out of / into guest RAM. Return 0 or -EFAULT (range not all RAM). */
+__attribute__((warn_unused_result)) int gm_read(const struct gm *m, uint64_t gpa, void *dst,
+						size_t len);
+__attribute__((warn_unused_result)) int gm_write(const struct gm *m, uint64_t gpa, const void *src,
+						 size_t len);
+
+/* End of the RAM region that starts at 0 (the "low" RAM below the hole). */
+uint64_t gm_low_end(const struct gm *m);

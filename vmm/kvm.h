@@ -1,0 +1,14 @@
+#pragma once
+/* The /dev/kvm system handle: open, API checks, host-wide queries. */
+#include <stddef.h>
+
+#include <linux/kvm.h>
+
+/*
+ * Open /dev/kvm and check the API version and every capability Ember
+ * needs. On failure logs what is missing and what to do; returns -errno.
+ */
+__attribute__((warn_unused_result)) int kvm_open(int *kvm_fd);
+
+/* KVM_GET_SUPPORTED_CPUID into a new allocation (free() it). Returns 0 or -errno. */
+__attribute__((warn_unused_result)) int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out);

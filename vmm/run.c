@@ -1,0 +1,181 @@
+#include "vmm/run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "boot/acpi.h"
+#include "boot/cpu.h"
+#include "boot/layout.h"
+#include "boot/linux.h"
+#include "vmm/console.h"
+#include "vmm/file.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define MIN_MEMORY (2ULL << 20)
+#define MAX_KERNEL (512ULL << 20)
+#define MAX_INITRD (2048ULL << 20)
+
+/* The guest images, mapped before the VM exists so that bad input fails fast. */
+struct images {
+	struct file_map kernel, initrd, firmware;
+	struct bzimage bz;
+};
+
+static int check_memory(uint64_t bytes)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	uint64_t host = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize : 0;
+
+	if (bytes & 0xfff) {
+		log_err("--memory must be a multiple of 4K (got %llu bytes)", (unsigned long long)bytes);
+		return -EINVAL;
+	}
+	if (bytes < MIN_MEMORY) {
+		log_err("--memory %lluK is too small: the minimum is 2M",
+			(unsigned long long)(bytes >> 10));
+		return -EINVAL;
+	}
+	if (host && bytes > host) {
+		log_err("--memory %lluM is more than this host's %lluM of RAM",
+			(unsigned long long)(bytes >> 20), (unsigned long long)(host >> 20));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int load_images(const struct cli_config *cfg, struct images *img)
+{
+	const char *why;
+	int err;
+
+	memset(img, 0, sizeof(*img));
+	if (cfg->firmware)
+		return file_map(cfg->firmware, "firmware", LAYOUT_FIRMWARE_MAX, &img->firmware);
+	err = file_map(cfg->kernel, "kernel", MAX_KERNEL, &img->kernel);
+	if (err)
+		return err;
+	err = bzimage_parse(img->kernel.data, img->kernel.size, &img->bz, &why);
+	if (err) {
+		log_err("cannot boot kernel '%s': %s", cfg->kernel, why);
+		return err;
+	}
+	if (cfg->initrd)
+		err = file_map(cfg->initrd, "initrd", MAX_INITRD, &img->initrd);
+	return err;
+}
+
+static void unload_images(struct images *img)
+{
+	file_unmap(&img->kernel);
+	file_unmap(&img->initrd);
+	file_unmap(&img->firmware);
+}
+
+static int boot_linux(struct vm *vm, const struct cli_config *cfg, struct images *img)
+{
+	struct linux_images li = {
+		.bz = &img->bz,
+		.initrd = img->initrd.data,
+		.initrd_size = img->initrd.size,
+		.cmdline = cfg->cmdline ? cfg->cmdline : CLI_DEFAULT_CMDLINE,
+	};
+	struct linux_boot lb;
+	const char *why = "";
+	int err;
+
+	err = cpu_build_tables(&vm->mem);
+	if (!err)
+		err = acpi_build(&vm->mem, vm->nr_vcpus, &li.rsdp);
+	if (err) {
+		log_err("cannot build the boot tables in guest RAM: %s", strerror(-err));
+		return err;
+	}
+	err = linux_load(&vm->mem, &li, &lb, &why);
+	if (err) {
+		log_err("cannot load kernel '%s' into %lluM of RAM: %s", cfg->kernel,
+			(unsigned long long)(cfg->memory >> 20), why);
+		return err;
+	}
+	err = cpu_set_linux_entry(vm->vcpu[0].fd, lb.entry, lb.boot_params);
+	if (err)
+		log_err("cannot set the boot vCPU's registers: %s", strerror(-err));
+	return err;
+}
+
+static int open_serial_out(const struct cli_config *cfg, int *fd)
+{
+	*fd = -1;
+	if (cfg->serial == CLI_SERIAL_STDIO)
+		*fd = STDOUT_FILENO;
+	if (cfg->serial != CLI_SERIAL_FILE)
+		return 0;
+	*fd = open(cfg->serial_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (*fd < 0) {
+		log_err("cannot open serial output file '%s': %s", cfg->serial_path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int start_and_wait(struct vm *vm, const struct cli_config *cfg)
+{
+	struct console con;
+	int status, err;
+
+	err = console_open(&con, cfg->serial == CLI_SERIAL_STDIO ? STDIN_FILENO : -1);
+	if (err) {
+		log_err("cannot set up the console: %s", strerror(-err));
+		return EXIT_SETUP;
+	}
+	if (vm_start(vm))
+		status = EXIT_SETUP;
+	else
+		status = console_loop(&con, vm);
+	vm_stop(vm);
+	console_close(&con);
+	if (vm->exit_reason[0])
+		log_info("%s", vm->exit_reason);
+	return status;
+}
+
+int run_vm(const struct cli_config *cfg)
+{
+	struct vm_config vc = { .memory = cfg->memory, .cpus = cfg->cpus };
+	struct images img;
+	struct vm vm;
+	int status = EXIT_SETUP;
+
+	memset(&img, 0, sizeof(img));
+	if (check_memory(cfg->memory) || load_images(cfg, &img)) {
+		unload_images(&img);
+		return EXIT_SETUP;
+	}
+	if (open_serial_out(cfg, &vc.serial_out_fd))
+		goto out_images;
+	if (vm_create(&vm, &vc))
+		goto out_serial;
+	if (cfg->firmware) {
+		int err = vm_load_firmware(&vm, img.firmware.data, img.firmware.size);
+
+		if (err) {
+			log_err("cannot map firmware '%s': %s", cfg->firmware, strerror(-err));
+			goto out_vm;
+		}
+	} else if (boot_linux(&vm, cfg, &img)) {
+		goto out_vm;
+	}
+	/* The images are in guest RAM now; drop the host mappings before the guest runs. */
+	unload_images(&img);
+	status = start_and_wait(&vm, cfg);
+out_vm:
+	vm_destroy(&vm);
+out_serial:
+	if (cfg->serial == CLI_SERIAL_FILE && vc.serial_out_fd >= 0)
+		close(vc.serial_out_fd);
+out_images:
+	unload_images(&img);
+	return status;
+}

@@ -1,0 +1,223 @@
+#include "vmm/vcpu.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "boot/cpu.h"
+
+#define SIG_KICK SIGUSR1
+#define UNMAPPED_LOG_BURST 20
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* only interrupts KVM_RUN */
+}
+
+int vcpu_signal_setup(void)
+{
+	struct sigaction sa = { .sa_handler = kick_handler }; /* no SA_RESTART: KVM_RUN returns EINTR */
+
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIG_KICK, &sa, NULL) < 0 ? -errno : 0;
+}
+
+int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int id)
+{
+	int err;
+
+	memset(v, 0, sizeof(*v));
+	v->vm = vm;
+	v->id = id;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (v->fd < 0)
+		return -errno;
+	v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		err = -errno;
+		goto err_fd;
+	}
+	cpu_cpuid_patch(vm->cpuid, id, vm->nr_vcpus);
+	if (ioctl(v->fd, KVM_SET_CPUID2, vm->cpuid) < 0) {
+		err = -errno;
+		goto err_map;
+	}
+	err = cpu_set_fpu(v->fd);
+	if (!err && id == 0)
+		err = cpu_set_lapic_lints(v->fd);
+	if (err)
+		goto err_map;
+	atomic_store(&v->state, VCPU_CREATED);
+	return 0;
+
+err_map:
+	munmap(v->run, v->vm->run_size);
+err_fd:
+	close(v->fd);
+	v->fd = -1;
+	return err;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (v->fd < 0)
+		return;
+	munmap(v->run, v->vm->run_size);
+	close(v->fd);
+	v->fd = -1;
+}
+
+void vcpu_dump(const struct vcpu *v)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
+		log_err("vCPU %u: cannot read registers: %s", v->id, strerror(errno));
+		return;
+	}
+	log_err("vCPU %u registers:", v->id);
+	log_err(" rip %016llx rsp %016llx rflags %016llx", r.rip, r.rsp, r.rflags);
+	log_err(" rax %016llx rbx %016llx rcx %016llx rdx %016llx", r.rax, r.rbx, r.rcx, r.rdx);
+	log_err(" rsi %016llx rdi %016llx rbp %016llx", r.rsi, r.rdi, r.rbp);
+	log_err(" r8  %016llx r9  %016llx r10 %016llx r11 %016llx", r.r8, r.r9, r.r10, r.r11);
+	log_err(" r12 %016llx r13 %016llx r14 %016llx r15 %016llx", r.r12, r.r13, r.r14, r.r15);
+	log_err(" cs %04x base %llx  ds %04x  ss %04x", s.cs.selector, s.cs.base, s.ds.selector,
+		s.ss.selector);
+	log_err(" cr0 %llx cr2 %llx cr3 %llx cr4 %llx efer %llx", s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
+}
+
+static void handle_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+
+	/* String I/O (rep ins/outs) comes as `count` accesses of `size` bytes. */
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+		if (bus_access(&v->vm->pio, run->io.port, data, run->io.size, out) &&
+		    log_limit_ok(&v->unmapped_log, UNMAPPED_LOG_BURST))
+			log_debug("vCPU %u: %s unmapped port %#x (%u bytes)", v->id, out ? "write to" : "read from",
+				  run->io.port, run->io.size);
+	}
+}
+
+static void handle_mmio(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint32_t len = run->mmio.len;
+
+	if (len > sizeof(run->mmio.data))
+		len = sizeof(run->mmio.data);
+	if (bus_access(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data, len, run->mmio.is_write) &&
+	    log_limit_ok(&v->unmapped_log, UNMAPPED_LOG_BURST))
+		log_debug("vCPU %u: %s unmapped MMIO %#llx (%u bytes)", v->id,
+			  run->mmio.is_write ? "write to" : "read from", run->mmio.phys_addr, len);
+}
+
+static void guest_failed(struct vcpu *v, int status, const char *what)
+{
+	log_err("vCPU %u: %s", v->id, what);
+	vcpu_dump(v);
+	vm_request_stop(v->vm, status, what);
+}
+
+static void handle_system_event(struct vcpu *v)
+{
+	switch (v->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vm_request_stop(v->vm, EXIT_GUEST_OFF, "guest powered off");
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_request_stop(v->vm, EXIT_GUEST_OFF, "guest rebooted");
+		break;
+	default:
+		guest_failed(v, EXIT_INTERNAL, "guest crashed (system event)");
+		break;
+	}
+}
+
+/* Handle one exit. Returns false when this vCPU must stop. */
+static bool handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	char msg[96];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(v);
+		return true;
+	case KVM_EXIT_MMIO:
+		handle_mmio(v);
+		return true;
+	case KVM_EXIT_INTR:
+		return true;
+	case KVM_EXIT_HLT:
+		vm_request_stop(v->vm, EXIT_GUEST_OFF, "guest halted");
+		return false;
+	case KVM_EXIT_SHUTDOWN:
+		guest_failed(v, EXIT_TRIPLE_FAULT, "guest triple fault (shutdown)");
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		handle_system_event(v);
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(msg, sizeof(msg), "VM entry failed, hardware reason %#llx",
+			 run->fail_entry.hardware_entry_failure_reason);
+		guest_failed(v, EXIT_FAIL_ENTRY, msg);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(msg, sizeof(msg), "KVM internal error, suberror %u", run->internal.suberror);
+		guest_failed(v, EXIT_INTERNAL, msg);
+		return false;
+	default:
+		snprintf(msg, sizeof(msg), "unexpected KVM exit reason %u", run->exit_reason);
+		guest_failed(v, EXIT_INTERNAL, msg);
+		return false;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+
+	while (!atomic_load(&v->vm->stopping)) {
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			log_err("vCPU %u: KVM_RUN failed: %s", v->id, strerror(errno));
+			vm_request_stop(v->vm, EXIT_INTERNAL, "KVM_RUN failed");
+			break;
+		}
+		if (!handle_exit(v))
+			break;
+	}
+	atomic_store(&v->state, VCPU_STOPPED);
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *v)
+{
+	int err;
+
+	atomic_store(&v->state, VCPU_RUNNING);
+	err = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	if (err) {
+		atomic_store(&v->state, VCPU_CREATED);
+		return -err;
+	}
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	/* immediate_exit covers a vCPU that is between its stop check and KVM_RUN. */
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (atomic_load(&v->state) == VCPU_RUNNING)
+		pthread_kill(v->thread, SIG_KICK);
+}

@@ -1,0 +1,296 @@
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "boot/layout.h"
+#include "devices/i8042.h"
+#include "devices/power.h"
+#include "vmm/kvm.h"
+#include "vmm/vcpu.h"
+
+#define SLOT_RAM 0 /* slots 0 and 1: RAM below and above the hole */
+#define SLOT_FIRMWARE 2
+
+void vm_request_stop(struct vm *vm, int status, const char *reason)
+{
+	int expected = 0;
+	uint64_t one = 1;
+
+	if (!atomic_compare_exchange_strong(&vm->stopping, &expected, 1))
+		return;
+	vm->exit_status = status;
+	snprintf(vm->exit_reason, sizeof(vm->exit_reason), "%s", reason);
+	/* The write publishes exit_status to the main thread, which reads it after poll(). */
+	if (write(vm->stop_fd, &one, sizeof(one)) < 0)
+		log_err("cannot signal the main thread: %s", strerror(errno));
+}
+
+static void hook_request(void *ctx, int status, const char *reason)
+{
+	vm_request_stop(ctx, status, reason);
+}
+
+static int set_slot(struct vm *vm, uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size,
+		    void *host)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .flags = flags, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)host,
+	};
+
+	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+}
+
+static int create_memory(struct vm *vm, uint64_t size)
+{
+	int err = gm_init(&vm->mem, size, LAYOUT_MMIO_HOLE);
+
+	if (err) {
+		log_err("cannot reserve %llu MiB for guest RAM: %s",
+			(unsigned long long)(size >> 20), strerror(-err));
+		return err;
+	}
+	for (unsigned int i = 0; i < vm->mem.nr; i++) {
+		const struct gm_region *r = &vm->mem.region[i];
+
+		err = set_slot(vm, SLOT_RAM + i, 0, r->gpa, r->size, r->host);
+		if (err) {
+			log_err("KVM refused guest RAM at %#llx (%llu MiB): %s",
+				(unsigned long long)r->gpa, (unsigned long long)(r->size >> 20),
+				strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int create_platform(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_KVM_TSS) < 0 ||
+	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){ LAYOUT_KVM_IDENTITY }) < 0 ||
+	    ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 || ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		int err = -errno;
+
+		log_err("cannot create the in-kernel interrupt controller and timer: %s",
+			strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* Port-I/O devices; the table keeps the port map readable in one place. */
+static int add_devices(struct vm *vm)
+{
+	const struct {
+		uint64_t base, len;
+		const char *name;
+		const struct bus_ops *ops;
+		void *ctx;
+	} pio[] = {
+		{ PORT_I8042_DATA, 1, "i8042", &i8042_data_ops, NULL },
+		{ PORT_I8042_CMD, 1, "i8042", &i8042_cmd_ops, &vm->exit_hook },
+		{ PORT_COM1, 8, "serial", &serial_ops, &vm->serial },
+		{ PORT_DEBUG_EXIT, POWER_EXIT_PORT_LEN, "exit-port", &power_exit_port_ops, &vm->exit_hook },
+		{ PORT_ACPI_SLEEP, POWER_ACPI_LEN, "acpi-power", &power_acpi_ops, &vm->exit_hook },
+		{ PORT_PCI_CONFIG, PCI_CONFIG_LEN, "pci-config", &pci_config_ops, &vm->pci },
+	};
+
+	for (size_t i = 0; i < sizeof(pio) / sizeof(pio[0]); i++) {
+		int err = bus_add(&vm->pio, pio[i].base, pio[i].len, pio[i].name, pio[i].ops, pio[i].ctx);
+
+		if (err) {
+			log_err("cannot place %s at port %#llx: %s", pio[i].name,
+				(unsigned long long)pio[i].base, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int init_devices(struct vm *vm, const struct vm_config *cfg)
+{
+	struct irq_line com1 = { .vm_fd = vm->vm_fd, .gsi = IRQ_COM1 };
+	int err;
+
+	vm->exit_hook = (struct exit_hook){ .request = hook_request, .ctx = vm };
+	err = serial_init(&vm->serial, com1, cfg->serial_out_fd, vm->rx_space_fd);
+	if (err)
+		return err;
+	err = pci_init(&vm->pci);
+	if (err) {
+		serial_destroy(&vm->serial);
+		return err;
+	}
+	vm->devices_ready = true;
+	return 0;
+}
+
+static int create_vcpus(struct vm *vm, unsigned int n)
+{
+	int err = kvm_supported_cpuid(vm->kvm_fd, &vm->cpuid);
+
+	if (err) {
+		log_err("cannot read the CPUID KVM supports: %s", strerror(-err));
+		return err;
+	}
+	vm->vcpu = calloc(n, sizeof(*vm->vcpu));
+	if (!vm->vcpu)
+		return -ENOMEM;
+	vm->nr_vcpus = n;
+	for (unsigned int i = 0; i < n; i++)
+		vm->vcpu[i].fd = -1;
+	for (unsigned int i = 0; i < n; i++) {
+		err = vcpu_create(vm, &vm->vcpu[i], i);
+		if (err) {
+			log_err("cannot create vCPU %u: %s", i, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int open_vm(struct vm *vm)
+{
+	int err = kvm_open(&vm->kvm_fd);
+	long sz;
+
+	if (err)
+		return err;
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		err = -errno;
+		log_err("cannot create a KVM virtual machine: %s", strerror(-err));
+		return err;
+	}
+	sz = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (sz <= 0)
+		return -EINVAL;
+	vm->run_size = (size_t)sz;
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vm->rx_space_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_fd < 0 || vm->rx_space_fd < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * vm_destroy() undoes whatever part of vm_create() succeeded, so creation
+ * can fail at any step and simply hand the half-built VM to it.
+ */
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	int err;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = vm->vm_fd = vm->stop_fd = vm->rx_space_fd = -1;
+	bus_init(&vm->pio);
+	bus_init(&vm->mmio);
+	err = open_vm(vm);
+	if (!err)
+		err = create_platform(vm);
+	if (!err)
+		err = create_memory(vm, cfg->memory);
+	if (!err)
+		err = init_devices(vm, cfg);
+	if (!err)
+		err = add_devices(vm);
+	if (!err)
+		err = create_vcpus(vm, cfg->cpus);
+	if (err)
+		vm_destroy(vm);
+	return err;
+}
+
+int vm_load_firmware(struct vm *vm, const void *img, size_t size)
+{
+	size_t mapped = (size + 0xfff) & ~(size_t)0xfff;
+	size_t low = size < LAYOUT_FIRMWARE_LOW_MAX ? size : LAYOUT_FIRMWARE_LOW_MAX;
+	uint8_t *p;
+	int err;
+
+	if (size == 0 || size > LAYOUT_FIRMWARE_MAX)
+		return -EFBIG;
+	if (gm_low_end(&vm->mem) < LAYOUT_HIGH_RAM)
+		return -ENOMEM;
+	p = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	/* The image ends at 4 GiB, so its last 16 bytes hold the reset vector. */
+	memcpy(p + mapped - size, img, size);
+	err = set_slot(vm, SLOT_FIRMWARE, KVM_MEM_READONLY, LAYOUT_4G - mapped, mapped, p);
+	if (err) {
+		munmap(p, mapped);
+		return err;
+	}
+	vm->firmware = p;
+	vm->firmware_size = mapped;
+	/* Like a PC, the top of the image also appears just below 1 MiB (here as a RAM copy). */
+	return gm_write(&vm->mem, LAYOUT_HIGH_RAM - low, (const uint8_t *)img + size - low, low);
+}
+
+int vm_start(struct vm *vm)
+{
+	int err = vcpu_signal_setup();
+
+	bus_freeze(&vm->pio);
+	bus_freeze(&vm->mmio);
+	for (unsigned int i = 0; !err && i < vm->nr_vcpus; i++)
+		err = vcpu_start(&vm->vcpu[i]);
+	if (err) {
+		log_err("cannot start vCPU threads: %s", strerror(-err));
+		vm_request_stop(vm, EXIT_SETUP, "start failed");
+	}
+	return err;
+}
+
+void vm_stop(struct vm *vm)
+{
+	vm_request_stop(vm, EXIT_GUEST_OFF, "stopped");
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (atomic_load(&vm->vcpu[i].state) != VCPU_CREATED)
+			vcpu_kick(&vm->vcpu[i]);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (atomic_load(&vm->vcpu[i].state) != VCPU_CREATED)
+			pthread_join(vm->vcpu[i].thread, NULL);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned int i = 0; vm->vcpu && i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpu[i]);
+	free(vm->vcpu);
+	vm->vcpu = NULL;
+	free(vm->cpuid);
+	vm->cpuid = NULL;
+	if (vm->devices_ready) {
+		pci_destroy(&vm->pci);
+		serial_destroy(&vm->serial);
+		vm->devices_ready = false;
+	}
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	close_fd(&vm->vm_fd); /* before unmapping what its slots point at */
+	if (vm->firmware)
+		munmap(vm->firmware, vm->firmware_size);
+	vm->firmware = NULL;
+	gm_destroy(&vm->mem);
+	close_fd(&vm->kvm_fd);
+	close_fd(&vm->stop_fd);
+	close_fd(&vm->rx_space_fd);
+}

@@ -1,0 +1,93 @@
+#pragma once
+/*
+ * A virtual machine: KVM handles, guest memory, the two buses, platform
+ * devices and the vCPUs.
+ *
+ * Threads: the main thread builds the VM, starts one thread per vCPU and
+ * then runs the console loop (vmm/console.c) until a stop is requested.
+ * Lock order: a vCPU thread holds no lock of its own while it calls into a
+ * device; device locks (serial, pci) are leaves and never nest.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#include "devices/pci.h"
+#include "devices/serial.h"
+#include "vmm/bus.h"
+#include "vmm/exit.h"
+#include "vmm/gm.h"
+#include "vmm/log.h"
+
+enum vcpu_state {
+	VCPU_CREATED, /* fd and registers set, thread not started */
+	VCPU_RUNNING, /* thread in its KVM_RUN loop */
+	VCPU_STOPPED, /* thread has left its loop and may be joined */
+};
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	_Atomic enum vcpu_state state;
+	struct log_limit unmapped_log; /* accesses no device claims */
+};
+
+struct vm_config {
+	uint64_t memory;
+	unsigned int cpus;
+	int serial_out_fd; /* -1: guest serial output discarded */
+};
+
+struct vm {
+	int kvm_fd, vm_fd;
+	struct gm mem;
+	struct bus pio, mmio;
+	struct vcpu *vcpu;
+	unsigned int nr_vcpus;
+	size_t run_size;
+	struct kvm_cpuid2 *cpuid; /* as KVM supports it; patched per vCPU */
+
+	struct serial serial;
+	struct pci pci;
+	struct exit_hook exit_hook; /* devices' way to stop the VM */
+	bool devices_ready;
+
+	void *firmware; /* read-only mapping at the top of 4 GiB, or NULL */
+	size_t firmware_size;
+
+	int stop_fd;	    /* eventfd: a stop was requested */
+	int rx_space_fd;    /* eventfd: the serial RX FIFO drained */
+	atomic_int stopping; /* set once, by the first stop request */
+	int exit_status;     /* written before stop_fd is signalled */
+	char exit_reason[128];
+};
+
+/*
+ * Create the VM: KVM handles, RAM, irqchip, PIT, buses, platform devices
+ * and `cpus` vCPUs with CPUID set. Logs the cause and returns -errno on
+ * failure, with everything undone.
+ */
+__attribute__((warn_unused_result)) int vm_create(struct vm *vm, const struct vm_config *cfg);
+void vm_destroy(struct vm *vm);
+
+/* Map a raw firmware image below 4 GiB (and copy its tail below 1 MiB). */
+__attribute__((warn_unused_result)) int vm_load_firmware(struct vm *vm, const void *img,
+							 size_t size);
+
+/* Ask the VM to stop with `status` (first request wins). Thread-safe. */
+void vm_request_stop(struct vm *vm, int status, const char *reason);
+
+/* Start every vCPU thread. */
+__attribute__((warn_unused_result)) int vm_start(struct vm *vm);
+
+/* Kick every vCPU out of KVM_RUN and join the threads. */
+void vm_stop(struct vm *vm);
