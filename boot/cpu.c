@@ -123,10 +123,29 @@ static unsigned int order(unsigned int n)
 	return s;
 }
 
-void cpu_cpuid_patch(struct kvm_cpuid2 *c, unsigned int id, unsigned int nr)
+static struct kvm_cpuid_entry2 *find_entry(struct kvm_cpuid2 *c, uint32_t fn, uint32_t index)
+{
+	for (unsigned int i = 0; i < c->nent; i++)
+		if (c->entries[i].function == fn && c->entries[i].index == index)
+			return &c->entries[i];
+	return NULL;
+}
+
+/* Leaf 0xb describes levels by subleaf; make sure the core level (1) is there. */
+static void add_core_level(struct kvm_cpuid2 *c, unsigned int cap)
+{
+	if (!find_entry(c, 0xb, 0) || find_entry(c, 0xb, 1) || c->nent >= cap)
+		return;
+	c->entries[c->nent++] = (struct kvm_cpuid_entry2){
+		.function = 0xb, .index = 1, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+	};
+}
+
+void cpu_cpuid_patch(struct kvm_cpuid2 *c, unsigned int cap, unsigned int id, unsigned int nr)
 {
 	unsigned int shift = order(nr);
 
+	add_core_level(c, cap);
 	for (unsigned int i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 

@@ -29,6 +29,7 @@ __attribute__((warn_unused_result)) int cpu_set_lapic_lints(int vcpu_fd);
 /*
  * Adjust the host-supported CPUID in place for vCPU `id` of `nr`: APIC IDs,
  * a consistent topology (nr cores, one package, one thread per core), the
- * hypervisor bit. Pure; unit-tested.
+ * hypervisor bit. Where leaf 0xb exists but lacks its core-level subleaf,
+ * that entry is appended if `cap` (entries allocated) leaves room. Pure.
  */
-void cpu_cpuid_patch(struct kvm_cpuid2 *c, unsigned int id, unsigned int nr);
+void cpu_cpuid_patch(struct kvm_cpuid2 *c, unsigned int cap, unsigned int id, unsigned int nr);

@@ -58,16 +58,17 @@ int kvm_open(int *kvm_fd)
 	return 0;
 }
 
-int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out)
+int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out, unsigned int *cap)
 {
 	for (unsigned int n = 64; n <= 4096; n *= 2) {
-		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + (n + KVM_CPUID_SPARE) * sizeof(c->entries[0]));
 
 		if (!c)
 			return -ENOMEM;
 		c->nent = n;
 		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
 			*out = c;
+			*cap = c->nent + KVM_CPUID_SPARE;
 			return 0;
 		}
 		free(c);

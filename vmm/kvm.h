@@ -10,5 +10,10 @@
  */
 __attribute__((warn_unused_result)) int kvm_open(int *kvm_fd);
 
-/* KVM_GET_SUPPORTED_CPUID into a new allocation (free() it). Returns 0 or -errno. */
-__attribute__((warn_unused_result)) int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out);
+/*
+ * KVM_GET_SUPPORTED_CPUID into a new allocation (free() it) with room for
+ * KVM_CPUID_SPARE more entries, which *cap counts. Returns 0 or -errno.
+ */
+#define KVM_CPUID_SPARE 8
+__attribute__((warn_unused_result)) int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out,
+							    unsigned int *cap);

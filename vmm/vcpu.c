@@ -42,7 +42,7 @@ int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int id)
 		err = -errno;
 		goto err_fd;
 	}
-	cpu_cpuid_patch(vm->cpuid, id, vm->nr_vcpus);
+	cpu_cpuid_patch(vm->cpuid, vm->cpuid_cap, id, vm->nr_vcpus);
 	if (ioctl(v->fd, KVM_SET_CPUID2, vm->cpuid) < 0) {
 		err = -errno;
 		goto err_map;

@@ -136,7 +136,7 @@ static int init_devices(struct vm *vm, const struct vm_config *cfg)
 
 static int create_vcpus(struct vm *vm, unsigned int n)
 {
-	int err = kvm_supported_cpuid(vm->kvm_fd, &vm->cpuid);
+	int err = kvm_supported_cpuid(vm->kvm_fd, &vm->cpuid, &vm->cpuid_cap);
 
 	if (err) {
 		log_err("cannot read the CPUID KVM supports: %s", strerror(-err));

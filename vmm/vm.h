@@ -55,6 +55,7 @@ struct vm {
 	unsigned int nr_vcpus;
 	size_t run_size;
 	struct kvm_cpuid2 *cpuid; /* as KVM supports it; patched per vCPU */
+	unsigned int cpuid_cap;	  /* entries allocated in cpuid */
 
 	struct serial serial;
 	struct pci pci;

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Bad input from the user: each case must fail with a non-zero status and a
+# single error line that names the problem. Runs no guest code.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. tests/lib.sh
+
+EMBER=${EMBER:-build/ember}
+KERNEL=${KERNEL:-build/kit/vmlinuz}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+
+# expect NAME STATUS PATTERN -- ARGS...: status and a one-line stderr matching PATTERN
+expect() {
+	local name=$1 want=$2 pattern=$3 st lines
+	shift 4
+	"$EMBER" "$@" >"$T/out" 2>"$T/err" </dev/null
+	st=$?
+	lines=$(wc -l <"$T/err")
+	if [ "$st" -eq "$want" ] && [ "$lines" -eq 1 ] && grep -q -- "$pattern" "$T/err"; then
+		pass "$name"
+	else
+		fail "$name" "status $st (want $want), stderr: $(head -c 300 "$T/err")"
+	fi
+}
+
+: >"$T/empty"
+mkdir "$T/dir"
+head -c 4096 /dev/urandom >"$T/random"
+
+expect "no command" 2 "missing command" -- 
+expect "unknown command" 2 "unknown command 'fly'" -- fly
+expect "unknown option" 2 "unknown option '--bogus'" -- run --kernel x --bogus
+expect "option without value" 2 "needs a value" -- run --kernel
+expect "neither kernel nor firmware" 2 "needs --kernel" -- run --memory 64M
+expect "kernel and firmware together" 2 "exclude each other" -- run --kernel a --firmware b
+expect "--memory 0" 2 "invalid --memory '0'" -- run --kernel x --memory 0
+expect "--memory garbage" 2 "invalid --memory 'lots'" -- run --kernel x --memory lots
+expect "--memory overflow" 2 "invalid --memory" -- run --kernel x --memory 99999999999999999999G
+expect "--cpus 0" 2 "invalid --cpus '0'" -- run --kernel x --cpus 0
+expect "--cpus 256" 2 "invalid --cpus '256'" -- run --kernel x --cpus 256
+expect "--serial bad" 2 "invalid --serial" -- run --kernel x --serial tty
+expect "missing kernel file" 1 "cannot open kernel '$T/nope'" -- run --kernel "$T/nope"
+expect "empty kernel file" 1 "kernel '$T/empty' is empty" -- run --kernel "$T/empty"
+expect "kernel is a directory" 1 "is not a regular file" -- run --kernel "$T/dir"
+expect "non-Linux kernel" 1 "not a Linux bzImage" -- run --kernel "$T/random"
+expect "missing initrd" 1 "cannot open initrd" -- run --kernel "$KERNEL" --initrd "$T/nope"
+expect "memory more than the host has" 1 "more than this host" -- run --kernel "$KERNEL" --memory 64T
+expect "memory too small" 1 "too small" -- run --kernel "$KERNEL" --memory 1M
+expect "memory not 4K aligned" 1 "multiple of 4K" -- run --kernel "$KERNEL" --memory 5K
+truncate -s 17M "$T/big"
+expect "firmware too large" 1 "too large" -- run --firmware "$T/big" --memory 64M
+expect "missing firmware" 1 "cannot open firmware" -- run --firmware "$T/nope"
+
+if [ -f "$KERNEL" ]; then
+	head -c 600 "$KERNEL" >"$T/trunc-header"
+	head -c 2000000 "$KERNEL" >"$T/trunc-body"
+	expect "kernel truncated in its header" 1 "cannot boot kernel" -- run --kernel "$T/trunc-header"
+	expect "kernel truncated in its body" 1 "truncated" -- run --kernel "$T/trunc-body"
+	expect "kernel larger than RAM" 1 "needs more memory" -- run --kernel "$KERNEL" --memory 8M
+else
+	fail "truncated and oversized kernel cases" "no Linux kernel at $KERNEL (run tests/linux/fetch.sh)"
+fi
+
+"$EMBER" --help >"$T/help" && grep -q -- "--kernel PATH" "$T/help" && pass "--help" || fail "--help"
+"$EMBER" --version | grep -q '^ember ' && pass "--version" || fail "--version"
+
+summary
