@@ -34,13 +34,16 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	fprintf(stderr, "ember: %s%s\n", prefix[level], buf);
 }
 
-int log_limit_ok(struct log_limit *lim, unsigned int burst)
+int log_limit_ok(struct log_limit *lim, unsigned int burst, enum log_level level)
 {
-	unsigned int n = __atomic_fetch_add(&lim->count, 1, __ATOMIC_RELAXED);
+	unsigned int n;
 
+	if (level > max_level)
+		return 0; /* not printed anyway: do not even count */
+	n = __atomic_fetch_add(&lim->count, 1, __ATOMIC_RELAXED);
 	if (n < burst)
 		return 1;
 	if (n == burst)
-		log_msg(LOG_WARN, "further messages of this kind suppressed");
+		log_msg(level, "further messages of this kind suppressed");
 	return 0;
 }

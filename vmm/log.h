@@ -17,9 +17,10 @@ __attribute__((format(printf, 2, 3))) void log_msg(enum log_level level, const c
 
 /*
  * Rate limiting for messages a guest can trigger at will: at most `burst`
- * messages, then silence. The counter lives in the caller's device state.
+ * messages, then silence (announced once at `level`). The counter lives in
+ * the caller's device state.
  */
 struct log_limit {
 	unsigned int count;
 };
-int log_limit_ok(struct log_limit *lim, unsigned int burst);
+int log_limit_ok(struct log_limit *lim, unsigned int burst, enum log_level level);

@@ -101,7 +101,7 @@ static void handle_io(struct vcpu *v)
 	/* String I/O (rep ins/outs) comes as `count` accesses of `size` bytes. */
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		if (bus_access(&v->vm->pio, run->io.port, data, run->io.size, out) &&
-		    log_limit_ok(&v->unmapped_log, UNMAPPED_LOG_BURST))
+		    log_limit_ok(&v->unmapped_log, UNMAPPED_LOG_BURST, LOG_DEBUG))
 			log_debug("vCPU %u: %s unmapped port %#x (%u bytes)", v->id, out ? "write to" : "read from",
 				  run->io.port, run->io.size);
 	}
@@ -115,7 +115,7 @@ static void handle_mmio(struct vcpu *v)
 	if (len > sizeof(run->mmio.data))
 		len = sizeof(run->mmio.data);
 	if (bus_access(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data, len, run->mmio.is_write) &&
-	    log_limit_ok(&v->unmapped_log, UNMAPPED_LOG_BURST))
+	    log_limit_ok(&v->unmapped_log, UNMAPPED_LOG_BURST, LOG_DEBUG))
 		log_debug("vCPU %u: %s unmapped MMIO %#llx (%u bytes)", v->id,
 			  run->mmio.is_write ? "write to" : "read from", run->mmio.phys_addr, len);
 }
