@@ -23,11 +23,15 @@ GUESTS := $(GUEST_SRCS:tests/guests/%.c=$(BUILD)/guests/%.bin)
 GUEST_CFLAGS := -m32 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -mgeneral-regs-only \
 	-fno-asynchronous-unwind-tables -O2 -Wall -Wextra -Werror -I tests/guests
 
-.PHONY: all guests unit test test-unit test-guests test-linux bench clean format
+.PHONY: all guests unit test test-unit test-guests test-linux bench clean format shell
 all: $(BUILD)/ember
 
 $(BUILD)/ember: $(BUILD)/obj/vmm/main.o $(LIB_OBJS)
 	$(CC) -o $@ $^ $(LDFLAGS)
+
+# The same VMM built with AddressSanitizer and UBSan (dynamic: ASan cannot be static).
+$(BUILD)/ember-san: $(BUILD)/san/vmm/main.o $(SAN_OBJS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ -pthread
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -63,15 +67,20 @@ test-unit: unit
 	CK_FORK=yes $(BUILD)/unit
 	CK_FORK=yes $(BUILD)/unit-san
 
-test-guests: $(BUILD)/ember guests
+test-guests: $(BUILD)/ember $(BUILD)/ember-san guests
 	tests/guests/run.sh
+	EMBER=$(BUILD)/ember-san tests/guests/run.sh
 
 test-linux: $(BUILD)/ember guests
 	tests/linux/boot-tests.sh
 
 # The README's test command: every tier, one summary line at the end.
-test: $(BUILD)/ember unit guests
+test: $(BUILD)/ember $(BUILD)/ember-san unit guests
 	tests/run-all.sh
+
+# Build everything and boot the Debian kernel to an interactive shell.
+shell: $(BUILD)/ember guests
+	tests/linux/shell.sh
 
 bench: $(BUILD)/ember guests
 	tests/bench/bench.sh
@@ -80,6 +89,7 @@ format:
 	clang-format -i $(wildcard vmm/*.[ch] devices/*.[ch] boot/*.[ch] virtio/*.[ch] tests/unit/*.[ch])
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/san $(BUILD)/guests $(BUILD)/ember $(BUILD)/unit $(BUILD)/unit-san
+	rm -rf $(BUILD)/obj $(BUILD)/san $(BUILD)/guests $(BUILD)/ember $(BUILD)/ember-san \
+		$(BUILD)/unit $(BUILD)/unit-san
 
 -include $(shell find $(BUILD)/obj $(BUILD)/san -name '*.d' 2>/dev/null)

@@ -60,7 +60,7 @@ int kvm_open(int *kvm_fd)
 
 int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out, unsigned int *cap)
 {
-	for (unsigned int n = 64; n <= 4096; n *= 2) {
+	for (unsigned int n = 128; n <= 4096; n *= 2) {
 		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + (n + KVM_CPUID_SPARE) * sizeof(c->entries[0]));
 
 		if (!c)

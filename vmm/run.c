@@ -144,6 +144,7 @@ static int start_and_wait(struct vm *vm, const struct cli_config *cfg)
 int run_vm(const struct cli_config *cfg)
 {
 	struct vm_config vc = { .memory = cfg->memory, .cpus = cfg->cpus };
+
 	struct images img;
 	struct vm vm;
 	int status = EXIT_SETUP;
@@ -155,18 +156,12 @@ int run_vm(const struct cli_config *cfg)
 	}
 	if (open_serial_out(cfg, &vc.serial_out_fd))
 		goto out_images;
+	vc.firmware = img.firmware.data;
+	vc.firmware_size = img.firmware.size;
 	if (vm_create(&vm, &vc))
 		goto out_serial;
-	if (cfg->firmware) {
-		int err = vm_load_firmware(&vm, img.firmware.data, img.firmware.size);
-
-		if (err) {
-			log_err("cannot map firmware '%s': %s", cfg->firmware, strerror(-err));
-			goto out_vm;
-		}
-	} else if (boot_linux(&vm, cfg, &img)) {
+	if (!cfg->firmware && boot_linux(&vm, cfg, &img))
 		goto out_vm;
-	}
 	/* The images are in guest RAM now; drop the host mappings before the guest runs. */
 	unload_images(&img);
 	status = start_and_wait(&vm, cfg);

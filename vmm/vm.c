@@ -182,35 +182,7 @@ static int open_vm(struct vm *vm)
 	return 0;
 }
 
-/*
- * vm_destroy() undoes whatever part of vm_create() succeeded, so creation
- * can fail at any step and simply hand the half-built VM to it.
- */
-int vm_create(struct vm *vm, const struct vm_config *cfg)
-{
-	int err;
-
-	memset(vm, 0, sizeof(*vm));
-	vm->kvm_fd = vm->vm_fd = vm->stop_fd = vm->rx_space_fd = -1;
-	bus_init(&vm->pio);
-	bus_init(&vm->mmio);
-	err = open_vm(vm);
-	if (!err)
-		err = create_platform(vm);
-	if (!err)
-		err = create_memory(vm, cfg->memory);
-	if (!err)
-		err = init_devices(vm, cfg);
-	if (!err)
-		err = add_devices(vm);
-	if (!err)
-		err = create_vcpus(vm, cfg->cpus);
-	if (err)
-		vm_destroy(vm);
-	return err;
-}
-
-int vm_load_firmware(struct vm *vm, const void *img, size_t size)
+static int load_firmware(struct vm *vm, const void *img, size_t size)
 {
 	size_t mapped = (size + 0xfff) & ~(size_t)0xfff;
 	size_t low = size < LAYOUT_FIRMWARE_LOW_MAX ? size : LAYOUT_FIRMWARE_LOW_MAX;
@@ -235,6 +207,44 @@ int vm_load_firmware(struct vm *vm, const void *img, size_t size)
 	vm->firmware_size = mapped;
 	/* Like a PC, the top of the image also appears just below 1 MiB (here as a RAM copy). */
 	return gm_write(&vm->mem, LAYOUT_HIGH_RAM - low, (const uint8_t *)img + size - low, low);
+}
+
+/*
+ * vm_destroy() undoes whatever part of vm_create() succeeded, so creation
+ * can fail at any step and simply hand the half-built VM to it.
+ */
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	int err;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = vm->vm_fd = vm->stop_fd = vm->rx_space_fd = -1;
+	bus_init(&vm->pio);
+	bus_init(&vm->mmio);
+	err = open_vm(vm);
+	/*
+	 * RAM before the irqchip: once an in-kernel irqchip exists, the first
+	 * memory slot costs milliseconds more (KVM waits for readers of its
+	 * interrupt routing to finish), which is most of Ember's start-up.
+	 */
+	if (!err)
+		err = create_memory(vm, cfg->memory);
+	if (!err && cfg->firmware) {
+		err = load_firmware(vm, cfg->firmware, cfg->firmware_size);
+		if (err)
+			log_err("cannot map the firmware image: %s", strerror(-err));
+	}
+	if (!err)
+		err = create_platform(vm);
+	if (!err)
+		err = init_devices(vm, cfg);
+	if (!err)
+		err = add_devices(vm);
+	if (!err)
+		err = create_vcpus(vm, cfg->cpus);
+	if (err)
+		vm_destroy(vm);
+	return err;
 }
 
 int vm_start(struct vm *vm)

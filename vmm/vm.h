@@ -45,6 +45,8 @@ struct vm_config {
 	uint64_t memory;
 	unsigned int cpus;
 	int serial_out_fd; /* -1: guest serial output discarded */
+	const void *firmware; /* raw image to map below 4 GiB, or NULL */
+	size_t firmware_size;
 };
 
 struct vm {
@@ -73,16 +75,13 @@ struct vm {
 };
 
 /*
- * Create the VM: KVM handles, RAM, irqchip, PIT, buses, platform devices
- * and `cpus` vCPUs with CPUID set. Logs the cause and returns -errno on
+ * Create the VM: KVM handles, RAM, the firmware image if any (mapped to end
+ * at 4 GiB, its last 128 KiB also copied below 1 MiB), irqchip, PIT, buses,
+ * platform devices and `cpus` vCPUs with CPUID set. Logs the cause and returns -errno on
  * failure, with everything undone.
  */
 __attribute__((warn_unused_result)) int vm_create(struct vm *vm, const struct vm_config *cfg);
 void vm_destroy(struct vm *vm);
-
-/* Map a raw firmware image below 4 GiB (and copy its tail below 1 MiB). */
-__attribute__((warn_unused_result)) int vm_load_firmware(struct vm *vm, const void *img,
-							 size_t size);
 
 /* Ask the VM to stop with `status` (first request wins). Thread-safe. */
 void vm_request_stop(struct vm *vm, int status, const char *reason);
