@@ -80,3 +80,19 @@ uint64_t gm_low_end(const struct gm *m)
 {
 	return m->nr ? m->region[0].size : 0;
 }
+
+uint64_t gm_resident(const struct gm *m)
+{
+	unsigned char vec[4096];
+	uint64_t total = 0, chunk = sizeof(vec) * 4096ULL;
+
+	for (uint64_t off = 0; off < m->map_size; off += chunk) {
+		uint64_t len = m->map_size - off < chunk ? m->map_size - off : chunk;
+
+		if (mincore(m->map + off, len, vec) < 0)
+			return 0;
+		for (uint64_t i = 0; i < (len + 4095) / 4096; i++)
+			total += (vec[i] & 1) ? 4096 : 0;
+	}
+	return total;
+}

@@ -47,3 +47,6 @@ __attribute__((warn_unused_result)) int gm_write(const struct gm *m, uint64_t gp
 
 /* End of the RAM region that starts at 0 (the "low" RAM below the hole). */
 uint64_t gm_low_end(const struct gm *m);
+
+/* Bytes of guest RAM currently backed by host memory (touched pages). */
+uint64_t gm_resident(const struct gm *m);
