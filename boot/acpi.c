@@ -70,7 +70,20 @@ static void sdt_fill(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
 	t[9] = checksum(t, len);
 }
 
-static void build_crs(struct aml *crs)
+/* Buffer(){ descriptors..., EndTag }: the value of a _CRS. */
+static void resource_buffer(struct aml *out, const void *res, size_t n)
+{
+	struct aml body;
+
+	aml_init(&body);
+	aml_int(&body, n + 2);
+	aml_bytes(&body, res, n);
+	aml_bytes(&body, (const uint8_t[]){ 0x79, 0 }, 2); /* end tag, checksum 0 = none */
+	aml_init(out);
+	aml_pkg(out, (const uint8_t[]){ AML_BUFFER_OP }, 1, &body);
+}
+
+static void pci_root_crs(struct aml *crs)
 {
 	static const uint8_t res[] = {
 		/* Word address space: bus numbers 0-255, producer, fixed min/max. */
@@ -80,27 +93,59 @@ static void build_crs(struct aml *crs)
 		/* Word IO windows 0x0000-0x0cf7 and 0x0d00-0xffff. */
 		0x88, 13, 0, 1, 0x0c, 3, 0, 0, 0, 0, 0xf7, 0x0c, 0, 0, 0xf8, 0x0c,
 		0x88, 13, 0, 1, 0x0c, 3, 0, 0, 0x00, 0x0d, 0xff, 0xff, 0, 0, 0x00, 0xf3,
+		/* DWord memory, read/write, non-cacheable: the BAR window (values below). */
+		0x87, 23, 0, 0, 0x0c, 1,
 	};
-	/* DWord memory window for BARs: LAYOUT_PCI_MMIO, read/write, non-cacheable. */
 	uint32_t mem[5] = { 0, (uint32_t)LAYOUT_PCI_MMIO,
 			    (uint32_t)(LAYOUT_PCI_MMIO + LAYOUT_PCI_MMIO_SIZE - 1), 0,
 			    (uint32_t)LAYOUT_PCI_MMIO_SIZE };
-	struct aml body;
+	uint8_t all[sizeof(res) + sizeof(mem)];
 
-	aml_init(&body);
-	aml_int(&body, sizeof(res) + 26 + 2);
-	aml_bytes(&body, res, sizeof(res));
-	aml_bytes(&body, (const uint8_t[]){ 0x87, 23, 0, 0, 0x0c, 1 }, 6);
-	aml_bytes(&body, mem, sizeof(mem));
-	aml_bytes(&body, (const uint8_t[]){ 0x79, 0 }, 2); /* end tag */
-	aml_init(crs);
-	aml_pkg(crs, (const uint8_t[]){ AML_BUFFER_OP }, 1, &body);
+	memcpy(all, res, sizeof(res));
+	memcpy(all + sizeof(res), mem, sizeof(mem));
+	resource_buffer(crs, all, sizeof(all));
 }
 
-static int build_dsdt_aml(struct aml *out)
+/* COM1: I/O 0x3f8-0x3ff and ISA IRQ 4 (edge, active high). */
+static void com1_crs(struct aml *crs)
+{
+	const uint8_t res[] = {
+		0x47, 1, PORT_COM1 & 0xff, PORT_COM1 >> 8, PORT_COM1 & 0xff, PORT_COM1 >> 8, 1, 8,
+		0x22, (uint8_t)(1U << IRQ_COM1), (uint8_t)((1U << IRQ_COM1) >> 8),
+	};
+
+	resource_buffer(crs, res, sizeof(res));
+}
+
+/* Device(name) { _HID, _UID 0, _CRS, and `extra` (more Name() objects) } */
+static void add_device(struct aml *scope, const char *name, const char *hid,
+		       const struct aml *crs, const struct aml *extra)
 {
 	static const uint8_t device_op[] = { 0x5b, 0x82 };
-	struct aml obj, dev, sb, s5;
+	struct aml dev, obj;
+
+	aml_init(&dev);
+	aml_name(&dev, name);
+	aml_init(&obj);
+	aml_eisaid(&obj, hid);
+	aml_named(&dev, "_HID", &obj);
+	aml_init(&obj);
+	aml_int(&obj, 0);
+	aml_named(&dev, "_UID", &obj);
+	aml_named(&dev, "_CRS", crs);
+	if (extra)
+		aml_bytes(&dev, extra->buf, extra->len);
+	aml_pkg(scope, device_op, sizeof(device_op), &dev);
+}
+
+/*
+ * The DSDT: \_S5 for power-off, and under \_SB the PCI root bridge and
+ * COM1. A hardware-reduced platform has no legacy PIC setup in Linux, so
+ * the UART's IRQ must be described here for the kernel to wire it up.
+ */
+static int build_dsdt_aml(struct aml *out)
+{
+	struct aml obj, crs, extra, sb, s5;
 
 	aml_init(out);
 	/* Name(\_S5, Package(4) {SLP_TYP, 0, 0, 0}) */
@@ -112,22 +157,17 @@ static int build_dsdt_aml(struct aml *out)
 	aml_pkg(&s5, (const uint8_t[]){ AML_PACKAGE_OP }, 1, &obj);
 	aml_named(out, "\\_S5_", &s5);
 
-	/* Scope(\_SB) { Device(PCI0) { _HID, _UID, _SEG, _BBN, _CRS } } */
-	aml_init(&dev);
-	aml_name(&dev, "PCI0");
-	aml_init(&obj);
-	aml_eisaid(&obj, "PNP0A03");
-	aml_named(&dev, "_HID", &obj);
-	aml_init(&obj);
-	aml_int(&obj, 0);
-	aml_named(&dev, "_UID", &obj);
-	aml_named(&dev, "_SEG", &obj);
-	aml_named(&dev, "_BBN", &obj);
-	build_crs(&obj);
-	aml_named(&dev, "_CRS", &obj);
 	aml_init(&sb);
 	aml_name(&sb, "\\_SB_");
-	aml_pkg(&sb, device_op, sizeof(device_op), &dev);
+	aml_init(&obj);
+	aml_int(&obj, 0);
+	aml_init(&extra);
+	aml_named(&extra, "_SEG", &obj);
+	aml_named(&extra, "_BBN", &obj);
+	pci_root_crs(&crs);
+	add_device(&sb, "PCI0", "PNP0A03", &crs, &extra);
+	com1_crs(&crs);
+	add_device(&sb, "COM1", "PNP0501", &crs, NULL);
 	aml_pkg(out, (const uint8_t[]){ AML_SCOPE_OP }, 1, &sb);
 	return aml_ok(out) ? 0 : -ENOSPC;
 }

@@ -36,8 +36,11 @@ done
 "$KIT_LIB_DIR/mkguest.sh"
 mode=$(kit_kvm_mode)
 
-run_dir="$KIT/logs/boot-$(date +%Y%m%d-%H%M%S)"
+run_dir="$KIT/logs/boot-$(date +%Y%m%d-%H%M%S)-$$"
 mkdir -p "$run_dir"
+# Keep the logs of the last 10 runs.
+find "$KIT/logs" -maxdepth 1 -type d -name 'boot-*' | LC_ALL=C sort | head -n -10 |
+	xargs -r rm -rf
 ln -sfn "$(basename "$run_dir")" "$KIT/logs/boot-latest"
 all_log="$run_dir/all.log"
 
@@ -59,7 +62,8 @@ if [[ "$mode" == direct ]]; then
 				--initrd "$KIT/guest.cpio.gz" --cmdline "$GUEST_CMDLINE" \
 				--serial stdio $opts </dev/null 2>&1 || rc=$?
 			echo "EMBER-EXIT=$rc"
-			echo "EMBER-SECONDS=$((($(kit_now_ms) - t0) / 1000))"
+			ms=$(($(kit_now_ms) - t0))
+			printf 'EMBER-SECONDS=%d.%d\n' $((ms / 1000)) $((ms % 1000 / 100))
 			echo "EMBER-SCENARIO-END=$name"
 		} >>"$all_log"
 	done
@@ -141,10 +145,21 @@ for s in "${selected[@]}"; do
 	*) fail "$name: ember exit status 0" "exit status $ex" "$log" ;;
 	esac
 
-	if grep -a -q 'EMBER-INIT-OK' "$log"; then
-		pass "$name: guest init ran"
+	# The guest's /init announces itself through /dev/kmsg (printk, polled
+	# console) before it prints markers on its tty (interrupt-driven UART).
+	if grep -a -q 'EMBER-GUEST-INIT-STARTED' "$log"; then
+		pass "$name: guest kernel started /init"
+		started=1
 	else
-		fail "$name: guest init ran" "no EMBER-INIT-OK" "$log"
+		fail "$name: guest kernel started /init" "no EMBER-GUEST-INIT-STARTED" "$log"
+		started=0
+	fi
+	if grep -a -q 'EMBER-INIT-OK' "$log"; then
+		pass "$name: guest init printed on its console"
+	elif ((started)); then
+		fail "$name: guest init printed on its console" "no EMBER-INIT-OK though /init ran: tty output on ttyS0 lost; ember.test=kmsg-diag shows why" "$log"
+	else
+		fail "$name: guest init printed on its console" "no EMBER-INIT-OK" "$log"
 	fi
 
 	n=$(marker EMBER-NPROC "$log")

@@ -41,7 +41,7 @@ fetch_deb() {
 		# apt-get download writes to the current directory. As root it would
 		# try to drop to the _apt user, which cannot write here.
 		(cd "$debs" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$ver" >/dev/null)
-		[[ -s "$file" ]] || kit_die "apt-get download $pkg left no $file"
+		[[ -s "$file" ]] || kit_die "apt-get download $pkg left no $file (stale apt lists? try EMBER_APT_UPDATE=1)"
 	fi
 	printf '%s\n' "$file"
 }
