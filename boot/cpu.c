@@ -113,6 +113,12 @@ int cpu_set_lapic_lints(int vcpu_fd)
 	return ioctl(vcpu_fd, KVM_SET_LAPIC, &l) < 0 ? -errno : 0;
 }
 
+/* For a CPUID field narrower than the value: saturate instead of spilling into the next one. */
+static unsigned int min_u(unsigned int a, unsigned int b)
+{
+	return a < b ? a : b;
+}
+
 /* Smallest s with (1 << s) >= n. */
 static unsigned int order(unsigned int n)
 {
@@ -152,14 +158,14 @@ void cpu_cpuid_patch(struct kvm_cpuid2 *c, unsigned int cap, unsigned int id, un
 		switch (e->function) {
 		case 1:
 			/* EBX: initial APIC ID [31:24], logical processors per package [23:16]. */
-			e->ebx = (e->ebx & 0xffff) | (id << 24) | ((1U << shift) << 16);
+			e->ebx = (e->ebx & 0xffff) | (id << 24) | (min_u(1U << shift, 0xff) << 16);
 			e->ecx |= 1U << 31; /* running under a hypervisor */
 			if (nr > 1)
 				e->edx |= 1U << 28; /* HTT: the package field is valid */
 			break;
 		case 4:
 			/* Intel: cores per package - 1 in [31:26]; one thread shares each cache. */
-			e->eax = (e->eax & 0x3ff) | ((nr - 1) << 26);
+			e->eax = (e->eax & 0x3ff) | (min_u(nr - 1, 63) << 26);
 			break;
 		case 0xb:
 		case 0x1f:

@@ -43,7 +43,8 @@ static int place_cmdline(const struct gm *m, const struct linux_images *img,
 {
 	size_t len = strlen(img->cmdline);
 
-	if (len >= img->bz->hdr.cmdline_size || len >= LAYOUT_CMDLINE_MAX)
+	/* cmdline_size excludes the terminating NUL (boot.rst); our area must hold the NUL too. */
+	if (len > img->bz->hdr.cmdline_size || len >= LAYOUT_CMDLINE_MAX)
 		return fail(why, "command line longer than the kernel accepts", -E2BIG);
 	if (gm_write(m, LAYOUT_CMDLINE, img->cmdline, len + 1))
 		return fail(why, "guest RAM too small for the command line", -ENOMEM);

@@ -79,6 +79,15 @@ static void rx_push_locked(struct serial *s, uint8_t c)
 	s->rx_count++;
 }
 
+/* Tell the input loop there is room again; a lost wake-up only delays input. */
+static void notify_space_locked(struct serial *s)
+{
+	uint64_t one = 1;
+
+	if (s->space_fd >= 0 && write(s->space_fd, &one, sizeof(one)) < 0) {
+	}
+}
+
 static uint8_t rx_pop_locked(struct serial *s)
 {
 	uint8_t c;
@@ -88,13 +97,8 @@ static uint8_t rx_pop_locked(struct serial *s)
 	c = s->rx[s->rx_head];
 	s->rx_head = (s->rx_head + 1) % SERIAL_FIFO;
 	s->rx_count--;
-	if (!s->rx_count && s->space_fd >= 0) {
-		uint64_t one = 1;
-
-		/* Tell the input loop there is room again; a lost wake-up only delays input. */
-		if (write(s->space_fd, &one, sizeof(one)) < 0) {
-		}
-	}
+	if (!s->rx_count)
+		notify_space_locked(s);
 	return c;
 }
 
@@ -173,8 +177,10 @@ static void write_reg(struct serial *s, uint64_t off, uint8_t v)
 		break;
 	case REG_IIR_FCR:
 		s->fcr = v & (FCR_ENABLE | 0xc0);
-		if (v & FCR_CLEAR_RX)
+		if ((v & FCR_CLEAR_RX) && s->rx_count) {
 			s->rx_head = s->rx_count = 0;
+			notify_space_locked(s); /* the input loop may be waiting for room */
+		}
 		break;
 	case REG_LCR:
 		s->lcr = v;

@@ -1,9 +1,9 @@
 #include "vmm/irq.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
-
-#include <linux/kvm.h>
 
 int irq_set(const struct irq_line *l, int level)
 {
@@ -12,4 +12,95 @@ int irq_set(const struct irq_line *l, int level)
 	if (l->vm_fd < 0)
 		return 0;
 	return ioctl(l->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
+}
+
+int irq_router_init(struct irq_router *r, int vm_fd)
+{
+	memset(r, 0, sizeof(*r));
+	r->vm_fd = vm_fd;
+	r->next_gsi = IRQ_IOAPIC_PINS;
+	return -pthread_mutex_init(&r->lock, NULL);
+}
+
+void irq_router_destroy(struct irq_router *r)
+{
+	pthread_mutex_destroy(&r->lock);
+}
+
+int irq_router_alloc(struct irq_router *r, unsigned int n)
+{
+	int first = -ENOSPC;
+
+	pthread_mutex_lock(&r->lock);
+	if (n <= IRQ_IOAPIC_PINS + IRQ_MSI_MAX - r->next_gsi) {
+		first = (int)r->next_gsi;
+		r->next_gsi += n;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return first;
+}
+
+static void add_irqchip(struct kvm_irq_routing *t, uint32_t gsi, uint32_t chip, uint32_t pin)
+{
+	struct kvm_irq_routing_entry *e = &t->entries[t->nr++];
+
+	*e = (struct kvm_irq_routing_entry){ .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP };
+	e->u.irqchip.irqchip = chip;
+	e->u.irqchip.pin = pin;
+}
+
+/* The routes KVM sets up by default for its PIC and I/O APIC, then ours. */
+static int push_locked(struct irq_router *r)
+{
+	size_t max = 16 + IRQ_IOAPIC_PINS + IRQ_MSI_MAX;
+	struct kvm_irq_routing *t = calloc(1, sizeof(*t) + max * sizeof(t->entries[0]));
+	int err = 0;
+
+	if (!t)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < 16; i++)
+		if (i != 2) /* pin 2 of the master PIC is the cascade */
+			add_irqchip(t, i, i < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE, i % 8);
+	for (uint32_t i = 0; i < IRQ_IOAPIC_PINS; i++)
+		add_irqchip(t, i, KVM_IRQCHIP_IOAPIC, i);
+	for (uint32_t i = 0; i < IRQ_MSI_MAX; i++) {
+		if (!r->msi_valid[i])
+			continue;
+		struct kvm_irq_routing_entry *e = &t->entries[t->nr++];
+
+		*e = (struct kvm_irq_routing_entry){ .gsi = IRQ_IOAPIC_PINS + i,
+						      .type = KVM_IRQ_ROUTING_MSI };
+		e->u.msi = r->msi[i];
+	}
+	if (r->vm_fd >= 0 && ioctl(r->vm_fd, KVM_SET_GSI_ROUTING, t) < 0)
+		err = -errno;
+	free(t);
+	return err;
+}
+
+int irq_router_set_msi(struct irq_router *r, uint32_t gsi, uint64_t addr, uint32_t data,
+		       bool valid)
+{
+	uint32_t i = gsi - IRQ_IOAPIC_PINS;
+	int err;
+
+	if (gsi < IRQ_IOAPIC_PINS || i >= IRQ_MSI_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&r->lock);
+	r->msi[i] = (struct kvm_irq_routing_msi){
+		.address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data
+	};
+	r->msi_valid[i] = valid;
+	err = push_locked(r);
+	pthread_mutex_unlock(&r->lock);
+	return err;
+}
+
+int irq_irqfd(int vm_fd, int fd, uint32_t gsi, bool assign)
+{
+	struct kvm_irqfd f = { .fd = (uint32_t)fd, .gsi = gsi, .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+
+	if (vm_fd < 0)
+		return 0;
+	return ioctl(vm_fd, KVM_IRQFD, &f) < 0 ? -errno : 0;
 }

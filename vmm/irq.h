@@ -1,9 +1,23 @@
 #pragma once
 /*
- * An interrupt line into the in-kernel irqchip. Devices hold one and call
- * irq_set() with the level they want; they never issue KVM ioctls.
+ * Interrupts into KVM's in-kernel irqchip.
+ *
+ * An irq_line is a wire to an I/O APIC pin (ISA devices, PCI INTx): devices
+ * hold one and call irq_set() with the level they want.
+ *
+ * The irq_router owns KVM's GSI routing table. KVM_SET_GSI_ROUTING replaces
+ * the whole table, so the router keeps the default irqchip routes (PIC and
+ * I/O APIC pins) and adds one MSI route per allocated GSI. MSI sources
+ * (MSI-X vectors) raise their interrupt by writing an eventfd bound to the
+ * GSI with KVM_IRQFD, so no ioctl is needed on the hot path.
+ *
+ * Locking: `lock` guards the table; it is a leaf lock.
  */
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
+
+#include <linux/kvm.h>
 
 struct irq_line {
 	int vm_fd; /* -1: a line that goes nowhere (unit tests) */
@@ -12,3 +26,30 @@ struct irq_line {
 
 /* Drive the line to `level` (0 or 1). Returns 0 or -errno. */
 int irq_set(const struct irq_line *l, int level);
+
+#define IRQ_IOAPIC_PINS 24
+#define IRQ_MSI_MAX 512 /* GSIs for MSI, from IRQ_IOAPIC_PINS up */
+
+struct irq_router {
+	pthread_mutex_t lock;
+	int vm_fd; /* -1: record routes but issue no ioctl (unit tests) */
+	uint32_t next_gsi;
+	struct kvm_irq_routing_msi msi[IRQ_MSI_MAX];
+	bool msi_valid[IRQ_MSI_MAX];
+};
+
+__attribute__((warn_unused_result)) int irq_router_init(struct irq_router *r, int vm_fd);
+void irq_router_destroy(struct irq_router *r);
+
+/* Reserve `n` consecutive GSIs for MSI; returns the first or -ENOSPC. */
+int irq_router_alloc(struct irq_router *r, unsigned int n);
+
+/*
+ * Point `gsi` at the MSI message (addr, data), or remove its route when
+ * `valid` is false, and push the table to KVM. Returns 0 or -errno.
+ */
+int irq_router_set_msi(struct irq_router *r, uint32_t gsi, uint64_t addr, uint32_t data,
+		       bool valid);
+
+/* Bind (or with `assign` false, unbind) eventfd `fd` to `gsi` via KVM_IRQFD. */
+int irq_irqfd(int vm_fd, int fd, uint32_t gsi, bool assign);

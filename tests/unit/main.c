@@ -1,0 +1,22 @@
+/* The unit test runner: every suite in one SRunner, Check's own summary line. */
+#include <stdlib.h>
+
+#include "tests/unit/suites.h"
+
+static Suite *(*const suites[])(void) = {
+	bus_suite,    gm_suite,	 bzimage_suite, linux_suite,   cli_suite,   serial_suite,
+	pci_suite,    acpi_suite, cpu_suite,	 console_suite, power_suite,
+};
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suites[0]());
+	int failed;
+
+	for (size_t i = 1; i < sizeof(suites) / sizeof(suites[0]); i++)
+		srunner_add_suite(sr, suites[i]());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,15 @@
+#pragma once
+/* One Check suite per module under test; tests/unit/main.c runs them all. */
+#include <check.h>
+
+Suite *bus_suite(void);
+Suite *gm_suite(void);
+Suite *bzimage_suite(void);
+Suite *linux_suite(void);
+Suite *cli_suite(void);
+Suite *serial_suite(void);
+Suite *pci_suite(void);
+Suite *acpi_suite(void);
+Suite *cpu_suite(void);
+Suite *console_suite(void);
+Suite *power_suite(void);

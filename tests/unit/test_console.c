@@ -1,0 +1,202 @@
+/* vmm/console: console_feed's Ctrl-A escape handling and back-pressure into the UART. */
+#include "devices/serial.h"
+#include "tests/unit/suites.h"
+#include "vmm/console.h"
+
+#define CTRL_A "\x01"
+
+struct term {
+	struct console c;
+	struct serial s;
+};
+
+/* A console not attached to any fd (console_open is not called), feeding a bare UART. */
+static void term_init(struct term *t, bool raw)
+{
+	struct irq_line nowhere = { .vm_fd = -1 };
+
+	t->c = (struct console){ .in_fd = -1, .raw = raw, .sig_fd = -1 };
+	ck_assert_int_eq(serial_init(&t->s, nowhere, -1, -1), 0);
+}
+
+static size_t feed(struct term *t, const char *bytes, size_t n, bool *quit)
+{
+	return console_feed(&t->c, &t->s, (const uint8_t *)bytes, n, quit);
+}
+
+/* The next byte the guest would read from the receive buffer. */
+static uint8_t guest_reads(struct term *t)
+{
+	uint8_t v = 0;
+
+	serial_ops.read(&t->s, 0, &v, 1);
+	return v;
+}
+
+static void assert_fifo(struct term *t, const char *expect, size_t n)
+{
+	ck_assert_uint_eq(SERIAL_FIFO - serial_rx_space(&t->s), n);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_uint_eq(guest_reads(t), (uint8_t)expect[i]);
+}
+
+START_TEST(test_plain_bytes_reach_fifo)
+{
+	struct term t;
+	bool quit = true;
+
+	term_init(&t, true);
+	ck_assert_uint_eq(feed(&t, "ls\r", 3, &quit), 3);
+	ck_assert(!quit);
+	assert_fifo(&t, "ls\r", 3);
+	serial_destroy(&t.s);
+}
+END_TEST
+
+START_TEST(test_ctrl_a_x_quits)
+{
+	struct term t;
+	bool quit = false;
+
+	term_init(&t, true);
+	ck_assert_uint_eq(feed(&t, CTRL_A "x", 2, &quit), 2);
+	ck_assert(quit);
+	assert_fifo(&t, "", 0);
+	serial_destroy(&t.s);
+}
+END_TEST
+
+START_TEST(test_ctrl_a_x_stops_mid_buffer)
+{
+	struct term t;
+	bool quit = false;
+
+	term_init(&t, true);
+	ck_assert_uint_eq(feed(&t, "ab" CTRL_A "Xcd", 6, &quit), 4);
+	ck_assert(quit);
+	assert_fifo(&t, "ab", 2);
+	serial_destroy(&t.s);
+}
+END_TEST
+
+START_TEST(test_ctrl_a_ctrl_a_sends_one_ctrl_a)
+{
+	struct term t;
+	bool quit = true;
+
+	term_init(&t, true);
+	ck_assert_uint_eq(feed(&t, CTRL_A CTRL_A, 2, &quit), 2);
+	ck_assert(!quit);
+	assert_fifo(&t, CTRL_A, 1);
+	serial_destroy(&t.s);
+}
+END_TEST
+
+START_TEST(test_ctrl_a_other_key_sends_that_key)
+{
+	struct term t;
+	bool quit = true;
+
+	term_init(&t, true);
+	ck_assert_uint_eq(feed(&t, CTRL_A "c", 2, &quit), 2);
+	ck_assert(!quit);
+	assert_fifo(&t, "c", 1);
+	serial_destroy(&t.s);
+}
+END_TEST
+
+START_TEST(test_escape_split_across_calls)
+{
+	struct term t;
+	bool quit = true;
+
+	term_init(&t, true);
+	ck_assert_uint_eq(feed(&t, CTRL_A, 1, &quit), 1);
+	ck_assert(!quit);
+	assert_fifo(&t, "", 0);
+	ck_assert_uint_eq(feed(&t, "x", 1, &quit), 1);
+	ck_assert(quit);
+	serial_destroy(&t.s);
+}
+END_TEST
+
+START_TEST(test_split_ctrl_a_ctrl_a_sends_one)
+{
+	struct term t;
+	bool quit;
+
+	term_init(&t, true);
+	ck_assert_uint_eq(feed(&t, "a" CTRL_A, 2, &quit), 2);
+	ck_assert_uint_eq(feed(&t, CTRL_A "b", 2, &quit), 2);
+	ck_assert(!quit);
+	assert_fifo(&t, "a" CTRL_A "b", 3);
+	serial_destroy(&t.s);
+}
+END_TEST
+
+START_TEST(test_stops_when_fifo_full)
+{
+	static const char twenty[] = "abcdefghijklmnopqrst";
+	struct term t;
+	bool quit;
+
+	term_init(&t, true);
+	ck_assert_uint_eq(feed(&t, twenty, 20, &quit), SERIAL_FIFO);
+	ck_assert(!quit);
+	ck_assert_uint_eq(feed(&t, twenty + 16, 4, &quit), 0);
+	ck_assert_uint_eq(guest_reads(&t), 'a');
+	ck_assert_uint_eq(feed(&t, twenty + 16, 4, &quit), 1);
+	assert_fifo(&t, "bcdefghijklmnopq", 16);
+	serial_destroy(&t.s);
+}
+END_TEST
+
+START_TEST(test_escape_kept_while_fifo_full)
+{
+	static const char full[SERIAL_FIFO] = "0123456789abcdef";
+	struct term t;
+	bool quit;
+
+	term_init(&t, true);
+	ck_assert_uint_eq(feed(&t, full, SERIAL_FIFO, &quit), SERIAL_FIFO);
+	/* Ctrl-A needs no room; the key after it waits for room. */
+	ck_assert_uint_eq(feed(&t, CTRL_A "z", 2, &quit), 1);
+	ck_assert_uint_eq(guest_reads(&t), '0');
+	ck_assert_uint_eq(feed(&t, "z", 1, &quit), 1);
+	ck_assert(!quit);
+	assert_fifo(&t, "123456789abcdefz", 16);
+	serial_destroy(&t.s);
+}
+END_TEST
+
+START_TEST(test_not_raw_passes_ctrl_a_through)
+{
+	struct term t;
+	bool quit = true;
+
+	term_init(&t, false);
+	ck_assert_uint_eq(feed(&t, CTRL_A "x", 2, &quit), 2);
+	ck_assert(!quit);
+	assert_fifo(&t, CTRL_A "x", 2);
+	serial_destroy(&t.s);
+}
+END_TEST
+
+Suite *console_suite(void)
+{
+	Suite *s = suite_create("console");
+	TCase *feed_tc = tcase_create("feed");
+
+	tcase_add_test(feed_tc, test_plain_bytes_reach_fifo);
+	tcase_add_test(feed_tc, test_ctrl_a_x_quits);
+	tcase_add_test(feed_tc, test_ctrl_a_x_stops_mid_buffer);
+	tcase_add_test(feed_tc, test_ctrl_a_ctrl_a_sends_one_ctrl_a);
+	tcase_add_test(feed_tc, test_ctrl_a_other_key_sends_that_key);
+	tcase_add_test(feed_tc, test_escape_split_across_calls);
+	tcase_add_test(feed_tc, test_split_ctrl_a_ctrl_a_sends_one);
+	tcase_add_test(feed_tc, test_stops_when_fifo_full);
+	tcase_add_test(feed_tc, test_escape_kept_while_fifo_full);
+	tcase_add_test(feed_tc, test_not_raw_passes_ctrl_a_through);
+	suite_add_tcase(s, feed_tc);
+	return s;
+}
