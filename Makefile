@@ -6,6 +6,8 @@ CC ?= gcc
 BUILD := build
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror \
 	  -D_GNU_SOURCE -I. -MMD -MP
+# liburing: the standard interface to io_uring, which keeps many disk requests in flight.
+LIBS := -luring
 LDFLAGS := -static -pthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -27,11 +29,11 @@ GUEST_CFLAGS := -m32 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -mgen
 all: $(BUILD)/ember
 
 $(BUILD)/ember: $(BUILD)/obj/vmm/main.o $(LIB_OBJS)
-	$(CC) -o $@ $^ $(LDFLAGS)
+	$(CC) -o $@ $^ $(LDFLAGS) $(LIBS)
 
 # The same VMM built with AddressSanitizer and UBSan (dynamic: ASan cannot be static).
 $(BUILD)/ember-san: $(BUILD)/san/vmm/main.o $(SAN_OBJS)
-	$(CC) $(SAN_FLAGS) -o $@ $^ -pthread
+	$(CC) $(SAN_FLAGS) -o $@ $^ -pthread $(LIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -43,10 +45,10 @@ $(BUILD)/san/%.o: %.c
 
 # Unit tests: one Check runner over every suite, plain and sanitized.
 $(BUILD)/unit: $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_OBJS)
-	$(CC) -o $@ $^ -pthread $(CHECK_LIBS)
+	$(CC) -o $@ $^ -pthread $(CHECK_LIBS) $(LIBS)
 
 $(BUILD)/unit-san: $(UNIT_SRCS:%.c=$(BUILD)/san/%.o) $(SAN_OBJS)
-	$(CC) $(SAN_FLAGS) -o $@ $^ -pthread $(CHECK_LIBS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ -pthread $(CHECK_LIBS) $(LIBS)
 
 unit: $(BUILD)/unit $(BUILD)/unit-san
 

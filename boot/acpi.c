@@ -14,6 +14,7 @@
 #define BOOT_ARCH_NO_VGA (1U << 2)
 #define BOOT_ARCH_NO_CMOS_RTC (1U << 5)
 #define GAS_SYSTEM_IO 1
+#define PCI_PRT_SLOTS 32
 
 /* The tables are laid out one after another in a host buffer, then copied in. */
 struct acpi_img {
@@ -117,6 +118,29 @@ static void com1_crs(struct aml *crs)
 	resource_buffer(crs, res, sizeof(res));
 }
 
+/* Name(_PRT, Package() { {slot << 16 | 0xffff, pin, 0, GSI}, ... }): INTx wiring of bus 0. */
+static void pci_prt(struct aml *extra)
+{
+	struct aml all, entry, pkg;
+
+	aml_init(&all);
+	aml_byte(&all, (PCI_PRT_SLOTS - LAYOUT_PCI_FIRST_SLOT) * 4); /* NumElements */
+	for (unsigned int slot = LAYOUT_PCI_FIRST_SLOT; slot < PCI_PRT_SLOTS; slot++) {
+		for (unsigned int pin = 0; pin < 4; pin++) {
+			aml_init(&entry);
+			aml_byte(&entry, 4);
+			aml_int(&entry, ((uint64_t)slot << 16) | 0xffff);
+			aml_int(&entry, pin);
+			aml_int(&entry, 0); /* no link device: the last field is a GSI */
+			aml_int(&entry, LAYOUT_PCI_INTX_GSI(slot, pin));
+			aml_pkg(&all, (const uint8_t[]){ AML_PACKAGE_OP }, 1, &entry);
+		}
+	}
+	aml_init(&pkg);
+	aml_pkg(&pkg, (const uint8_t[]){ AML_PACKAGE_OP }, 1, &all);
+	aml_named(extra, "_PRT", &pkg);
+}
+
 /* Device(name) { _HID, _UID 0, _CRS, and `extra` (more Name() objects) } */
 static void add_device(struct aml *scope, const char *name, const char *hid,
 		       const struct aml *crs, const struct aml *extra)
@@ -164,6 +188,7 @@ static int build_dsdt_aml(struct aml *out)
 	aml_init(&extra);
 	aml_named(&extra, "_SEG", &obj);
 	aml_named(&extra, "_BBN", &obj);
+	pci_prt(&extra);
 	pci_root_crs(&crs);
 	add_device(&sb, "PCI0", "PNP0A03", &crs, &extra);
 	com1_crs(&crs);

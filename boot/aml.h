@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AML_MAX 4096
+#define AML_MAX 8192
 
 struct aml {
 	uint8_t buf[AML_MAX];

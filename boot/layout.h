@@ -51,3 +51,7 @@
 #define PORT_ACPI_SLEEP 0x600 /* ACPI sleep control, then sleep status */
 
 #define IRQ_COM1 4
+
+/* PCI INTx: pin (0 = INTA) of device `slot` on I/O APIC pins 16-23, as the DSDT's _PRT says. */
+#define LAYOUT_PCI_INTX_GSI(slot, pin) (16 + ((slot) + (pin)) % 8)
+#define LAYOUT_PCI_FIRST_SLOT 1 /* slot 0 is the host bridge */

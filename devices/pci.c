@@ -3,19 +3,30 @@
 #include <errno.h>
 #include <string.h>
 
+#include "boot/layout.h"
+
 #define ADDR_ENABLE 0x80000000U
 #define HOST_VENDOR 0x8086 /* a generic host bridge identity Linux knows */
 #define HOST_DEVICE 0x0d57
 #define CLASS_HOST_BRIDGE 0x060000
-#define PCI_COMMAND 0x04
+#define BAR_MEM_TYPE_64 0x4
 
 static void put16(uint8_t *p, uint16_t v)
 {
 	memcpy(p, &v, 2);
 }
 
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
 void pci_dev_header(struct pci_dev *d, uint16_t vendor, uint16_t device, uint32_t class_code)
 {
+	memset(d, 0, sizeof(*d));
 	put16(d->cfg + 0x00, vendor);
 	put16(d->cfg + 0x02, device);
 	d->cfg[0x09] = (uint8_t)class_code;
@@ -23,6 +34,58 @@ void pci_dev_header(struct pci_dev *d, uint16_t vendor, uint16_t device, uint32_
 	d->cfg[0x0b] = (uint8_t)(class_code >> 16);
 	d->cfg[0x0e] = 0; /* header type 0, single function */
 	put16(d->wmask + PCI_COMMAND, 0x0547); /* I/O, memory, master, parity, SERR, INTx disable */
+	d->wmask[PCI_INTERRUPT_LINE] = 0xff;
+	d->cap_end = PCI_CAP_FIRST;
+}
+
+int pci_dev_add_bar(struct pci_dev *d, unsigned int i, uint64_t size, bool is64,
+		    const struct bus_ops *ops, void *ctx)
+{
+	uint32_t flags = is64 ? BAR_MEM_TYPE_64 : 0;
+
+	if (i >= PCI_BARS || (is64 && i + 1 >= PCI_BARS) || size < 4096 || (size & (size - 1)) ||
+	    (!is64 && size > (1ULL << 31)) || !ops || d->bar[i].size)
+		return -EINVAL;
+	d->bar[i] = (struct pci_bar){ .size = size, .is64 = is64, .ops = ops, .ctx = ctx };
+	memcpy(d->cfg + PCI_BAR0 + 4 * i, &flags, 4);
+	return 0;
+}
+
+int pci_dev_add_cap(struct pci_dev *d, uint8_t id, const void *body, unsigned int len)
+{
+	unsigned int off = d->cap_end;
+
+	if (len < 2 || off + len > PCI_CFG_SIZE)
+		return -ENOSPC;
+	d->cfg[off] = id;
+	d->cfg[off + 1] = 0;
+	memcpy(d->cfg + off + 2, body, len - 2);
+	if (d->cap_last)
+		d->cfg[d->cap_last + 1] = (uint8_t)off;
+	else
+		d->cfg[PCI_CAP_PTR] = (uint8_t)off;
+	d->cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	d->cap_last = (uint8_t)off;
+	d->cap_end = (uint8_t)((off + len + 3) & ~3U);
+	return (int)off;
+}
+
+void pci_dev_set_intx(struct pci_dev *d, uint8_t gsi)
+{
+	d->cfg[PCI_INTERRUPT_PIN] = 1; /* INTA# */
+	d->cfg[PCI_INTERRUPT_LINE] = gsi;
+}
+
+uint64_t pci_dev_bar_addr(const struct pci_dev *d, unsigned int i)
+{
+	uint64_t a;
+
+	if (i >= PCI_BARS || !d->bar[i].size)
+		return 0;
+	a = get32(d->cfg + PCI_BAR0 + 4 * i) & ~0xfULL;
+	if (d->bar[i].is64)
+		a |= (uint64_t)get32(d->cfg + PCI_BAR0 + 4 * (i + 1)) << 32;
+	return a;
 }
 
 int pci_init(struct pci *p)
@@ -30,7 +93,14 @@ int pci_init(struct pci *p)
 	memset(p, 0, sizeof(*p));
 	pci_dev_header(&p->host_bridge, HOST_VENDOR, HOST_DEVICE, CLASS_HOST_BRIDGE);
 	p->slot[0] = &p->host_bridge;
+	pci_set_window(p, LAYOUT_PCI_MMIO, LAYOUT_PCI_MMIO_SIZE);
 	return -pthread_mutex_init(&p->lock, NULL);
+}
+
+void pci_set_window(struct pci *p, uint64_t base, uint64_t size)
+{
+	p->mmio_base = p->mmio_next = base;
+	p->mmio_size = size;
 }
 
 void pci_destroy(struct pci *p)
@@ -38,13 +108,39 @@ void pci_destroy(struct pci *p)
 	pthread_mutex_destroy(&p->lock);
 }
 
+static void set_bar_addr(struct pci_dev *d, unsigned int i, uint64_t addr)
+{
+	uint32_t lo = (uint32_t)addr | (get32(d->cfg + PCI_BAR0 + 4 * i) & 0xf);
+	uint32_t hi = (uint32_t)(addr >> 32);
+
+	memcpy(d->cfg + PCI_BAR0 + 4 * i, &lo, 4);
+	if (d->bar[i].is64)
+		memcpy(d->cfg + PCI_BAR0 + 4 * (i + 1), &hi, 4);
+}
+
 int pci_add(struct pci *p, unsigned int slot, struct pci_dev *d)
 {
+	uint64_t next = p->mmio_next;
+
 	if (slot >= PCI_SLOTS || !d)
 		return -EINVAL;
 	if (p->slot[slot])
 		return -EEXIST;
+	for (unsigned int i = 0; i < PCI_BARS; i++) {
+		uint64_t size = d->bar[i].size, addr = (next + size - 1) & ~(size - 1);
+
+		if (!size)
+			continue;
+		if (addr + size > p->mmio_base + p->mmio_size)
+			return -ENOSPC;
+		set_bar_addr(d, i, addr);
+		next = addr + size;
+	}
+	p->mmio_next = next;
 	p->slot[slot] = d;
+	for (unsigned int i = 0; i < PCI_BARS; i++)
+		if (d->bar[i].size && d->ops && d->ops->bar_moved)
+			d->ops->bar_moved(d->ctx, i, pci_dev_bar_addr(d, i));
 	return 0;
 }
 
@@ -56,6 +152,36 @@ static struct pci_dev *target_locked(const struct pci *p)
 	if (!(a & ADDR_ENABLE) || ((a >> 16) & 0xff) || ((a >> 8) & 7))
 		return NULL;
 	return p->slot[(a >> 11) & 0x1f];
+}
+
+/* BAR index whose register (either half of a 64-bit BAR) holds `reg`, or -1. */
+static int bar_of_reg(const struct pci_dev *d, uint32_t reg)
+{
+	if (reg < PCI_BAR0 || reg >= PCI_BAR0 + 4 * PCI_BARS)
+		return -1;
+	for (int i = 0; i < PCI_BARS; i++) {
+		unsigned int dwords = d->bar[i].is64 ? 2 : 1;
+
+		if (d->bar[i].size && (reg - PCI_BAR0) / 4 >= (unsigned int)i &&
+		    (reg - PCI_BAR0) / 4 < i + dwords)
+			return i;
+	}
+	return -1;
+}
+
+/* A BAR register write: low bits are size-aligned, the type bits read-only. */
+static void write_bar_locked(struct pci_dev *d, int i, uint32_t reg, const uint8_t *v,
+			     uint32_t len)
+{
+	uint32_t dword_reg = reg & ~3U, val = get32(d->cfg + dword_reg);
+
+	memcpy((uint8_t *)&val + (reg & 3), v, len);
+	if (dword_reg == PCI_BAR0 + 4U * (unsigned int)i) /* low half: keep the flags */
+		val = (uint32_t)((val & ~(d->bar[i].size - 1)) & ~0xfULL) |
+		      (get32(d->cfg + dword_reg) & 0xf);
+	memcpy(d->cfg + dword_reg, &val, 4);
+	if (d->ops && d->ops->bar_moved)
+		d->ops->bar_moved(d->ctx, (unsigned int)i, pci_dev_bar_addr(d, (unsigned int)i));
 }
 
 static void config_read(void *ctx, uint64_t off, void *data, uint32_t len)
@@ -70,6 +196,8 @@ static void config_read(void *ctx, uint64_t off, void *data, uint32_t len)
 	} else if (off >= 4 && off + len <= 8 && (d = target_locked(p))) {
 		uint32_t reg = (p->address & 0xfc) + (uint32_t)(off - 4);
 
+		if (d->ops && d->ops->config_reading)
+			d->ops->config_reading(d->ctx, reg, len);
 		memcpy(data, d->cfg + reg, len);
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -86,12 +214,70 @@ static void config_write(void *ctx, uint64_t off, const void *data, uint32_t len
 	} else if (off >= 4 && off + len <= 8 && (d = target_locked(p))) {
 		uint32_t reg = (p->address & 0xfc) + (uint32_t)(off - 4);
 		const uint8_t *v = data;
+		int bar = bar_of_reg(d, reg);
 
-		for (uint32_t i = 0; i < len; i++)
-			d->cfg[reg + i] = (uint8_t)((d->cfg[reg + i] & ~d->wmask[reg + i]) |
-						    (v[i] & d->wmask[reg + i]));
+		if (bar >= 0) {
+			write_bar_locked(d, bar, reg, v, len);
+		} else {
+			for (uint32_t i = 0; i < len; i++)
+				d->cfg[reg + i] = (uint8_t)((d->cfg[reg + i] & ~d->wmask[reg + i]) |
+							    (v[i] & d->wmask[reg + i]));
+			if (d->ops && d->ops->config_written)
+				d->ops->config_written(d->ctx, reg, len);
+		}
 	}
 	pthread_mutex_unlock(&p->lock);
 }
 
 const struct bus_ops pci_config_ops = { .read = config_read, .write = config_write };
+
+/* Find the BAR decoding [addr, addr + len); copies what the access needs. */
+static bool find_bar(struct pci *p, uint64_t addr, uint32_t len, struct pci_bar *out,
+		     uint64_t *offset)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&p->lock);
+	for (unsigned int s = 0; s < PCI_SLOTS && !found; s++) {
+		struct pci_dev *d = p->slot[s];
+
+		if (!d || !(d->cfg[PCI_COMMAND] & PCI_COMMAND_MEMORY))
+			continue;
+		for (unsigned int i = 0; i < PCI_BARS; i++) {
+			uint64_t base = pci_dev_bar_addr(d, i), size = d->bar[i].size;
+
+			if (size && addr >= base && addr - base < size && len <= size - (addr - base)) {
+				*out = d->bar[i];
+				*offset = addr - base;
+				found = true;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	return found;
+}
+
+static void mmio_read(void *ctx, uint64_t off, void *data, uint32_t len)
+{
+	struct pci *p = ctx;
+	struct pci_bar bar;
+	uint64_t boff;
+
+	if (find_bar(p, p->mmio_base + off, len, &bar, &boff))
+		bar.ops->read(bar.ctx, boff, data, len);
+	else
+		memset(data, 0xff, len);
+}
+
+static void mmio_write(void *ctx, uint64_t off, const void *data, uint32_t len)
+{
+	struct pci *p = ctx;
+	struct pci_bar bar;
+	uint64_t boff;
+
+	if (find_bar(p, p->mmio_base + off, len, &bar, &boff))
+		bar.ops->write(bar.ctx, boff, data, len);
+}
+
+const struct bus_ops pci_mmio_ops = { .read = mmio_read, .write = mmio_write };

@@ -69,8 +69,66 @@ static int parse_serial(const char *s, struct cli_config *cfg)
 	return 0;
 }
 
+/* Copy "key=value" pieces of a comma-separated list one at a time. */
+static const char *next_item(const char *s, char *buf, size_t size, bool *too_long)
+{
+	size_t n = strcspn(s, ",");
+
+	*too_long = n >= size;
+	if (!*too_long) {
+		memcpy(buf, s, n);
+		buf[n] = 0;
+	}
+	return s[n] ? s + n + 1 : s + n;
+}
+
+static int disk_item(const char *item, struct cli_disk *d, char *path_buf, size_t path_size)
+{
+	if (!strncmp(item, "path=", 5) && item[5]) {
+		if (strlen(item + 5) >= path_size)
+			return -EINVAL;
+		strcpy(path_buf, item + 5);
+		d->path = path_buf;
+	} else if (!strcmp(item, "readonly=on") || !strcmp(item, "readonly") ||
+		   !strcmp(item, "ro")) {
+		d->readonly = true;
+	} else if (!strcmp(item, "readonly=off")) {
+		d->readonly = false;
+	} else if (!strncmp(item, "id=", 3)) {
+		if (strlen(item + 3) > 20)
+			return -EINVAL;
+		strcpy(d->id, item + 3);
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cli_parse_disk(const char *s, struct cli_disk *d, char *path_buf, size_t path_size)
+{
+	char item[4200];
+	bool too_long;
+
+	memset(d, 0, sizeof(*d));
+	if (!strchr(s, '=')) { /* a bare file name */
+		if (!*s || strlen(s) >= path_size)
+			return -EINVAL;
+		strcpy(path_buf, s);
+		d->path = path_buf;
+		return 0;
+	}
+	while (*s) {
+		s = next_item(s, item, sizeof(item), &too_long);
+		if (too_long || disk_item(item, d, path_buf, path_size))
+			return -EINVAL;
+	}
+	return d->path ? 0 : -EINVAL;
+}
+
 /* Options of `ember run` that take a value. */
-enum opt { OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_SERIAL };
+enum opt {
+	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_SERIAL, OPT_DISK
+};
 
 static const struct {
 	const char *name;
@@ -78,7 +136,7 @@ static const struct {
 } run_opts[] = {
 	{ "--kernel", OPT_KERNEL }, { "--initrd", OPT_INITRD },	    { "--cmdline", OPT_CMDLINE },
 	{ "--memory", OPT_MEMORY }, { "--cpus", OPT_CPUS },	    { "--firmware", OPT_FIRMWARE },
-	{ "--serial", OPT_SERIAL },
+	{ "--serial", OPT_SERIAL }, { "--disk", OPT_DISK },
 };
 
 static int bad(const char *what, const char *val, const char *hint)
@@ -105,6 +163,14 @@ static int apply_opt(enum opt id, const char *val, struct cli_config *cfg)
 	case OPT_SERIAL:
 		if (parse_serial(val, cfg))
 			return bad("--serial", val, "use stdio, none or file=PATH");
+		break;
+	case OPT_DISK:
+		if (cfg->nr_disks == CLI_MAX_DISKS)
+			return bad("--disk", val, "at most 8 disks");
+		if (cli_parse_disk(val, &cfg->disk[cfg->nr_disks], cfg->disk_paths[cfg->nr_disks],
+				   sizeof(cfg->disk_paths[0])))
+			return bad("--disk", val, "use path=FILE[,readonly=on][,id=SERIAL] (id: 20 bytes at most)");
+		cfg->nr_disks++;
 		break;
 	}
 	return 0;
@@ -209,6 +275,8 @@ void cli_usage(void)
 	      "  --cpus N           number of vCPUs, 1-255 (default 1)\n"
 	      "  --firmware PATH    raw image mapped below 4 GiB, started at the reset vector\n"
 	      "  --serial MODE      guest COM1: stdio (default), file=PATH or none\n"
+	      "  --disk path=FILE[,readonly=on][,id=SERIAL]\n"
+	      "                     virtio-blk disk on a raw image (repeatable: vda, vdb, ...)\n"
 	      "  -v, --verbose      more messages (twice for debug)\n"
 	      "\n"
 	      "On the console, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n"

@@ -1,12 +1,22 @@
 #pragma once
 /* Command-line parsing for `ember`. Pure: no I/O besides the messages it prints. */
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define CLI_DEFAULT_MEMORY (256ULL << 20)
 #define CLI_DEFAULT_CMDLINE "console=ttyS0"
 #define CLI_MAX_CPUS 255
 
+#define CLI_MAX_DISKS 8
+
 enum cli_command { CLI_RUN, CLI_HELP, CLI_VERSION };
+
+struct cli_disk {
+	const char *path;
+	bool readonly;
+	char id[21]; /* serial, at most 20 bytes */
+};
 enum cli_serial { CLI_SERIAL_STDIO, CLI_SERIAL_FILE, CLI_SERIAL_NONE };
 
 struct cli_config {
@@ -20,7 +30,17 @@ struct cli_config {
 	enum cli_serial serial;
 	const char *serial_path;
 	int verbose; /* -v given n times */
+	struct cli_disk disk[CLI_MAX_DISKS];
+	unsigned int nr_disks;
+	char disk_paths[CLI_MAX_DISKS][4096]; /* storage for path= values */
 };
+
+/*
+ * Parse one --disk value: "path=FILE[,readonly=on|off][,id=SERIAL]" or a
+ * bare FILE. Returns 0 or -EINVAL with a message on stderr.
+ */
+__attribute__((warn_unused_result)) int cli_parse_disk(const char *s, struct cli_disk *d,
+						       char *path_buf, size_t path_size);
 
 /*
  * Parse "256M", "2G", "1024" (MiB), "512K" into bytes. Suffixes K, M, G, T,

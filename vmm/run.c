@@ -159,6 +159,8 @@ int run_vm(const struct cli_config *cfg)
 	}
 	if (open_serial_out(cfg, &vc.serial_out_fd))
 		goto out_images;
+	vc.disks = cfg->disk;
+	vc.nr_disks = cfg->nr_disks;
 	vc.firmware = img.firmware.data;
 	vc.firmware_size = img.firmware.size;
 	if (vm_create(&vm, &vc))

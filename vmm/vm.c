@@ -103,15 +103,65 @@ static int add_devices(struct vm *vm)
 		{ PORT_ACPI_SLEEP, POWER_ACPI_LEN, "acpi-power", &power_acpi_ops, &vm->exit_hook },
 		{ PORT_PCI_CONFIG, PCI_CONFIG_LEN, "pci-config", &pci_config_ops, &vm->pci },
 	};
+	int err;
 
 	for (size_t i = 0; i < sizeof(pio) / sizeof(pio[0]); i++) {
-		int err = bus_add(&vm->pio, pio[i].base, pio[i].len, pio[i].name, pio[i].ops, pio[i].ctx);
-
+		err = bus_add(&vm->pio, pio[i].base, pio[i].len, pio[i].name, pio[i].ops, pio[i].ctx);
 		if (err) {
 			log_err("cannot place %s at port %#llx: %s", pio[i].name,
 				(unsigned long long)pio[i].base, strerror(-err));
 			return err;
 		}
+	}
+	/* The whole PCI window goes to the PCI module, which finds the BAR. */
+	err = bus_add(&vm->mmio, LAYOUT_PCI_MMIO, LAYOUT_PCI_MMIO_SIZE, "pci-mmio", &pci_mmio_ops,
+		      &vm->pci);
+	if (err)
+		log_err("cannot place the PCI MMIO window: %s", strerror(-err));
+	return err;
+}
+
+static int add_disk(struct vm *vm, unsigned int i, const struct cli_disk *d)
+{
+	struct blk_options o = { .path = d->path, .readonly = d->readonly, .id = d->id[0] ? d->id : NULL };
+	struct vm_disk *vd = &vm->disk[i];
+	unsigned int slot = LAYOUT_PCI_FIRST_SLOT + i;
+	int err;
+
+	err = blk_open(&vd->blk, &o, &vm->mem, &vm->io);
+	if (err)
+		return err;
+	vd->open = true;
+	err = virtio_pci_init(&vd->pci, &vd->blk.vdev, vm->vm_fd, &vm->router, &vm->io,
+			      (uint8_t)LAYOUT_PCI_INTX_GSI(slot, 0));
+	if (!err) {
+		vd->wired = true;
+		err = pci_add(&vm->pci, slot, &vd->pci.pci);
+	}
+	if (err)
+		log_err("cannot attach disk '%s' to PCI slot %u: %s", d->path, slot, strerror(-err));
+	return err;
+}
+
+static int add_disks(struct vm *vm, const struct vm_config *cfg)
+{
+	int err = irq_router_init(&vm->router, vm->vm_fd);
+
+	if (!err)
+		err = evloop_init(&vm->io);
+	if (err) {
+		log_err("cannot create the I/O thread's event loop: %s", strerror(-err));
+		return err;
+	}
+	vm->io_ready = true;
+	vm->disk = calloc(cfg->nr_disks ? cfg->nr_disks : 1, sizeof(*vm->disk));
+	if (!vm->disk)
+		return -ENOMEM;
+	vm->nr_disks = cfg->nr_disks;
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		err = add_disk(vm, i, &cfg->disks[i]);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -241,6 +291,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if (!err)
 		err = add_devices(vm);
 	if (!err)
+		err = add_disks(vm, cfg);
+	if (!err)
 		err = create_vcpus(vm, cfg->cpus);
 	if (err)
 		vm_destroy(vm);
@@ -253,6 +305,8 @@ int vm_start(struct vm *vm)
 
 	bus_freeze(&vm->pio);
 	bus_freeze(&vm->mmio);
+	if (!err)
+		err = evloop_start(&vm->io);
 	for (unsigned int i = 0; !err && i < vm->nr_vcpus; i++)
 		err = vcpu_start(&vm->vcpu[i]);
 	if (err) {
@@ -271,6 +325,8 @@ void vm_stop(struct vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		if (atomic_load(&vm->vcpu[i].state) != VCPU_CREATED)
 			pthread_join(vm->vcpu[i].thread, NULL);
+	/* No vCPU runs now: stop the I/O thread; disks finish in-flight work on close. */
+	evloop_stop(&vm->io);
 }
 
 static void close_fd(int *fd)
@@ -288,6 +344,19 @@ void vm_destroy(struct vm *vm)
 	vm->vcpu = NULL;
 	free(vm->cpuid);
 	vm->cpuid = NULL;
+	for (unsigned int i = 0; vm->disk && i < vm->nr_disks; i++) {
+		if (vm->disk[i].wired)
+			virtio_pci_destroy(&vm->disk[i].pci);
+		if (vm->disk[i].open)
+			blk_close(&vm->disk[i].blk);
+	}
+	free(vm->disk);
+	vm->disk = NULL;
+	if (vm->io_ready) {
+		evloop_destroy(&vm->io);
+		irq_router_destroy(&vm->router);
+		vm->io_ready = false;
+	}
 	if (vm->devices_ready) {
 		pci_destroy(&vm->pci);
 		serial_destroy(&vm->serial);

@@ -5,8 +5,12 @@
  *
  * Threads: the main thread builds the VM, starts one thread per vCPU and
  * then runs the console loop (vmm/console.c) until a stop is requested.
- * Lock order: a vCPU thread holds no lock of its own while it calls into a
- * device; device locks (serial, pci) are leaves and never nest.
+ * The I/O thread (vmm/evloop.c) serves virtio queue kicks and disk
+ * completions.
+ *
+ * Lock order: pci.lock -> virtio_dev.lock -> msix.lock -> router.lock. A
+ * vCPU thread holds no lock of its own while it calls into a device; the
+ * serial lock is a leaf.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,6 +22,11 @@
 
 #include "devices/pci.h"
 #include "devices/serial.h"
+#include "virtio/blk.h"
+#include "virtio/pci.h"
+#include "vmm/cli.h"
+#include "vmm/evloop.h"
+#include "vmm/irq.h"
 #include "vmm/bus.h"
 #include "vmm/exit.h"
 #include "vmm/gm.h"
@@ -47,6 +56,15 @@ struct vm_config {
 	int serial_out_fd; /* -1: guest serial output discarded */
 	const void *firmware; /* raw image to map below 4 GiB, or NULL */
 	size_t firmware_size;
+	const struct cli_disk *disks;
+	unsigned int nr_disks;
+};
+
+/* A disk: the virtio-blk device and its PCI function. */
+struct vm_disk {
+	struct blk blk;
+	struct virtio_pci pci;
+	bool open, wired;
 };
 
 struct vm {
@@ -61,6 +79,11 @@ struct vm {
 
 	struct serial serial;
 	struct pci pci;
+	struct irq_router router;
+	struct evloop io; /* the I/O thread */
+	bool io_ready;
+	struct vm_disk *disk;
+	unsigned int nr_disks;
 	struct exit_hook exit_hook; /* devices' way to stop the VM */
 	bool devices_ready;
 

@@ -1,0 +1,456 @@
+#include "virtio/blk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "vmm/log.h"
+
+#define SECTOR 512ULL
+#define HDR_LEN 16
+#define VIRTIO_ID_BLOCK 2
+#define MAX_DISCARD_SECTORS (1U << 22) /* 2 GiB per segment */
+
+struct blk_hdr {
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t sector;
+};
+
+static struct blk *to_blk(struct virtio_dev *v)
+{
+	return v->priv;
+}
+
+/* Slot for a new request, or -1 when all are in use. */
+static int free_slot(const struct blk *b)
+{
+	for (unsigned int i = 0; i < b->nreq; i++)
+		if (!b->req[i].busy)
+			return (int)i;
+	return -1;
+}
+
+static void complete(struct blk *b, struct blk_req *r, uint8_t status)
+{
+	*r->status = status;
+	vq_push(&b->vdev.vq[0], r->head, r->used_len);
+	r->busy = false;
+}
+
+/*
+ * The bytes [skip, total - drop) of segments [first, end) of a chain, as
+ * iovecs. Returns the byte count.
+ */
+static uint64_t slice(const struct vq_chain *c, unsigned int first, unsigned int end,
+		      uint64_t skip, uint64_t drop, struct blk_req *r)
+{
+	uint64_t total = 0, want, got = 0;
+
+	for (unsigned int i = first; i < end; i++)
+		total += c->seg[i].iov_len;
+	want = total - skip - drop;
+	r->niov = 0;
+	for (unsigned int i = first; i < end && got < want; i++) {
+		uint64_t len = c->seg[i].iov_len, n;
+
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		n = len - skip < want - got ? len - skip : want - got;
+		r->iov[r->niov].iov_base = (uint8_t *)c->seg[i].iov_base + skip;
+		r->iov[r->niov].iov_len = n;
+		r->niov++;
+		got += n;
+		skip = 0;
+	}
+	return got;
+}
+
+static bool in_range(const struct blk *b, uint64_t sector, uint64_t bytes)
+{
+	return bytes % SECTOR == 0 && sector <= b->sectors && bytes / SECTOR <= b->sectors - sector;
+}
+
+/* Queue (or, without io_uring, do) one transfer or flush. */
+static void submit_io(struct blk *b, struct blk_req *r, uint32_t type, uint64_t off)
+{
+	struct io_uring_sqe *sqe = b->uring ? io_uring_get_sqe(&b->ring) : NULL;
+	ssize_t n;
+
+	if (sqe) {
+		if (type == VIRTIO_BLK_T_IN)
+			io_uring_prep_readv(sqe, b->fd, r->iov, r->niov, off);
+		else if (type == VIRTIO_BLK_T_OUT)
+			io_uring_prep_writev(sqe, b->fd, r->iov, r->niov, off);
+		else
+			io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
+		io_uring_sqe_set_data64(sqe, (uint64_t)(r - b->req));
+		b->inflight++;
+		b->queued++;
+		return;
+	}
+	if (type == VIRTIO_BLK_T_IN)
+		n = preadv(b->fd, r->iov, (int)r->niov, (off_t)off);
+	else if (type == VIRTIO_BLK_T_OUT)
+		n = pwritev(b->fd, r->iov, (int)r->niov, (off_t)off);
+	else
+		n = fdatasync(b->fd);
+	complete(b, r, n == r->expect ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR);
+}
+
+/* Write zeros where the file system cannot (no fallocate support). */
+static int write_zeros(int fd, uint64_t off, uint64_t len)
+{
+	static const uint8_t zeros[65536];
+
+	while (len) {
+		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+		ssize_t w = pwrite(fd, zeros, n, (off_t)off);
+
+		if (w <= 0)
+			return -EIO;
+		off += (uint64_t)w;
+		len -= (uint64_t)w;
+	}
+	return 0;
+}
+
+/* DISCARD and WRITE_ZEROES: one segment, done at once with fallocate(). */
+static uint8_t discard_or_zero(struct blk *b, const struct vq_chain *c, uint32_t type)
+{
+	struct virtio_blk_discard_write_zeroes seg;
+	uint64_t off, len;
+	int mode;
+
+	if (b->readonly)
+		return VIRTIO_BLK_S_IOERR;
+	if (c->read_len != HDR_LEN + sizeof(seg) || vq_chain_read(c, HDR_LEN, &seg, sizeof(seg)) != sizeof(seg))
+		return VIRTIO_BLK_S_UNSUPP; /* we advertise one segment per request */
+	if (!in_range(b, seg.sector, (uint64_t)seg.num_sectors * SECTOR))
+		return VIRTIO_BLK_S_IOERR;
+	if ((type == VIRTIO_BLK_T_DISCARD && seg.flags) ||
+	    (seg.flags & ~(uint32_t)VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP))
+		return VIRTIO_BLK_S_UNSUPP;
+	off = seg.sector * SECTOR;
+	len = (uint64_t)seg.num_sectors * SECTOR;
+	if (type == VIRTIO_BLK_T_DISCARD || (seg.flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP))
+		mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE; /* reads back as zeros */
+	else
+		mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+	if (!fallocate(b->fd, mode, (off_t)off, (off_t)len))
+		return VIRTIO_BLK_S_OK;
+	if (type == VIRTIO_BLK_T_DISCARD)
+		return VIRTIO_BLK_S_OK; /* discard is a hint: nothing lost if the FS cannot */
+	return write_zeros(b->fd, off, len) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+}
+
+/* Parse one request and start (or finish) it. */
+static void handle_chain(struct blk *b, const struct vq_chain *c, struct blk_req *r)
+{
+	struct iovec *last = (struct iovec *)&c->seg[c->n - 1];
+	struct blk_hdr h;
+	uint64_t len;
+
+	r->busy = true;
+	r->head = c->head;
+	r->status = (uint8_t *)last->iov_base + last->iov_len - 1;
+	r->used_len = 1;
+	if (vq_chain_read(c, 0, &h, sizeof(h)) != sizeof(h))
+		return complete(b, r, VIRTIO_BLK_S_IOERR);
+	switch (h.type) {
+	case VIRTIO_BLK_T_IN:
+		len = slice(c, c->nread, c->n, 0, 1, r);
+		if (!in_range(b, h.sector, len))
+			return complete(b, r, VIRTIO_BLK_S_IOERR);
+		r->used_len = (uint32_t)len + 1;
+		r->expect = (int64_t)len;
+		return submit_io(b, r, h.type, h.sector * SECTOR);
+	case VIRTIO_BLK_T_OUT:
+		if (b->readonly)
+			return complete(b, r, VIRTIO_BLK_S_IOERR);
+		len = slice(c, 0, c->nread, HDR_LEN, 0, r);
+		if (!in_range(b, h.sector, len))
+			return complete(b, r, VIRTIO_BLK_S_IOERR);
+		r->expect = (int64_t)len;
+		return submit_io(b, r, h.type, h.sector * SECTOR);
+	case VIRTIO_BLK_T_FLUSH:
+		r->expect = 0;
+		return submit_io(b, r, h.type, 0);
+	case VIRTIO_BLK_T_GET_ID:
+		len = c->write_len - 1 < VIRTIO_BLK_ID_BYTES ? c->write_len - 1 : VIRTIO_BLK_ID_BYTES;
+		r->used_len = (uint32_t)vq_chain_write(c, 0, b->id, len) + 1;
+		return complete(b, r, VIRTIO_BLK_S_OK);
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		return complete(b, r, discard_or_zero(b, c, h.type));
+	default:
+		return complete(b, r, VIRTIO_BLK_S_UNSUPP);
+	}
+}
+
+static void submit_queued(struct blk *b)
+{
+	if (b->uring && b->queued) {
+		io_uring_submit(&b->ring);
+		b->queued = 0;
+	}
+}
+
+/* Take every available request, up to the free slots. Lock held. */
+static void process_queue(struct blk *b)
+{
+	struct vq *q = &b->vdev.vq[0];
+	struct vq_chain c;
+	int slot, r;
+
+	do {
+		while ((slot = free_slot(b)) >= 0) {
+			r = vq_pop(q, &c);
+			if (r == 0)
+				break;
+			if (r < 0) {
+				virtio_needs_reset(&b->vdev);
+				submit_queued(b);
+				return;
+			}
+			if (c.write_len == 0) {
+				/* No byte to put a status in: the driver broke the protocol. */
+				q->broken = true;
+				virtio_needs_reset(&b->vdev);
+				break;
+			}
+			handle_chain(b, &c, &b->req[slot]);
+		}
+		submit_queued(b);
+		b->stalled = slot < 0;
+	} while (!b->stalled && vq_enable_notify(q));
+	virtio_queue_interrupt(&b->vdev, 0);
+}
+
+/* Finish what io_uring completed; `wait` blocks for at least one. Lock held. */
+static void reap(struct blk *b, bool wait)
+{
+	struct io_uring_cqe *cqe;
+
+	while (b->inflight) {
+		if ((wait ? io_uring_wait_cqe(&b->ring, &cqe) : io_uring_peek_cqe(&b->ring, &cqe)) < 0)
+			break;
+		uint64_t i = io_uring_cqe_get_data64(cqe);
+
+		if (i < b->nreq && b->req[i].busy) {
+			struct blk_req *r = &b->req[i];
+
+			complete(b, r, cqe->res == r->expect ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR);
+		}
+		io_uring_cqe_seen(&b->ring, cqe);
+		b->inflight--;
+		wait = false;
+	}
+}
+
+/* I/O thread: io_uring signalled completions. */
+static void uring_ready(void *ctx, uint32_t events)
+{
+	struct blk *b = ctx;
+	uint64_t n;
+
+	(void)events;
+	if (read(b->uring_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&b->vdev.lock);
+	reap(b, false);
+	virtio_queue_interrupt(&b->vdev, 0);
+	if (b->stalled && b->vdev.vq[0].ready)
+		process_queue(b); /* slots are free again */
+	pthread_mutex_unlock(&b->vdev.lock);
+}
+
+static void blk_queue_notify(struct virtio_dev *v, unsigned int q)
+{
+	if (q == 0)
+		process_queue(to_blk(v));
+}
+
+static void blk_reset(struct virtio_dev *v)
+{
+	struct blk *b = to_blk(v);
+
+	/* In-flight transfers still point into guest memory: wait for them. */
+	while (b->uring && b->inflight)
+		reap(b, true);
+	for (unsigned int i = 0; i < b->nreq; i++)
+		b->req[i].busy = false;
+	b->stalled = false;
+}
+
+static void blk_config_read(struct virtio_dev *v, uint32_t off, void *data, uint32_t len)
+{
+	const struct blk *b = to_blk(v);
+
+	if (off + len <= sizeof(b->cfg))
+		memcpy(data, (const uint8_t *)&b->cfg + off, len);
+}
+
+static void blk_config_write(struct virtio_dev *v, uint32_t off, const void *data, uint32_t len)
+{
+	(void)v, (void)off, (void)data, (void)len; /* read-only: no writeback toggle offered */
+}
+
+static const struct virtio_dev_ops blk_ops = {
+	.queue_notify = blk_queue_notify,
+	.reset = blk_reset,
+	.config_read = blk_config_read,
+	.config_write = blk_config_write,
+};
+
+/* Open, check and lock the image; fills path, fd, readonly, sectors. */
+static int open_image(struct blk *b, const struct blk_options *o)
+{
+	struct flock lk = { .l_type = o->readonly ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+	struct stat st;
+	uint64_t size = 0;
+
+	b->fd = open(o->path, (o->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (b->fd < 0) {
+		log_err("cannot open disk image '%s'%s: %s", o->path,
+			o->readonly ? "" : " for writing", strerror(errno));
+		return -errno;
+	}
+	if (fstat(b->fd, &st) < 0)
+		return -errno;
+	if (S_ISREG(st.st_mode))
+		size = (uint64_t)st.st_size;
+	else if (!S_ISBLK(st.st_mode) || ioctl(b->fd, BLKGETSIZE64, &size) < 0) {
+		log_err("disk image '%s' is neither a file nor a block device", o->path);
+		return -EINVAL;
+	}
+	if (size < SECTOR) {
+		log_err("disk image '%s' is empty (%llu bytes); create it first, e.g. truncate -s 1G %s",
+			o->path, (unsigned long long)size, o->path);
+		return -EINVAL;
+	}
+	if (fcntl(b->fd, F_OFD_SETLK, &lk) < 0) {
+		log_err("disk image '%s' is in use by another process (%s lock held)", o->path,
+			o->readonly ? "write" : "read or write");
+		return -EBUSY;
+	}
+	if (size % SECTOR)
+		log_warn("disk image '%s': the last %llu bytes (less than a sector) are not visible",
+			 o->path, (unsigned long long)(size % SECTOR));
+	b->path = o->path;
+	b->readonly = o->readonly;
+	b->sectors = size / SECTOR;
+	return 0;
+}
+
+static void fill_config(struct blk *b)
+{
+	struct virtio_blk_config *c = &b->cfg;
+
+	memset(c, 0, sizeof(*c));
+	c->capacity = b->sectors;
+	c->seg_max = BLK_SEG_MAX;
+	c->blk_size = SECTOR;
+	c->max_discard_sectors = MAX_DISCARD_SECTORS;
+	c->max_discard_seg = 1;
+	c->discard_sector_alignment = 4096 / SECTOR;
+	c->max_write_zeroes_sectors = MAX_DISCARD_SECTORS;
+	c->max_write_zeroes_seg = 1;
+	c->write_zeroes_may_unmap = 1;
+}
+
+static int setup_uring(struct blk *b)
+{
+	b->uring_fd = -1;
+	if (io_uring_queue_init(BLK_QUEUE_SIZE, &b->ring, 0) < 0) {
+		log_info("io_uring unavailable: disk I/O is synchronous");
+		return 0;
+	}
+	b->uring_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (b->uring_fd < 0 || io_uring_register_eventfd(&b->ring, b->uring_fd) < 0 ||
+	    evloop_add(b->loop, b->uring_fd, uring_ready, b) < 0) {
+		if (b->uring_fd >= 0)
+			close(b->uring_fd);
+		b->uring_fd = -1;
+		io_uring_queue_exit(&b->ring);
+		return -EIO;
+	}
+	b->uring = true;
+	return 0;
+}
+
+int blk_open(struct blk *b, const struct blk_options *o, const struct gm *mem, struct evloop *loop)
+{
+	uint64_t features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
+			    (1ULL << VIRTIO_BLK_F_FLUSH);
+	int err;
+
+	memset(b, 0, sizeof(*b));
+	b->loop = loop;
+	b->uring_fd = -1;
+	err = open_image(b, o);
+	if (err)
+		goto err_fd;
+	if (b->readonly)
+		features |= 1ULL << VIRTIO_BLK_F_RO;
+	else
+		features |= (1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
+	if (o->id) /* 20 bytes, NUL-padded, not terminated when all 20 are used (as specified) */
+		memcpy(b->id, o->id, strnlen(o->id, sizeof(b->id)));
+	fill_config(b);
+	b->nreq = BLK_QUEUE_SIZE;
+	b->req = calloc(b->nreq, sizeof(*b->req)); /* pages are touched only when used */
+	if (!b->req) {
+		err = -ENOMEM;
+		goto err_fd;
+	}
+	err = setup_uring(b);
+	if (err)
+		goto err_req;
+	err = virtio_dev_init(&b->vdev, "virtio-blk", VIRTIO_ID_BLOCK, &blk_ops, b, mem, features,
+			      sizeof(b->cfg), 1, BLK_QUEUE_SIZE);
+	if (err)
+		goto err_uring;
+	return 0;
+
+err_uring:
+	if (b->uring) {
+		evloop_del(loop, b->uring_fd);
+		io_uring_queue_exit(&b->ring);
+		close(b->uring_fd);
+	}
+err_req:
+	free(b->req);
+err_fd:
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
+	return err;
+}
+
+void blk_close(struct blk *b)
+{
+	if (b->fd < 0)
+		return;
+	pthread_mutex_lock(&b->vdev.lock);
+	blk_reset(&b->vdev);
+	pthread_mutex_unlock(&b->vdev.lock);
+	if (b->uring) {
+		evloop_del(b->loop, b->uring_fd);
+		io_uring_queue_exit(&b->ring);
+		close(b->uring_fd);
+	}
+	virtio_dev_destroy(&b->vdev);
+	free(b->req);
+	close(b->fd); /* also drops the lock */
+	b->fd = -1;
+}

@@ -1,0 +1,69 @@
+#pragma once
+/*
+ * virtio-blk over a raw image file (virtio 1.2, 5.2): IN, OUT, FLUSH,
+ * GET_ID, DISCARD and WRITE_ZEROES, with several requests in flight
+ * through io_uring (synchronous preadv/pwritev where io_uring is not
+ * available). Requests are parsed from chains the virtqueue has already
+ * checked; sector ranges are checked against the image size; a FLUSH
+ * completes only after fdatasync().
+ *
+ * The image is locked (OFD lock: shared for read-only, exclusive
+ * otherwise) so that two writers cannot share it.
+ *
+ * Threads: requests are parsed, submitted and completed on the I/O thread
+ * with the virtio_dev lock held.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/virtio_blk.h>
+#include <liburing.h>
+
+#include "virtio/virtio.h"
+#include "vmm/evloop.h"
+
+#define BLK_QUEUE_SIZE 256
+#define BLK_SEG_MAX (VQ_MAX_SEGS - 2) /* header and status take a descriptor each */
+
+struct blk_options {
+	const char *path;
+	bool readonly;
+	const char *id; /* serial reported by GET_ID (up to 20 bytes), may be NULL */
+};
+
+struct blk_req {
+	bool busy;
+	uint16_t head;
+	uint8_t *status;   /* the chain's last writable byte */
+	uint32_t used_len; /* bytes written into the chain, status included */
+	int64_t expect;	   /* result io_uring must report for success */
+	unsigned int niov;
+	struct iovec iov[VQ_MAX_SEGS];
+};
+
+struct blk {
+	struct virtio_dev vdev;
+	const char *path;
+	int fd;
+	bool readonly;
+	uint64_t sectors;
+	char id[VIRTIO_BLK_ID_BYTES];
+	struct virtio_blk_config cfg;
+	struct evloop *loop;
+	bool uring;
+	struct io_uring ring;
+	int uring_fd; /* eventfd io_uring signals on completions */
+	unsigned int inflight, queued;
+	bool stalled; /* stopped taking requests: all slots in use */
+	struct blk_req *req;
+	unsigned int nreq;
+};
+
+/*
+ * Open and lock the image and set up the device. Logs a message naming the
+ * file and the reason on failure (missing, unreadable, empty, locked by
+ * another process). Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int blk_open(struct blk *b, const struct blk_options *o,
+						 const struct gm *mem, struct evloop *loop);
+void blk_close(struct blk *b);

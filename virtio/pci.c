@@ -1,0 +1,488 @@
+#include "virtio/pci.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include "boot/layout.h"
+
+/* BAR 0 layout: one 4 KiB page per structure. */
+#define COMMON_OFF 0x0000
+#define ISR_OFF 0x1000
+#define DEVICE_OFF 0x2000
+#define NOTIFY_OFF 0x3000
+#define MSIX_TABLE_OFF 0x4000
+#define MSIX_PBA_OFF 0x5000
+#define REGION_SIZE 0x1000
+#define NOTIFY_MULT 4
+
+#define VIRTIO_VENDOR 0x1af4
+#define VIRTIO_DEVICE_BASE 0x1040
+#define CAP_VENDOR 0x09
+#define CAP_COMMON 1
+#define CAP_NOTIFY 2
+#define CAP_ISR 3
+#define CAP_DEVICE 4
+#define CAP_PCI_CFG 5
+
+#define ISR_QUEUE 1
+#define ISR_CONFIG 2
+
+/* The common configuration structure (virtio 1.2, 4.1.4.3), little-endian. */
+struct common_cfg {
+	uint32_t device_feature_select;
+	uint32_t device_feature;
+	uint32_t driver_feature_select;
+	uint32_t driver_feature;
+	uint16_t config_msix_vector;
+	uint16_t num_queues;
+	uint8_t device_status;
+	uint8_t config_generation;
+	uint16_t queue_select;
+	uint16_t queue_size;
+	uint16_t queue_msix_vector;
+	uint16_t queue_enable;
+	uint16_t queue_notify_off;
+	uint64_t queue_desc;
+	uint64_t queue_driver;
+	uint64_t queue_device;
+	uint16_t queue_notify_data;
+	uint16_t queue_reset;
+} __attribute__((packed));
+
+#define FIELD(f) offsetof(struct common_cfg, f), sizeof(((struct common_cfg *)0)->f)
+
+/* Does the access [off, off + len) touch field [foff, foff + flen)? */
+static bool touches(uint64_t off, uint32_t len, size_t foff, size_t flen)
+{
+	return off < foff + flen && foff < off + len;
+}
+
+static struct virtio_queue_cfg *selected(struct virtio_pci *vp)
+{
+	struct virtio_dev *v = vp->vdev;
+
+	return vp->queue_select < v->num_queues ? &v->qcfg[vp->queue_select] : NULL;
+}
+
+static void common_image(struct virtio_pci *vp, struct common_cfg *c)
+{
+	struct virtio_dev *v = vp->vdev;
+	struct virtio_queue_cfg *q = selected(vp);
+
+	memset(c, 0, sizeof(*c));
+	c->device_feature_select = vp->dfselect;
+	c->device_feature = vp->dfselect < 2 ? (uint32_t)(v->host_features >> (32 * vp->dfselect)) : 0;
+	c->driver_feature_select = vp->gfselect;
+	c->driver_feature = vp->gfselect < 2 ? (uint32_t)(v->driver_features >> (32 * vp->gfselect)) : 0;
+	c->config_msix_vector = v->config_msix_vector;
+	c->num_queues = (uint16_t)v->num_queues;
+	c->device_status = v->status;
+	c->config_generation = v->config_generation;
+	c->queue_select = vp->queue_select;
+	if (q) {
+		c->queue_size = q->size;
+		c->queue_msix_vector = q->msix_vector;
+		c->queue_enable = q->enabled;
+		c->queue_notify_off = vp->queue_select;
+		c->queue_desc = q->desc;
+		c->queue_driver = q->avail;
+		c->queue_device = q->used;
+	}
+}
+
+static uint16_t valid_vector(struct virtio_pci *vp, uint16_t vec)
+{
+	return vec < vp->msix.nr ? vec : VIRTIO_MSI_NO_VECTOR;
+}
+
+static void set_intx(struct virtio_pci *vp, int level)
+{
+	if (level != vp->intx_level) {
+		vp->intx_level = level;
+		irq_set(&vp->intx, level);
+	}
+}
+
+static void reset(struct virtio_pci *vp)
+{
+	struct virtio_dev *v = vp->vdev;
+
+	if (v->ops->reset)
+		v->ops->reset(v);
+	virtio_dev_reset(v);
+	vp->isr = 0;
+	set_intx(vp, 0);
+}
+
+static bool features_ok(const struct virtio_dev *v)
+{
+	return !(v->driver_features & ~v->host_features) && (v->driver_features & VIRTIO_FEAT_VERSION_1);
+}
+
+/* The status state machine: bits only accumulate until a reset (0). */
+static void write_status(struct virtio_pci *vp, uint8_t val)
+{
+	struct virtio_dev *v = vp->vdev;
+	uint8_t old = v->status;
+
+	if (val == 0) {
+		reset(vp);
+		return;
+	}
+	if ((val & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) && !features_ok(v))
+		val &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK; /* the driver reads it back and gives up */
+	if (!(val & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK))
+		val &= (uint8_t)~VIRTIO_STATUS_DRIVER_OK;
+	v->status = (uint8_t)(old | (val & ~VIRTIO_STATUS_NEEDS_RESET));
+	if (!(old & VIRTIO_STATUS_DRIVER_OK) && (v->status & VIRTIO_STATUS_DRIVER_OK) && v->ops->activate)
+		v->ops->activate(v);
+}
+
+static void enable_queue(struct virtio_pci *vp, struct virtio_queue_cfg *q)
+{
+	struct virtio_dev *v = vp->vdev;
+	unsigned int i = vp->queue_select;
+
+	if (q->enabled || !(v->status & VIRTIO_STATUS_FEATURES_OK) || (v->status & VIRTIO_STATUS_DRIVER_OK))
+		return;
+	if (q->size > q->max_size ||
+	    vq_setup(&v->vq[i], v->mem, q->size, q->desc, q->avail, q->used,
+		     virtio_has(v, VIRTIO_FEAT_EVENT_IDX), virtio_has(v, VIRTIO_FEAT_INDIRECT_DESC))) {
+		virtio_needs_reset(v);
+		return;
+	}
+	q->enabled = true;
+}
+
+/* Apply a write to the common structure, field by field, any access width. */
+static void common_write(struct virtio_pci *vp, uint64_t off, const void *data, uint32_t len)
+{
+	struct virtio_dev *v = vp->vdev;
+	struct virtio_queue_cfg *q = selected(vp);
+	bool q_open = q && !q->enabled;
+	struct common_cfg c;
+
+	if (off + len > sizeof(c))
+		return;
+	common_image(vp, &c);
+	memcpy((uint8_t *)&c + off, data, len);
+	if (touches(off, len, FIELD(device_feature_select)))
+		vp->dfselect = c.device_feature_select;
+	if (touches(off, len, FIELD(driver_feature_select)))
+		vp->gfselect = c.driver_feature_select;
+	if (touches(off, len, FIELD(driver_feature)) && vp->gfselect < 2 &&
+	    !(v->status & VIRTIO_STATUS_FEATURES_OK)) {
+		unsigned int shift = 32 * vp->gfselect;
+
+		v->driver_features = (v->driver_features & ~(0xffffffffULL << shift)) |
+				     ((uint64_t)c.driver_feature << shift);
+	}
+	if (touches(off, len, FIELD(config_msix_vector)))
+		v->config_msix_vector = valid_vector(vp, c.config_msix_vector);
+	if (touches(off, len, FIELD(queue_select)))
+		vp->queue_select = c.queue_select;
+	if (q_open && touches(off, len, FIELD(queue_size)))
+		q->size = c.queue_size;
+	if (q && touches(off, len, FIELD(queue_msix_vector)))
+		q->msix_vector = valid_vector(vp, c.queue_msix_vector);
+	if (q_open && touches(off, len, FIELD(queue_desc)))
+		q->desc = c.queue_desc;
+	if (q_open && touches(off, len, FIELD(queue_driver)))
+		q->avail = c.queue_driver;
+	if (q_open && touches(off, len, FIELD(queue_device)))
+		q->used = c.queue_device;
+	if (q && touches(off, len, FIELD(queue_enable)) && c.queue_enable == 1)
+		enable_queue(vp, q);
+	if (touches(off, len, FIELD(device_status)))
+		write_status(vp, c.device_status);
+}
+
+static void bar_read(void *ctx, uint64_t off, void *data, uint32_t len)
+{
+	struct virtio_pci *vp = ctx;
+	struct virtio_dev *v = vp->vdev;
+	uint64_t r = off % REGION_SIZE;
+
+	memset(data, 0, len);
+	if (off >= MSIX_TABLE_OFF && off < MSIX_TABLE_OFF + REGION_SIZE)
+		return msix_table_read(&vp->msix, r, data, len);
+	if (off >= MSIX_PBA_OFF && off < MSIX_PBA_OFF + REGION_SIZE)
+		return msix_pba_read(&vp->msix, r, data, len);
+	pthread_mutex_lock(&v->lock);
+	if (off < COMMON_OFF + REGION_SIZE) {
+		struct common_cfg c;
+
+		common_image(vp, &c);
+		if (r + len <= sizeof(c))
+			memcpy(data, (uint8_t *)&c + r, len);
+	} else if (off >= ISR_OFF && off < ISR_OFF + REGION_SIZE) {
+		/* Reading the ISR acknowledges it and lowers INTx. */
+		*(uint8_t *)data = vp->isr;
+		vp->isr = 0;
+		set_intx(vp, 0);
+	} else if (off >= DEVICE_OFF && off < DEVICE_OFF + REGION_SIZE) {
+		if (r + len <= v->config_size && v->ops->config_read)
+			v->ops->config_read(v, (uint32_t)r, data, len);
+	}
+	pthread_mutex_unlock(&v->lock);
+}
+
+static void kick(struct virtio_pci *vp, unsigned int q)
+{
+	uint64_t one = 1;
+
+	if (q < vp->vdev->num_queues && write(vp->kick[q].fd, &one, sizeof(one)) < 0) {
+		/* Counter overflow only: a kick is pending anyway. */
+	}
+}
+
+static void bar_write(void *ctx, uint64_t off, const void *data, uint32_t len)
+{
+	struct virtio_pci *vp = ctx;
+	struct virtio_dev *v = vp->vdev;
+	uint64_t r = off % REGION_SIZE;
+
+	if (off >= MSIX_TABLE_OFF && off < MSIX_TABLE_OFF + REGION_SIZE)
+		return msix_table_write(&vp->msix, r, data, len);
+	if (off >= NOTIFY_OFF && off < NOTIFY_OFF + REGION_SIZE) {
+		/* A kick the ioeventfd did not catch (other width): pass it on to the I/O thread. */
+		if (r % NOTIFY_MULT == 0)
+			kick(vp, (unsigned int)(r / NOTIFY_MULT));
+		return;
+	}
+	pthread_mutex_lock(&v->lock);
+	if (off < COMMON_OFF + REGION_SIZE)
+		common_write(vp, r, data, len);
+	else if (off >= DEVICE_OFF && off < DEVICE_OFF + REGION_SIZE && r + len <= v->config_size &&
+		 v->ops->config_write)
+		v->ops->config_write(v, (uint32_t)r, data, len);
+	pthread_mutex_unlock(&v->lock);
+}
+
+static const struct bus_ops bar_ops = { .read = bar_read, .write = bar_write };
+
+static void interrupt(struct virtio_pci *vp, uint16_t vector, uint8_t isr_bit)
+{
+	if (msix_notify(&vp->msix, vector) != -ENODEV)
+		return; /* delivered, pending, or no vector assigned */
+	vp->isr |= isr_bit;
+	set_intx(vp, 1);
+}
+
+static void notify_queue(struct virtio_dev *v, unsigned int q)
+{
+	interrupt(v->transport_ctx, v->qcfg[q].msix_vector, ISR_QUEUE);
+}
+
+static void notify_config(struct virtio_dev *v)
+{
+	v->config_generation++;
+	interrupt(v->transport_ctx, v->config_msix_vector, ISR_CONFIG);
+}
+
+static const struct virtio_transport_ops transport_ops = {
+	.notify_queue = notify_queue,
+	.notify_config = notify_config,
+};
+
+static int ioeventfd(struct virtio_pci *vp, unsigned int q, uint64_t bar, bool assign)
+{
+	struct kvm_ioeventfd e = {
+		.addr = bar + NOTIFY_OFF + (uint64_t)q * NOTIFY_MULT,
+		.len = vp->ioeventfd_any_len ? 0 : 2,
+		.fd = vp->kick[q].fd,
+		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+	};
+
+	if (vp->vm_fd < 0)
+		return 0;
+	return ioctl(vp->vm_fd, KVM_IOEVENTFD, &e) < 0 ? -errno : 0;
+}
+
+/* Kicks follow BAR 0 wherever the guest puts it inside the PCI window. */
+static void bar_moved(void *ctx, unsigned int bar, uint64_t addr)
+{
+	struct virtio_pci *vp = ctx;
+	bool usable = addr >= LAYOUT_PCI_MMIO &&
+		      addr + VIRTIO_PCI_BAR_SIZE <= LAYOUT_PCI_MMIO + LAYOUT_PCI_MMIO_SIZE;
+
+	if (bar != 0 || addr == vp->bar_addr)
+		return;
+	for (unsigned int q = 0; vp->bar_addr && q < vp->vdev->num_queues; q++)
+		ioeventfd(vp, q, vp->bar_addr, false);
+	vp->bar_addr = 0;
+	if (!usable)
+		return;
+	for (unsigned int q = 0; q < vp->vdev->num_queues; q++)
+		ioeventfd(vp, q, addr, true);
+	vp->bar_addr = addr;
+}
+
+/* VIRTIO_PCI_CAP_PCI_CFG: a window into BAR 0 through config space. */
+static void cfg_window(struct virtio_pci *vp, bool write)
+{
+	uint8_t *cap = vp->pci.cfg + vp->cfg_cap;
+	uint32_t off, len;
+
+	memcpy(&off, cap + 8, 4);
+	memcpy(&len, cap + 12, 4);
+	if (cap[4] != 0 || (len != 1 && len != 2 && len != 4) || off % len ||
+	    off + len > VIRTIO_PCI_BAR_SIZE)
+		return;
+	if (write)
+		bar_write(vp, off, cap + 16, len);
+	else
+		bar_read(vp, off, cap + 16, len);
+}
+
+static void config_written(void *ctx, uint32_t reg, uint32_t len)
+{
+	struct virtio_pci *vp = ctx;
+
+	msix_config_written(&vp->msix, &vp->pci, reg, len);
+	if (vp->cfg_cap > 0 && touches(reg, len, (size_t)vp->cfg_cap + 16, 4))
+		cfg_window(vp, true);
+}
+
+static void config_reading(void *ctx, uint32_t reg, uint32_t len)
+{
+	struct virtio_pci *vp = ctx;
+
+	if (vp->cfg_cap > 0 && touches(reg, len, (size_t)vp->cfg_cap + 16, 4))
+		cfg_window(vp, false);
+}
+
+static const struct pci_dev_ops pci_ops = {
+	.bar_moved = bar_moved,
+	.config_written = config_written,
+	.config_reading = config_reading,
+};
+
+/* I/O thread: a queue was kicked. */
+static void kick_ready(void *ctx, uint32_t events)
+{
+	struct virtio_pci_kick *k = ctx;
+	struct virtio_dev *v = k->vp->vdev;
+	uint64_t n;
+
+	(void)events;
+	if (read(k->fd, &n, sizeof(n)) < 0)
+		return;
+	pthread_mutex_lock(&v->lock);
+	if ((v->status & VIRTIO_STATUS_DRIVER_OK) && !(v->status & VIRTIO_STATUS_NEEDS_RESET) &&
+	    v->vq[k->q].ready)
+		v->ops->queue_notify(v, k->q);
+	pthread_mutex_unlock(&v->lock);
+}
+
+/* PCI class by virtio device type; the driver matches on the device ID. */
+static uint32_t class_of(uint32_t device_id)
+{
+	switch (device_id) {
+	case 1: return 0x020000; /* network */
+	case 2: return 0x018000; /* mass storage, other */
+	default: return 0xff0000;
+	}
+}
+
+static void add_vendor_cap(struct pci_dev *d, uint8_t type, uint32_t off, uint32_t len,
+			   const void *extra, unsigned int extra_len, int *where)
+{
+	uint8_t body[18] = { 0 };
+	int at;
+
+	body[0] = (uint8_t)(16 + extra_len); /* cap_len */
+	body[1] = type;
+	body[2] = 0; /* BAR 0 */
+	memcpy(body + 6, &off, 4);
+	memcpy(body + 10, &len, 4);
+	if (extra_len)
+		memcpy(body + 14, extra, extra_len);
+	at = pci_dev_add_cap(d, CAP_VENDOR, body, 16 + extra_len);
+	if (where)
+		*where = at;
+}
+
+static int setup_caps(struct virtio_pci *vp, struct irq_router *router)
+{
+	struct virtio_dev *v = vp->vdev;
+	struct pci_dev *d = &vp->pci;
+	uint32_t mult = NOTIFY_MULT, zero = 0;
+	int err;
+
+	add_vendor_cap(d, CAP_COMMON, COMMON_OFF, sizeof(struct common_cfg), NULL, 0, NULL);
+	add_vendor_cap(d, CAP_NOTIFY, NOTIFY_OFF, NOTIFY_MULT * v->num_queues, &mult, 4, NULL);
+	add_vendor_cap(d, CAP_ISR, ISR_OFF, 1, NULL, 0, NULL);
+	if (v->config_size)
+		add_vendor_cap(d, CAP_DEVICE, DEVICE_OFF, v->config_size, NULL, 0, NULL);
+	add_vendor_cap(d, CAP_PCI_CFG, 0, 0, &zero, 4, &vp->cfg_cap);
+	if (vp->cfg_cap < 0)
+		return -ENOSPC;
+	/* The driver chooses bar, offset and length of the window, and its data. */
+	d->wmask[vp->cfg_cap + 4] = 0xff;
+	memset(d->wmask + vp->cfg_cap + 8, 0xff, 12);
+	err = msix_init(&vp->msix, v->num_queues + 1, router, vp->vm_fd, d, 0, MSIX_TABLE_OFF,
+			MSIX_PBA_OFF);
+	return err;
+}
+
+int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev, int vm_fd,
+		    struct irq_router *router, struct evloop *loop, uint8_t intx_gsi)
+{
+	int err;
+
+	memset(vp, 0, sizeof(*vp));
+	vp->vdev = vdev;
+	vp->vm_fd = vm_fd;
+	vp->loop = loop;
+	vp->intx = (struct irq_line){ .vm_fd = vm_fd, .gsi = intx_gsi };
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		vp->kick[q] = (struct virtio_pci_kick){ .vp = vp, .q = q, .fd = -1 };
+	vp->ioeventfd_any_len = vm_fd >= 0 &&
+				ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0;
+	pci_dev_header(&vp->pci, VIRTIO_VENDOR, (uint16_t)(VIRTIO_DEVICE_BASE + vdev->device_id),
+		       class_of(vdev->device_id));
+	vp->pci.cfg[0x08] = 1; /* revision 1: a modern-only device */
+	memcpy(vp->pci.cfg + 0x2c, &(uint16_t){ VIRTIO_VENDOR }, 2);
+	memcpy(vp->pci.cfg + 0x2e, &(uint16_t){ (uint16_t)(VIRTIO_DEVICE_BASE + vdev->device_id) }, 2);
+	vp->pci.ops = &pci_ops;
+	vp->pci.ctx = vp;
+	pci_dev_set_intx(&vp->pci, intx_gsi);
+	err = pci_dev_add_bar(&vp->pci, 0, VIRTIO_PCI_BAR_SIZE, true, &bar_ops, vp);
+	if (!err)
+		err = setup_caps(vp, router);
+	for (unsigned int q = 0; !err && q < vdev->num_queues; q++) {
+		vp->kick[q].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (vp->kick[q].fd < 0)
+			err = -errno;
+		else
+			err = evloop_add(loop, vp->kick[q].fd, kick_ready, &vp->kick[q]);
+	}
+	if (err) {
+		virtio_pci_destroy(vp);
+		return err;
+	}
+	vdev->transport = &transport_ops;
+	vdev->transport_ctx = vp;
+	return 0;
+}
+
+void virtio_pci_destroy(struct virtio_pci *vp)
+{
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		if (vp->kick[q].fd < 0)
+			continue;
+		if (vp->bar_addr)
+			ioeventfd(vp, q, vp->bar_addr, false);
+		evloop_del(vp->loop, vp->kick[q].fd);
+		close(vp->kick[q].fd);
+		vp->kick[q].fd = -1;
+	}
+	msix_destroy(&vp->msix);
+}

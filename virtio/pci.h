@@ -1,0 +1,54 @@
+#pragma once
+/*
+ * The virtio-pci modern transport (virtio 1.2, 4.1): a PCI function whose
+ * BAR 0 holds the common, ISR, device and notification structures and the
+ * MSI-X table, described by vendor capabilities. Queue kicks arrive on one
+ * ioeventfd per queue, served by the I/O thread; interrupts leave through
+ * MSI-X (irqfd) or, when the driver does not enable MSI-X, INTx.
+ */
+#include <stdint.h>
+
+#include "devices/msix.h"
+#include "devices/pci.h"
+#include "virtio/virtio.h"
+#include "vmm/evloop.h"
+#include "vmm/irq.h"
+
+#define VIRTIO_PCI_BAR_SIZE 0x8000
+
+struct virtio_pci;
+
+/* One queue's kick eventfd, as the I/O thread sees it. */
+struct virtio_pci_kick {
+	struct virtio_pci *vp;
+	unsigned int q;
+	int fd;
+};
+
+struct virtio_pci {
+	struct virtio_dev *vdev;
+	struct pci_dev pci;
+	struct msix msix;
+	struct irq_line intx;
+	int vm_fd;
+	struct evloop *loop;
+	uint8_t isr;
+	int intx_level;
+	uint32_t dfselect, gfselect;
+	uint16_t queue_select;
+	struct virtio_pci_kick kick[VIRTIO_MAX_QUEUES];
+	uint64_t bar_addr;	 /* where the kick ioeventfds are registered */
+	bool ioeventfd_any_len; /* KVM matches kicks of any width */
+	int cfg_cap;		 /* offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
+};
+
+/*
+ * Build the PCI function for `vdev` and wire it: MSI-X with one vector per
+ * queue plus one for configuration changes, INTx on `intx_gsi`, kick
+ * eventfds on `loop`. The caller then calls pci_add(). Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int virtio_pci_init(struct virtio_pci *vp,
+							struct virtio_dev *vdev, int vm_fd,
+							struct irq_router *router,
+							struct evloop *loop, uint8_t intx_gsi);
+void virtio_pci_destroy(struct virtio_pci *vp);

@@ -1,0 +1,65 @@
+#include "virtio/virtio.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "vmm/log.h"
+
+int virtio_dev_init(struct virtio_dev *v, const char *name, uint32_t device_id,
+		    const struct virtio_dev_ops *ops, void *priv, const struct gm *mem,
+		    uint64_t features, uint32_t config_size, unsigned int num_queues,
+		    uint16_t queue_size)
+{
+	if (num_queues == 0 || num_queues > VIRTIO_MAX_QUEUES || queue_size > VQ_MAX_SIZE)
+		return -EINVAL;
+	memset(v, 0, sizeof(*v));
+	v->name = name;
+	v->device_id = device_id;
+	v->ops = ops;
+	v->priv = priv;
+	v->mem = mem;
+	v->host_features = features | VIRTIO_FEAT_VERSION_1 | VIRTIO_FEAT_EVENT_IDX | VIRTIO_FEAT_INDIRECT_DESC;
+	v->config_size = config_size;
+	v->num_queues = num_queues;
+	for (unsigned int i = 0; i < num_queues; i++)
+		v->qcfg[i].max_size = queue_size;
+	virtio_dev_reset(v);
+	return -pthread_mutex_init(&v->lock, NULL);
+}
+
+void virtio_dev_destroy(struct virtio_dev *v)
+{
+	pthread_mutex_destroy(&v->lock);
+}
+
+void virtio_dev_reset(struct virtio_dev *v)
+{
+	v->driver_features = 0;
+	v->status = 0;
+	v->config_msix_vector = VIRTIO_MSI_NO_VECTOR;
+	for (unsigned int i = 0; i < v->num_queues; i++) {
+		uint16_t max = v->qcfg[i].max_size;
+
+		v->qcfg[i] = (struct virtio_queue_cfg){
+			.size = max, .max_size = max, .msix_vector = VIRTIO_MSI_NO_VECTOR,
+		};
+		vq_reset(&v->vq[i]);
+	}
+}
+
+void virtio_needs_reset(struct virtio_dev *v)
+{
+	if (v->status & VIRTIO_STATUS_NEEDS_RESET)
+		return;
+	if (log_limit_ok(&v->warn_limit, 10, LOG_WARN))
+		log_warn("%s: the guest broke a virtqueue rule; device needs reset", v->name);
+	v->status |= VIRTIO_STATUS_NEEDS_RESET;
+	if (v->transport)
+		v->transport->notify_config(v);
+}
+
+void virtio_queue_interrupt(struct virtio_dev *v, unsigned int q)
+{
+	if (q < v->num_queues && vq_should_notify(&v->vq[q]) && v->transport)
+		v->transport->notify_queue(v, q);
+}

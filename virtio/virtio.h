@@ -1,0 +1,112 @@
+#pragma once
+/*
+ * A virtio device as its transport sees it, and the interface between the
+ * two. The device (virtio/blk.c, ...) knows nothing of PCI: it offers
+ * features, a config space and queue handlers. The transport (virtio/pci.c)
+ * owns the status state machine, feature negotiation, queue registers,
+ * kicks and interrupts, and calls the device through virtio_dev_ops.
+ *
+ * Locking: `lock` guards status, features and queues. The transport takes
+ * it for register accesses from vCPU threads; the I/O thread takes it while
+ * a device serves a queue. Device ops are called with it held.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "virtio/vq.h"
+#include "vmm/gm.h"
+#include "vmm/log.h"
+
+#define VIRTIO_MAX_QUEUES 8
+
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER 2
+#define VIRTIO_STATUS_DRIVER_OK 4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_NEEDS_RESET 64
+#define VIRTIO_STATUS_FAILED 128
+
+/* Feature masks (bit numbers from the specification). */
+#define VIRTIO_BIT(n) (1ULL << (n))
+#define VIRTIO_FEAT_INDIRECT_DESC VIRTIO_BIT(28)
+#define VIRTIO_FEAT_EVENT_IDX VIRTIO_BIT(29)
+#define VIRTIO_FEAT_VERSION_1 VIRTIO_BIT(32)
+
+#define VIRTIO_MSI_NO_VECTOR 0xffff
+
+struct virtio_dev;
+
+struct virtio_dev_ops {
+	/* Queue `q` was kicked (I/O thread). */
+	void (*queue_notify)(struct virtio_dev *v, unsigned int q);
+	/* DRIVER_OK was set: the negotiated features and ready queues are final. */
+	void (*activate)(struct virtio_dev *v);
+	/* The driver reset the device: finish in-flight work; afterwards touch no guest memory. */
+	void (*reset)(struct virtio_dev *v);
+	/* Device-specific configuration space, offsets checked against config_size. */
+	void (*config_read)(struct virtio_dev *v, uint32_t off, void *data, uint32_t len);
+	void (*config_write)(struct virtio_dev *v, uint32_t off, const void *data, uint32_t len);
+};
+
+struct virtio_transport_ops {
+	/* Raise the used-buffer interrupt of queue `q`. */
+	void (*notify_queue)(struct virtio_dev *v, unsigned int q);
+	/* Raise the configuration-change interrupt. */
+	void (*notify_config)(struct virtio_dev *v);
+};
+
+struct virtio_queue_cfg {
+	uint16_t size, max_size;
+	uint16_t msix_vector;
+	bool enabled;
+	uint64_t desc, avail, used;
+};
+
+struct virtio_dev {
+	pthread_mutex_t lock;
+	const char *name;
+	uint32_t device_id;
+	const struct virtio_dev_ops *ops;
+	void *priv; /* the device's own state */
+	const struct gm *mem;
+	uint64_t host_features;
+	uint64_t driver_features;
+	uint8_t status;
+	uint8_t config_generation;
+	uint32_t config_size;
+	unsigned int num_queues;
+	struct virtio_queue_cfg qcfg[VIRTIO_MAX_QUEUES];
+	struct vq vq[VIRTIO_MAX_QUEUES];
+	uint16_t config_msix_vector;
+	const struct virtio_transport_ops *transport;
+	void *transport_ctx;
+	struct log_limit warn_limit; /* guest-triggered warnings */
+};
+
+/*
+ * Initialise the common part; `features` are the device's own (the
+ * transport adds VERSION_1, EVENT_IDX, INDIRECT_DESC). Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int virtio_dev_init(struct virtio_dev *v, const char *name,
+							uint32_t device_id,
+							const struct virtio_dev_ops *ops, void *priv,
+							const struct gm *mem, uint64_t features,
+							uint32_t config_size, unsigned int num_queues,
+							uint16_t queue_size);
+void virtio_dev_destroy(struct virtio_dev *v);
+
+/* Whether feature bit(s) `f` were negotiated. */
+static inline bool virtio_has(const struct virtio_dev *v, uint64_t f)
+{
+	return (v->driver_features & f) == f;
+}
+
+/* Mark the device broken (a queue broke a rule): NEEDS_RESET and a config interrupt. Lock held. */
+void virtio_needs_reset(struct virtio_dev *v);
+
+/* Interrupt the guest for queue `q` if its suppression settings allow. Lock held. */
+void virtio_queue_interrupt(struct virtio_dev *v, unsigned int q);
+
+/* Reset everything the driver negotiated (status 0 written). Lock held. */
+void virtio_dev_reset(struct virtio_dev *v);

@@ -1,0 +1,122 @@
+#include "vmm/evloop.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+int evloop_init(struct evloop *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->stop_fd = -1;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd < 0)
+		return -errno;
+	l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->stop_fd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->stop_fd,
+					&(struct epoll_event){ .events = EPOLLIN, .data.u32 = UINT32_MAX }) < 0) {
+		int err = -errno;
+
+		evloop_destroy(l);
+		return err;
+	}
+	return -pthread_mutex_init(&l->lock, NULL);
+}
+
+void evloop_destroy(struct evloop *l)
+{
+	if (l->epfd >= 0)
+		close(l->epfd);
+	if (l->stop_fd >= 0)
+		close(l->stop_fd);
+	l->epfd = l->stop_fd = -1;
+}
+
+int evloop_add(struct evloop *l, int fd, evloop_fn fn, void *ctx)
+{
+	int slot = -1, err = 0;
+
+	pthread_mutex_lock(&l->lock);
+	for (int i = 0; i < EVLOOP_MAX_SRCS; i++) {
+		if (!l->src[i].fn) {
+			slot = i;
+			break;
+		}
+	}
+	if (slot < 0) {
+		err = -ENOSPC;
+	} else {
+		l->src[slot] = (struct evloop_src){ fd, fn, ctx };
+		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd,
+			      &(struct epoll_event){ .events = EPOLLIN, .data.u32 = (uint32_t)slot }) < 0) {
+			err = -errno;
+			l->src[slot].fn = NULL;
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+	return err;
+}
+
+void evloop_del(struct evloop *l, int fd)
+{
+	pthread_mutex_lock(&l->lock);
+	for (int i = 0; i < EVLOOP_MAX_SRCS; i++) {
+		if (l->src[i].fn && l->src[i].fd == fd) {
+			epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+			l->src[i].fn = NULL;
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
+static void *loop(void *arg)
+{
+	struct evloop *l = arg;
+	struct epoll_event ev[32];
+
+	for (;;) {
+		int n = epoll_wait(l->epfd, ev, 32, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			uint32_t slot = ev[i].data.u32;
+			struct evloop_src s;
+
+			if (slot == UINT32_MAX)
+				return NULL;
+			pthread_mutex_lock(&l->lock);
+			s = l->src[slot];
+			pthread_mutex_unlock(&l->lock);
+			if (s.fn)
+				s.fn(s.ctx, ev[i].events);
+		}
+	}
+	return NULL;
+}
+
+int evloop_start(struct evloop *l)
+{
+	int err = pthread_create(&l->thread, NULL, loop, l);
+
+	if (err)
+		return -err;
+	l->running = true;
+	return 0;
+}
+
+void evloop_stop(struct evloop *l)
+{
+	uint64_t one = 1;
+
+	if (!l->running)
+		return;
+	if (write(l->stop_fd, &one, sizeof(one)) < 0) {
+		/* Cannot fail for a fresh eventfd; join regardless. */
+	}
+	pthread_join(l->thread, NULL);
+	l->running = false;
+}

@@ -1,0 +1,44 @@
+#pragma once
+/*
+ * The I/O thread: an epoll loop over file descriptors (queue ioeventfds,
+ * io_uring completion eventfds, tap fds), each with a callback run on this
+ * thread. A stop eventfd ends it. Device work never runs on vCPU threads.
+ *
+ * Registration happens before evloop_start() or from a callback on the
+ * loop itself; epoll makes later additions from other threads safe too.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef void (*evloop_fn)(void *ctx, uint32_t events);
+
+struct evloop_src {
+	int fd;
+	evloop_fn fn;
+	void *ctx;
+};
+
+#define EVLOOP_MAX_SRCS 256
+
+struct evloop {
+	int epfd;
+	int stop_fd;
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t lock; /* guards src[] slots */
+	struct evloop_src src[EVLOOP_MAX_SRCS];
+};
+
+__attribute__((warn_unused_result)) int evloop_init(struct evloop *l);
+void evloop_destroy(struct evloop *l);
+
+/* Watch `fd` for input; `fn(ctx, events)` runs on the I/O thread. Returns 0 or -errno. */
+__attribute__((warn_unused_result)) int evloop_add(struct evloop *l, int fd, evloop_fn fn,
+						   void *ctx);
+/* Stop watching `fd`. */
+void evloop_del(struct evloop *l, int fd);
+
+__attribute__((warn_unused_result)) int evloop_start(struct evloop *l);
+/* Signal the stop eventfd and join the thread. */
+void evloop_stop(struct evloop *l);
