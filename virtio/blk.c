@@ -80,8 +80,10 @@ static bool in_range(const struct blk *b, uint64_t sector, uint64_t bytes)
 	return bytes % SECTOR == 0 && sector <= b->sectors && bytes / SECTOR <= b->sectors - sector;
 }
 
-/* Queue (or, without io_uring, do) one transfer or flush. */
-static void submit_io(struct blk *b, struct blk_req *r, uint32_t type, uint64_t off)
+#define PENDING (-1) /* the request is in flight; io_uring will report it */
+
+/* Queue (or, without io_uring, do) one transfer or flush. Returns PENDING or a status. */
+static int submit_io(struct blk *b, struct blk_req *r, uint32_t type, uint64_t off)
 {
 	struct io_uring_sqe *sqe = b->uring ? io_uring_get_sqe(&b->ring) : NULL;
 	ssize_t n;
@@ -96,7 +98,7 @@ static void submit_io(struct blk *b, struct blk_req *r, uint32_t type, uint64_t 
 		io_uring_sqe_set_data64(sqe, (uint64_t)(r - b->req));
 		b->inflight++;
 		b->queued++;
-		return;
+		return PENDING;
 	}
 	if (type == VIRTIO_BLK_T_IN)
 		n = preadv(b->fd, r->iov, (int)r->niov, (off_t)off);
@@ -104,7 +106,7 @@ static void submit_io(struct blk *b, struct blk_req *r, uint32_t type, uint64_t 
 		n = pwritev(b->fd, r->iov, (int)r->niov, (off_t)off);
 	else
 		n = fdatasync(b->fd);
-	complete(b, r, n == r->expect ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR);
+	return n == r->expect ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
 }
 
 /* Write zeros where the file system cannot (no fallocate support). */
@@ -153,33 +155,28 @@ static uint8_t discard_or_zero(struct blk *b, const struct vq_chain *c, uint32_t
 	return write_zeros(b->fd, off, len) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 }
 
-/* Parse one request and start (or finish) it. */
-static void handle_chain(struct blk *b, const struct vq_chain *c, struct blk_req *r)
+/* Parse one request and start it. Returns PENDING or the status to complete with now. */
+static int start_request(struct blk *b, const struct vq_chain *c, struct blk_req *r)
 {
-	struct iovec *last = (struct iovec *)&c->seg[c->n - 1];
 	struct blk_hdr h;
 	uint64_t len;
 
-	r->busy = true;
-	r->head = c->head;
-	r->status = (uint8_t *)last->iov_base + last->iov_len - 1;
-	r->used_len = 1;
 	if (vq_chain_read(c, 0, &h, sizeof(h)) != sizeof(h))
-		return complete(b, r, VIRTIO_BLK_S_IOERR);
+		return VIRTIO_BLK_S_IOERR;
 	switch (h.type) {
 	case VIRTIO_BLK_T_IN:
 		len = slice(c, c->nread, c->n, 0, 1, r);
 		if (!in_range(b, h.sector, len))
-			return complete(b, r, VIRTIO_BLK_S_IOERR);
+			return VIRTIO_BLK_S_IOERR;
 		r->used_len = (uint32_t)len + 1;
 		r->expect = (int64_t)len;
 		return submit_io(b, r, h.type, h.sector * SECTOR);
 	case VIRTIO_BLK_T_OUT:
 		if (b->readonly)
-			return complete(b, r, VIRTIO_BLK_S_IOERR);
+			return VIRTIO_BLK_S_IOERR;
 		len = slice(c, 0, c->nread, HDR_LEN, 0, r);
 		if (!in_range(b, h.sector, len))
-			return complete(b, r, VIRTIO_BLK_S_IOERR);
+			return VIRTIO_BLK_S_IOERR;
 		r->expect = (int64_t)len;
 		return submit_io(b, r, h.type, h.sector * SECTOR);
 	case VIRTIO_BLK_T_FLUSH:
@@ -188,13 +185,27 @@ static void handle_chain(struct blk *b, const struct vq_chain *c, struct blk_req
 	case VIRTIO_BLK_T_GET_ID:
 		len = c->write_len - 1 < VIRTIO_BLK_ID_BYTES ? c->write_len - 1 : VIRTIO_BLK_ID_BYTES;
 		r->used_len = (uint32_t)vq_chain_write(c, 0, b->id, len) + 1;
-		return complete(b, r, VIRTIO_BLK_S_OK);
+		return VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES:
-		return complete(b, r, discard_or_zero(b, c, h.type));
+		return discard_or_zero(b, c, h.type);
 	default:
-		return complete(b, r, VIRTIO_BLK_S_UNSUPP);
+		return VIRTIO_BLK_S_UNSUPP;
 	}
+}
+
+static void handle_chain(struct blk *b, const struct vq_chain *c, struct blk_req *r)
+{
+	const struct iovec *last = &c->seg[c->n - 1];
+	int status;
+
+	r->busy = true;
+	r->head = c->head;
+	r->status = (uint8_t *)last->iov_base + last->iov_len - 1; /* writable: checked by caller */
+	r->used_len = 1;
+	status = start_request(b, c, r);
+	if (status != PENDING)
+		complete(b, r, (uint8_t)status);
 }
 
 static void submit_queued(struct blk *b)
@@ -413,7 +424,7 @@ int blk_open(struct blk *b, const struct blk_options *o, const struct gm *mem, s
 		err = -ENOMEM;
 		goto err_fd;
 	}
-	err = setup_uring(b);
+	err = o->sync_io ? 0 : setup_uring(b);
 	if (err)
 		goto err_req;
 	err = virtio_dev_init(&b->vdev, "virtio-blk", VIRTIO_ID_BLOCK, &blk_ops, b, mem, features,

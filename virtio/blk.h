@@ -29,6 +29,7 @@ struct blk_options {
 	const char *path;
 	bool readonly;
 	const char *id; /* serial reported by GET_ID (up to 20 bytes), may be NULL */
+	bool sync_io;	/* no io_uring: each request done in turn on the I/O thread */
 };
 
 struct blk_req {

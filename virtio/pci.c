@@ -210,10 +210,14 @@ static void bar_read(void *ctx, uint64_t off, void *data, uint32_t len)
 	uint64_t r = off % REGION_SIZE;
 
 	memset(data, 0, len);
-	if (off >= MSIX_TABLE_OFF && off < MSIX_TABLE_OFF + REGION_SIZE)
-		return msix_table_read(&vp->msix, r, data, len);
-	if (off >= MSIX_PBA_OFF && off < MSIX_PBA_OFF + REGION_SIZE)
-		return msix_pba_read(&vp->msix, r, data, len);
+	if (off >= MSIX_TABLE_OFF && off < MSIX_TABLE_OFF + REGION_SIZE) {
+		msix_table_read(&vp->msix, r, data, len);
+		return;
+	}
+	if (off >= MSIX_PBA_OFF && off < MSIX_PBA_OFF + REGION_SIZE) {
+		msix_pba_read(&vp->msix, r, data, len);
+		return;
+	}
 	pthread_mutex_lock(&v->lock);
 	if (off < COMMON_OFF + REGION_SIZE) {
 		struct common_cfg c;
@@ -248,8 +252,10 @@ static void bar_write(void *ctx, uint64_t off, const void *data, uint32_t len)
 	struct virtio_dev *v = vp->vdev;
 	uint64_t r = off % REGION_SIZE;
 
-	if (off >= MSIX_TABLE_OFF && off < MSIX_TABLE_OFF + REGION_SIZE)
-		return msix_table_write(&vp->msix, r, data, len);
+	if (off >= MSIX_TABLE_OFF && off < MSIX_TABLE_OFF + REGION_SIZE) {
+		msix_table_write(&vp->msix, r, data, len);
+		return;
+	}
 	if (off >= NOTIFY_OFF && off < NOTIFY_OFF + REGION_SIZE) {
 		/* A kick the ioeventfd did not catch (other width): pass it on to the I/O thread. */
 		if (r % NOTIFY_MULT == 0)

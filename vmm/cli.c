@@ -94,6 +94,10 @@ static int disk_item(const char *item, struct cli_disk *d, char *path_buf, size_
 		d->readonly = true;
 	} else if (!strcmp(item, "readonly=off")) {
 		d->readonly = false;
+	} else if (!strcmp(item, "aio=sync")) {
+		d->sync_io = true;
+	} else if (!strcmp(item, "aio=io_uring")) {
+		d->sync_io = false;
 	} else if (!strncmp(item, "id=", 3)) {
 		if (strlen(item + 3) > 20)
 			return -EINVAL;
@@ -169,7 +173,7 @@ static int apply_opt(enum opt id, const char *val, struct cli_config *cfg)
 			return bad("--disk", val, "at most 8 disks");
 		if (cli_parse_disk(val, &cfg->disk[cfg->nr_disks], cfg->disk_paths[cfg->nr_disks],
 				   sizeof(cfg->disk_paths[0])))
-			return bad("--disk", val, "use path=FILE[,readonly=on][,id=SERIAL] (id: 20 bytes at most)");
+			return bad("--disk", val, "use path=FILE[,readonly=on][,id=SERIAL][,aio=io_uring|sync] (id: 20 bytes at most)");
 		cfg->nr_disks++;
 		break;
 	}
@@ -275,7 +279,7 @@ void cli_usage(void)
 	      "  --cpus N           number of vCPUs, 1-255 (default 1)\n"
 	      "  --firmware PATH    raw image mapped below 4 GiB, started at the reset vector\n"
 	      "  --serial MODE      guest COM1: stdio (default), file=PATH or none\n"
-	      "  --disk path=FILE[,readonly=on][,id=SERIAL]\n"
+	      "  --disk path=FILE[,readonly=on][,id=SERIAL][,aio=io_uring|sync]\n"
 	      "                     virtio-blk disk on a raw image (repeatable: vda, vdb, ...)\n"
 	      "  -v, --verbose      more messages (twice for debug)\n"
 	      "\n"

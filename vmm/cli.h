@@ -15,7 +15,8 @@ enum cli_command { CLI_RUN, CLI_HELP, CLI_VERSION };
 struct cli_disk {
 	const char *path;
 	bool readonly;
-	char id[21]; /* serial, at most 20 bytes */
+	bool sync_io; /* aio=sync: one request at a time, no io_uring */
+	char id[21];  /* serial, at most 20 bytes */
 };
 enum cli_serial { CLI_SERIAL_STDIO, CLI_SERIAL_FILE, CLI_SERIAL_NONE };
 
@@ -36,7 +37,7 @@ struct cli_config {
 };
 
 /*
- * Parse one --disk value: "path=FILE[,readonly=on|off][,id=SERIAL]" or a
+ * Parse one --disk value: "path=FILE[,readonly=on|off][,id=SERIAL][,aio=io_uring|sync]" or a
  * bare FILE. Returns 0 or -EINVAL with a message on stderr.
  */
 __attribute__((warn_unused_result)) int cli_parse_disk(const char *s, struct cli_disk *d,

@@ -123,7 +123,8 @@ static int add_devices(struct vm *vm)
 
 static int add_disk(struct vm *vm, unsigned int i, const struct cli_disk *d)
 {
-	struct blk_options o = { .path = d->path, .readonly = d->readonly, .id = d->id[0] ? d->id : NULL };
+	struct blk_options o = { .path = d->path, .readonly = d->readonly,
+				   .id = d->id[0] ? d->id : NULL, .sync_io = d->sync_io };
 	struct vm_disk *vd = &vm->disk[i];
 	unsigned int slot = LAYOUT_PCI_FIRST_SLOT + i;
 	int err;
