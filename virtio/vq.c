@@ -90,11 +90,12 @@ static int add_seg(struct vq *q, struct vq_chain *c, const struct vring_desc *d)
 /* Walk an indirect table: a flat chain inside one descriptor's buffer. */
 static int walk_indirect(struct vq *q, struct vq_chain *c, const struct vring_desc *outer)
 {
-	const struct vring_desc *table;
+	const uint8_t *table; /* any alignment: the specification sets none */
 	uint32_t n = outer->len / sizeof(struct vring_desc);
 	uint32_t i = 0, steps = 0;
 
-	if (!q->indirect || (outer->flags & VRING_DESC_F_NEXT) || outer->len % sizeof(*table) || !n)
+	if (!q->indirect || (outer->flags & VRING_DESC_F_NEXT) || outer->len % sizeof(struct vring_desc) ||
+	    !n)
 		return -EIO;
 	table = gm_ptr(q->mem, outer->addr, outer->len);
 	if (!table)
@@ -102,7 +103,7 @@ static int walk_indirect(struct vq *q, struct vq_chain *c, const struct vring_de
 	for (;;) {
 		struct vring_desc d;
 
-		memcpy(&d, &table[i], sizeof(d)); /* copy first: the guest may change it */
+		memcpy(&d, table + (size_t)i * sizeof(d), sizeof(d)); /* copy first: the guest may change it */
 		if ((d.flags & VRING_DESC_F_INDIRECT) || add_seg(q, c, &d))
 			return -EIO;
 		if (!(d.flags & VRING_DESC_F_NEXT))
@@ -156,9 +157,12 @@ int vq_pop(struct vq *q, struct vq_chain *c)
 
 void vq_push(struct vq *q, uint16_t head, uint32_t len)
 {
-	volatile uint8_t *e = q->used + USED_RING_OFF + (size_t)(q->used_idx % q->size) * USED_ELEM;
+	volatile uint8_t *e;
 	uint32_t id = head;
 
+	if (!q->ready)
+		return; /* reset meanwhile: the ring is no longer ours to write */
+	e = q->used + USED_RING_OFF + (size_t)(q->used_idx % q->size) * USED_ELEM;
 	memcpy((void *)e, &id, 4);
 	memcpy((void *)(e + 4), &len, 4);
 	q->used_idx++;

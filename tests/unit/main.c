@@ -5,7 +5,7 @@
 
 static Suite *(*const suites[])(void) = {
 	bus_suite,    gm_suite,	 bzimage_suite, linux_suite,   cli_suite,   serial_suite,
-	pci_suite,    acpi_suite, cpu_suite,	 console_suite, power_suite,
+	pci_suite,    acpi_suite, cpu_suite,	 console_suite, power_suite, vq_suite,
 };
 
 int main(void)

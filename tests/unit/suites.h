@@ -13,3 +13,4 @@ Suite *acpi_suite(void);
 Suite *cpu_suite(void);
 Suite *console_suite(void);
 Suite *power_suite(void);
+Suite *vq_suite(void);

@@ -193,7 +193,7 @@ END_TEST
 
 START_TEST(test_unknown_option_rejected)
 {
-	char *argv[] = { "ember", "run", "--kernel", "k", "--disk", "d.img" };
+	char *argv[] = { "ember", "run", "--kernel", "k", "--net", "tap0" };
 	char *argv2[] = { "ember", "run", "--kernelx=k" };
 	struct cli_config c;
 
