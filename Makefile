@@ -59,7 +59,7 @@ $(BUILD)/guests/start.o: tests/guests/start.S
 	@mkdir -p $(dir $@)
 	$(CC) -m32 -c -o $@ $<
 
-$(BUILD)/guests/%.bin: tests/guests/%.c tests/guests/guest.h tests/guests/guest.ld $(BUILD)/guests/start.o
+$(BUILD)/guests/%.bin: tests/guests/%.c $(wildcard tests/guests/*.h) tests/guests/guest.ld $(BUILD)/guests/start.o
 	$(CC) $(GUEST_CFLAGS) -c -o $(BUILD)/guests/$*.o $<
 	ld -m elf_i386 -nostdlib -T tests/guests/guest.ld -o $(BUILD)/guests/$*.elf \
 		$(BUILD)/guests/start.o $(BUILD)/guests/$*.o

@@ -311,23 +311,31 @@ static int ioeventfd(struct virtio_pci *vp, unsigned int q, uint64_t bar, bool a
 	return ioctl(vp->vm_fd, KVM_IOEVENTFD, &e) < 0 ? -errno : 0;
 }
 
-/* Kicks follow BAR 0 wherever the guest puts it inside the PCI window. */
-static void bar_moved(void *ctx, unsigned int bar, uint64_t addr)
+/*
+ * Kicks follow BAR 0 wherever the guest puts it inside the PCI window, and
+ * only while the function decodes memory. pci lock held.
+ */
+static void update_kicks(struct virtio_pci *vp)
 {
-	struct virtio_pci *vp = ctx;
+	uint64_t addr = pci_dev_bar_addr(&vp->pci, 0);
+	bool decode = vp->pci.cfg[PCI_COMMAND] & PCI_COMMAND_MEMORY;
 	bool usable = addr >= LAYOUT_PCI_MMIO &&
 		      addr + VIRTIO_PCI_BAR_SIZE <= LAYOUT_PCI_MMIO + LAYOUT_PCI_MMIO_SIZE;
+	uint64_t want = decode && usable ? addr : 0;
 
-	if (bar != 0 || addr == vp->bar_addr)
+	if (want == vp->bar_addr)
 		return;
 	for (unsigned int q = 0; vp->bar_addr && q < vp->vdev->num_queues; q++)
 		ioeventfd(vp, q, vp->bar_addr, false);
-	vp->bar_addr = 0;
-	if (!usable)
-		return;
-	for (unsigned int q = 0; q < vp->vdev->num_queues; q++)
-		ioeventfd(vp, q, addr, true);
-	vp->bar_addr = addr;
+	for (unsigned int q = 0; want && q < vp->vdev->num_queues; q++)
+		ioeventfd(vp, q, want, true);
+	vp->bar_addr = want;
+}
+
+static void bar_moved(void *ctx, unsigned int bar, uint64_t addr)
+{
+	(void)bar, (void)addr;
+	update_kicks(ctx);
 }
 
 /* VIRTIO_PCI_CAP_PCI_CFG: a window into BAR 0 through config space. */
@@ -352,6 +360,8 @@ static void config_written(void *ctx, uint32_t reg, uint32_t len)
 	struct virtio_pci *vp = ctx;
 
 	msix_config_written(&vp->msix, &vp->pci, reg, len);
+	if (touches(reg, len, PCI_COMMAND, 2))
+		update_kicks(vp);
 	if (vp->cfg_cap > 0 && touches(reg, len, (size_t)vp->cfg_cap + 16, 4))
 		cfg_window(vp, true);
 }

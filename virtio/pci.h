@@ -37,7 +37,7 @@ struct virtio_pci {
 	uint32_t dfselect, gfselect;
 	uint16_t queue_select;
 	struct virtio_pci_kick kick[VIRTIO_MAX_QUEUES];
-	uint64_t bar_addr;	 /* where the kick ioeventfds are registered */
+	uint64_t bar_addr;	 /* where the kick ioeventfds are registered, 0: nowhere */
 	bool ioeventfd_any_len; /* KVM matches kicks of any width */
 	int cfg_cap;		 /* offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
 };

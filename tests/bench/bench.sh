@@ -36,3 +36,4 @@ if [ -x tests/linux/bench-boot.sh ]; then
 	echo "== Linux boot to init (nested test host where /dev/kvm is not hardware-backed)"
 	tests/linux/bench-boot.sh
 fi
+if [ -x tests/bench/blk.sh ]; then tests/bench/blk.sh; fi

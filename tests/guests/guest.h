@@ -13,6 +13,17 @@ static inline uint16_t inw(uint16_t port) { uint16_t v; __asm__ volatile("inw %1
 static inline uint32_t inl(uint16_t port) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline uint32_t mmio_read32(uint32_t a) { return *(volatile uint32_t *)a; }
 static inline void mmio_write32(uint32_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
+static inline uint8_t mmio_read8(uint32_t a) { return *(volatile uint8_t *)a; }
+static inline uint16_t mmio_read16(uint32_t a) { return *(volatile uint16_t *)a; }
+static inline void mmio_write8(uint32_t a, uint8_t v) { *(volatile uint8_t *)a = v; }
+static inline void mmio_write16(uint32_t a, uint16_t v) { *(volatile uint16_t *)a = v; }
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
@@ -48,6 +59,12 @@ static inline void put_dec(uint32_t v)
 		v /= 10;
 	} while (v);
 	puts_serial(&buf[i]);
+}
+
+static inline void put_hex64(uint64_t v)
+{
+	put_hex((uint32_t)(v >> 32));
+	put_hex((uint32_t)v);
 }
 
 /* Ember exits with 0 for code 0, else 64 + code. Never returns. */
