@@ -71,6 +71,9 @@ void vq_reset(struct vq *q);
  */
 int vq_pop(struct vq *q, struct vq_chain *c);
 
+/* Give back the last `n` chains taken and not pushed: the next vq_pop() sees them again. */
+void vq_unpop(struct vq *q, uint16_t n);
+
 /* Return chain `head` to the guest with `len` bytes written into it. */
 void vq_push(struct vq *q, uint16_t head, uint32_t len);
 

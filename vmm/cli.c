@@ -129,9 +129,43 @@ int cli_parse_disk(const char *s, struct cli_disk *d, char *path_buf, size_t pat
 	return d->path ? 0 : -EINVAL;
 }
 
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+				       &b[4], &b[5], &end) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return (mac[0] & 1) ? -EINVAL : 0; /* a multicast address cannot be a NIC's */
+}
+
+int cli_parse_nic(const char *s, struct cli_nic *n)
+{
+	char item[64];
+	bool too_long;
+
+	memset(n, 0, sizeof(*n));
+	while (*s) {
+		s = next_item(s, item, sizeof(item), &too_long);
+		if (too_long)
+			return -EINVAL;
+		if (!strncmp(item, "tap=", 4) && item[4] && strlen(item + 4) < sizeof(n->tap))
+			strcpy(n->tap, item + 4);
+		else if (!strncmp(item, "mac=", 4) && !parse_mac(item + 4, n->mac))
+			n->mac_set = true;
+		else
+			return -EINVAL;
+	}
+	return n->tap[0] ? 0 : -EINVAL;
+}
+
 /* Options of `ember run` that take a value. */
 enum opt {
-	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_SERIAL, OPT_DISK
+	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_SERIAL, OPT_DISK,
+	OPT_NET
 };
 
 static const struct {
@@ -140,7 +174,7 @@ static const struct {
 } run_opts[] = {
 	{ "--kernel", OPT_KERNEL }, { "--initrd", OPT_INITRD },	    { "--cmdline", OPT_CMDLINE },
 	{ "--memory", OPT_MEMORY }, { "--cpus", OPT_CPUS },	    { "--firmware", OPT_FIRMWARE },
-	{ "--serial", OPT_SERIAL }, { "--disk", OPT_DISK },
+	{ "--serial", OPT_SERIAL }, { "--disk", OPT_DISK },	    { "--net", OPT_NET },
 };
 
 static int bad(const char *what, const char *val, const char *hint)
@@ -175,6 +209,14 @@ static int apply_opt(enum opt id, const char *val, struct cli_config *cfg)
 				   sizeof(cfg->disk_paths[0])))
 			return bad("--disk", val, "use path=FILE[,readonly=on][,id=SERIAL][,aio=io_uring|sync] (id: 20 bytes at most)");
 		cfg->nr_disks++;
+		break;
+	case OPT_NET:
+		if (cfg->nr_nics == CLI_MAX_NICS)
+			return bad("--net", val, "at most 4 network devices");
+		if (cli_parse_nic(val, &cfg->nic[cfg->nr_nics]))
+			return bad("--net", val,
+				   "use tap=NAME[,mac=52:54:00:xx:xx:xx] (name up to 15 characters, unicast MAC)");
+		cfg->nr_nics++;
 		break;
 	}
 	return 0;
@@ -281,6 +323,8 @@ void cli_usage(void)
 	      "  --serial MODE      guest COM1: stdio (default), file=PATH or none\n"
 	      "  --disk path=FILE[,readonly=on][,id=SERIAL][,aio=io_uring|sync]\n"
 	      "                     virtio-blk disk on a raw image (repeatable: vda, vdb, ...)\n"
+	      "  --net tap=NAME[,mac=52:54:00:xx:xx:xx]\n"
+	      "                     virtio-net on a tap device, created if missing (repeatable)\n"
 	      "  -v, --verbose      more messages (twice for debug)\n"
 	      "\n"
 	      "On the console, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n"

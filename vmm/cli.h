@@ -9,8 +9,15 @@
 #define CLI_MAX_CPUS 255
 
 #define CLI_MAX_DISKS 8
+#define CLI_MAX_NICS 4
 
 enum cli_command { CLI_RUN, CLI_HELP, CLI_VERSION };
+
+struct cli_nic {
+	char tap[16];
+	uint8_t mac[6];
+	bool mac_set;
+};
 
 struct cli_disk {
 	const char *path;
@@ -34,7 +41,12 @@ struct cli_config {
 	struct cli_disk disk[CLI_MAX_DISKS];
 	unsigned int nr_disks;
 	char disk_paths[CLI_MAX_DISKS][4096]; /* storage for path= values */
+	struct cli_nic nic[CLI_MAX_NICS];
+	unsigned int nr_nics;
 };
+
+/* Parse one --net value: "tap=NAME[,mac=52:54:00:12:34:56]". Returns 0 or -EINVAL. */
+__attribute__((warn_unused_result)) int cli_parse_nic(const char *s, struct cli_nic *n);
 
 /*
  * Parse one --disk value: "path=FILE[,readonly=on|off][,id=SERIAL][,aio=io_uring|sync]" or a

@@ -39,6 +39,9 @@ __attribute__((warn_unused_result)) int evloop_add(struct evloop *l, int fd, evl
 /* Stop watching `fd`. */
 void evloop_del(struct evloop *l, int fd);
 
+/* Keep `fd` registered but stop (active false) or resume waking on it: back-pressure. */
+void evloop_set_active(struct evloop *l, int fd, bool active);
+
 __attribute__((warn_unused_result)) int evloop_start(struct evloop *l);
 /* Signal the stop eventfd and join the thread. */
 void evloop_stop(struct evloop *l);

@@ -161,6 +161,8 @@ int run_vm(const struct cli_config *cfg)
 		goto out_images;
 	vc.disks = cfg->disk;
 	vc.nr_disks = cfg->nr_disks;
+	vc.nics = cfg->nic;
+	vc.nr_nics = cfg->nr_nics;
 	vc.firmware = img.firmware.data;
 	vc.firmware_size = img.firmware.size;
 	if (vm_create(&vm, &vc))

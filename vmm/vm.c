@@ -144,6 +144,44 @@ static int add_disk(struct vm *vm, unsigned int i, const struct cli_disk *d)
 	return err;
 }
 
+static int add_nic(struct vm *vm, unsigned int i, const struct cli_nic *c)
+{
+	struct net_options o = { .tap = c->tap, .mac_set = c->mac_set };
+	struct vm_nic *vn = &vm->nic[i];
+	unsigned int slot = LAYOUT_PCI_FIRST_SLOT + vm->nr_disks + i;
+	int err;
+
+	memcpy(o.mac, c->mac, sizeof(o.mac));
+	err = net_open(&vn->net, &o, &vm->mem, &vm->io);
+	if (err)
+		return err;
+	vn->open = true;
+	err = virtio_pci_init(&vn->pci, &vn->net.vdev, vm->vm_fd, &vm->router, &vm->io,
+			      (uint8_t)LAYOUT_PCI_INTX_GSI(slot, 0));
+	if (!err) {
+		vn->wired = true;
+		err = pci_add(&vm->pci, slot, &vn->pci.pci);
+	}
+	if (err)
+		log_err("cannot attach tap '%s' to PCI slot %u: %s", c->tap, slot, strerror(-err));
+	return err;
+}
+
+static int add_nics(struct vm *vm, const struct vm_config *cfg)
+{
+	vm->nic = calloc(cfg->nr_nics ? cfg->nr_nics : 1, sizeof(*vm->nic));
+	if (!vm->nic)
+		return -ENOMEM;
+	vm->nr_nics = cfg->nr_nics;
+	for (unsigned int i = 0; i < cfg->nr_nics; i++) {
+		int err = add_nic(vm, i, &cfg->nics[i]);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int add_disks(struct vm *vm, const struct vm_config *cfg)
 {
 	int err = irq_router_init(&vm->router, vm->vm_fd);
@@ -294,6 +332,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if (!err)
 		err = add_disks(vm, cfg);
 	if (!err)
+		err = add_nics(vm, cfg);
+	if (!err)
 		err = create_vcpus(vm, cfg->cpus);
 	if (err)
 		vm_destroy(vm);
@@ -345,6 +385,14 @@ void vm_destroy(struct vm *vm)
 	vm->vcpu = NULL;
 	free(vm->cpuid);
 	vm->cpuid = NULL;
+	for (unsigned int i = 0; vm->nic && i < vm->nr_nics; i++) {
+		if (vm->nic[i].wired)
+			virtio_pci_destroy(&vm->nic[i].pci);
+		if (vm->nic[i].open)
+			net_close(&vm->nic[i].net);
+	}
+	free(vm->nic);
+	vm->nic = NULL;
 	for (unsigned int i = 0; vm->disk && i < vm->nr_disks; i++) {
 		if (vm->disk[i].wired)
 			virtio_pci_destroy(&vm->disk[i].pci);

@@ -23,6 +23,7 @@
 #include "devices/pci.h"
 #include "devices/serial.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 #include "virtio/pci.h"
 #include "vmm/cli.h"
 #include "vmm/evloop.h"
@@ -58,11 +59,20 @@ struct vm_config {
 	size_t firmware_size;
 	const struct cli_disk *disks;
 	unsigned int nr_disks;
+	const struct cli_nic *nics;
+	unsigned int nr_nics;
 };
 
 /* A disk: the virtio-blk device and its PCI function. */
 struct vm_disk {
 	struct blk blk;
+	struct virtio_pci pci;
+	bool open, wired;
+};
+
+/* A network device: virtio-net on a tap, and its PCI function. */
+struct vm_nic {
+	struct net net;
 	struct virtio_pci pci;
 	bool open, wired;
 };
@@ -84,6 +94,8 @@ struct vm {
 	bool io_ready;
 	struct vm_disk *disk;
 	unsigned int nr_disks;
+	struct vm_nic *nic;
+	unsigned int nr_nics;
 	struct exit_hook exit_hook; /* devices' way to stop the VM */
 	bool devices_ready;
 

@@ -1,5 +1,6 @@
-/* vmm/cli: sizes and the command line of `ember`. */
+/* vmm/cli: sizes, --disk values and the command line of `ember`. */
 #include <errno.h>
+#include <string.h>
 
 #include "tests/unit/suites.h"
 #include "vmm/cli.h"
@@ -193,7 +194,7 @@ END_TEST
 
 START_TEST(test_unknown_option_rejected)
 {
-	char *argv[] = { "ember", "run", "--kernel", "k", "--net", "tap0" };
+	char *argv[] = { "ember", "run", "--kernel", "k", "--netdev", "tap0" };
 	char *argv2[] = { "ember", "run", "--kernelx=k" };
 	struct cli_config c;
 
@@ -283,11 +284,162 @@ START_TEST(test_version)
 }
 END_TEST
 
+/* ---- --disk ---- */
+
+static const struct {
+	const char *s, *path, *id;
+	bool readonly, sync_io;
+} good_disks[] = {
+	{ "path=/img/a.raw", "/img/a.raw", "", false, false },
+	{ "disk.img", "disk.img", "", false, false }, /* a bare file name */
+	{ "/var/lib/vm disk.img", "/var/lib/vm disk.img", "", false, false },
+	{ "path=a,readonly=on", "a", "", true, false },
+	{ "path=a,readonly=off", "a", "", false, false },
+	{ "path=a,ro", "a", "", true, false },
+	{ "path=a,readonly", "a", "", true, false },
+	{ "readonly=on,path=a", "a", "", true, false },
+	{ "path=a,readonly=on,readonly=off", "a", "", false, false },
+	{ "path=a,id=serial-1", "a", "serial-1", false, false },
+	{ "path=a,id=abcdefghijklmnopqrst", "a", "abcdefghijklmnopqrst", false, false },
+	{ "path=a,id=", "a", "", false, false },
+	{ "path=a,aio=sync", "a", "", false, true },
+	{ "path=a,aio=io_uring", "a", "", false, false },
+	{ "path=a,aio=sync,aio=io_uring", "a", "", false, false },
+	{ "path=x/y.qcow,ro,id=vd0,aio=sync", "x/y.qcow", "vd0", true, true },
+	{ "path=a=b", "a=b", "", false, false },
+};
+
+START_TEST(test_disk_parses)
+{
+	char buf[4096];
+	struct cli_disk d;
+
+	ck_assert_msg(cli_parse_disk(good_disks[_i].s, &d, buf, sizeof(buf)) == 0, "'%s' rejected",
+		      good_disks[_i].s);
+	ck_assert_ptr_eq(d.path, buf);
+	ck_assert_str_eq(d.path, good_disks[_i].path);
+	ck_assert_str_eq(d.id, good_disks[_i].id);
+	ck_assert_int_eq(d.readonly, good_disks[_i].readonly);
+	ck_assert_int_eq(d.sync_io, good_disks[_i].sync_io);
+}
+END_TEST
+
+static const char *const bad_disks[] = {
+	"",
+	"path=",
+	"readonly=on",	/* no path */
+	"id=x,aio=sync",
+	"path=a,id=abcdefghijklmnopqrstu", /* 21 bytes */
+	"path=a,foo=bar",
+	"path=a,readonly=yes",
+	"path=a,aio=native",
+	"path=a,aio=",
+	"path=a,,ro",
+	"path=a,RO",
+	",path=a",
+	"file=a",
+};
+
+START_TEST(test_disk_garbage_rejected)
+{
+	char buf[4096];
+	struct cli_disk d;
+
+	ck_assert_msg(cli_parse_disk(bad_disks[_i], &d, buf, sizeof(buf)) == -EINVAL,
+		      "'%s' not rejected", bad_disks[_i]);
+}
+END_TEST
+
+START_TEST(test_disk_path_length)
+{
+	static char s[8192], buf[4096];
+	struct cli_disk d;
+
+	/* Bare: 4095 bytes fit the buffer with the NUL, 4096 do not. */
+	memset(s, 'x', 4095);
+	s[4095] = 0;
+	ck_assert_int_eq(cli_parse_disk(s, &d, buf, sizeof(buf)), 0);
+	ck_assert_uint_eq(strlen(d.path), 4095);
+	s[4095] = 'x';
+	s[4096] = 0;
+	ck_assert_int_eq(cli_parse_disk(s, &d, buf, sizeof(buf)), -EINVAL);
+	/* path=: the same limit, and far longer values. */
+	memcpy(s, "path=", 5);
+	memset(s + 5, 'y', 4095);
+	s[5 + 4095] = 0;
+	ck_assert_int_eq(cli_parse_disk(s, &d, buf, sizeof(buf)), 0);
+	ck_assert_uint_eq(strlen(d.path), 4095);
+	s[5 + 4095] = 'y';
+	s[5 + 4096] = 0;
+	ck_assert_int_eq(cli_parse_disk(s, &d, buf, sizeof(buf)), -EINVAL);
+	memset(s + 5, 'z', sizeof(s) - 6);
+	s[sizeof(s) - 1] = 0;
+	ck_assert_int_eq(cli_parse_disk(s, &d, buf, sizeof(buf)), -EINVAL);
+	/* A small buffer. */
+	ck_assert_int_eq(cli_parse_disk("path=abcd", &d, buf, 4), -EINVAL);
+	ck_assert_int_eq(cli_parse_disk("abcd", &d, buf, 4), -EINVAL);
+	ck_assert_int_eq(cli_parse_disk("abc", &d, buf, 4), 0);
+}
+END_TEST
+
+START_TEST(test_disk_options_in_cli_parse)
+{
+	char *argv[] = { "ember",	 "run",		"--kernel", "k",
+			 "--disk",	 "path=a.img,ro",	"--disk=b.img",
+			 "--disk",	 "path=c.img,id=vdc,aio=sync" };
+	struct cli_config c;
+
+	ck_assert_int_eq(cli_parse(ARGC(argv), argv, &c), 0);
+	ck_assert_uint_eq(c.nr_disks, 3);
+	ck_assert_str_eq(c.disk[0].path, "a.img");
+	ck_assert(c.disk[0].readonly);
+	ck_assert_str_eq(c.disk[1].path, "b.img");
+	ck_assert(!c.disk[1].readonly);
+	ck_assert_str_eq(c.disk[2].path, "c.img");
+	ck_assert_str_eq(c.disk[2].id, "vdc");
+	ck_assert(c.disk[2].sync_io);
+	for (unsigned int i = 0; i < 3; i++)
+		ck_assert_ptr_eq(c.disk[i].path, c.disk_paths[i]); /* copies owned by cfg */
+}
+END_TEST
+
+START_TEST(test_disk_count_limit)
+{
+	char *argv[4 + 2 * (CLI_MAX_DISKS + 1)] = { "ember", "run", "--kernel", "k" };
+	struct cli_config c;
+	int argc = 4;
+
+	for (int i = 0; i < CLI_MAX_DISKS; i++) {
+		argv[argc++] = "--disk";
+		argv[argc++] = "d.img";
+	}
+	ck_assert_int_eq(cli_parse(argc, argv, &c), 0);
+	ck_assert_uint_eq(c.nr_disks, CLI_MAX_DISKS);
+	argv[argc++] = "--disk";
+	argv[argc++] = "d.img";
+	ck_assert_int_eq(cli_parse(argc, argv, &c), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_disk_bad_value_in_cli_parse)
+{
+	char *argv[] = { "ember", "run", "--kernel", "k", "--disk", "path=a,id=abcdefghijklmnopqrstu" };
+	char *argv2[] = { "ember", "run", "--kernel", "k", "--disk", "" };
+	char *argv3[] = { "ember", "run", "--kernel", "k", "--disk" };
+	struct cli_config c;
+
+	ck_assert_int_eq(cli_parse(ARGC(argv), argv, &c), -EINVAL);
+	ck_assert_int_eq(cli_parse(ARGC(argv2), argv2, &c), -EINVAL);
+	ck_assert_int_eq(cli_parse(ARGC(argv3), argv3, &c), -EINVAL);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
 	TCase *size_tc = tcase_create("size");
 	TCase *parse_tc = tcase_create("parse");
+	TCase *disk_tc = tcase_create("disk");
 
 	tcase_add_loop_test(size_tc, test_size_parses, 0, sizeof(good_sizes) / sizeof(good_sizes[0]));
 	tcase_add_loop_test(size_tc, test_size_garbage_is_einval, 0,
@@ -315,5 +467,14 @@ Suite *cli_suite(void)
 	tcase_add_loop_test(parse_tc, test_help, 0, sizeof(help_words) / sizeof(help_words[0]));
 	tcase_add_test(parse_tc, test_version);
 	suite_add_tcase(s, parse_tc);
+
+	tcase_add_loop_test(disk_tc, test_disk_parses, 0, sizeof(good_disks) / sizeof(good_disks[0]));
+	tcase_add_loop_test(disk_tc, test_disk_garbage_rejected, 0,
+			    sizeof(bad_disks) / sizeof(bad_disks[0]));
+	tcase_add_test(disk_tc, test_disk_path_length);
+	tcase_add_test(disk_tc, test_disk_options_in_cli_parse);
+	tcase_add_test(disk_tc, test_disk_count_limit);
+	tcase_add_test(disk_tc, test_disk_bad_value_in_cli_parse);
+	suite_add_tcase(s, disk_tc);
 	return s;
 }

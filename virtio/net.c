@@ -1,0 +1,279 @@
+#include "virtio/net.h"
+
+#include <errno.h>
+#include <linux/if_tun.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmm/log.h"
+#include "vmm/tap.h"
+
+#define VIRTIO_ID_NET 1
+#define RXQ 0
+#define TXQ 1
+#define HDR_LEN sizeof(struct virtio_net_hdr_v1)
+#define NUM_BUFFERS_OFF offsetof(struct virtio_net_hdr_v1, num_buffers)
+#define ETH_MAX_FRAME (1514 + 4)     /* with one VLAN tag */
+#define GSO_MAX_FRAME (65535 + 14 + 4) /* an IP datagram of 64 KiB in a tagged frame */
+
+static struct net *to_net(struct virtio_dev *v)
+{
+	return v->priv;
+}
+
+void net_default_mac(const char *tap, uint8_t mac[6])
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (const char *p = tap; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	mac[0] = 0x52; /* locally administered, unicast */
+	mac[1] = 0x54;
+	mac[2] = 0x00;
+	mac[3] = (uint8_t)(h >> 16);
+	mac[4] = (uint8_t)(h >> 8);
+	mac[5] = (uint8_t)h;
+}
+
+static void pause_rx(struct net *n, bool pause)
+{
+	if (n->rx_paused != pause) {
+		n->rx_paused = pause;
+		evloop_set_active(n->loop, n->tap_fd, !pause);
+	}
+}
+
+/* Copy `len` bytes to byte `off` of an iovec list. */
+static void iov_put(const struct iovec *iov, unsigned int niov, size_t off, const void *src,
+		    size_t len)
+{
+	for (unsigned int i = 0; i < niov && len; i++) {
+		size_t n;
+
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		n = iov[i].iov_len - off < len ? iov[i].iov_len - off : len;
+		memcpy((uint8_t *)iov[i].iov_base + off, src, n);
+		src = (const uint8_t *)src + n;
+		len -= n;
+		off = 0;
+	}
+}
+
+/*
+ * Receive one frame. Returns 1 when a frame was delivered, 0 when the tap
+ * has none, -1 when the guest lacks buffers (reading is paused), -2 when the
+ * queue broke.
+ */
+static int rx_one(struct net *n)
+{
+	struct vq *q = &n->vdev.vq[RXQ];
+	bool mrg = virtio_has(&n->vdev, VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF));
+	unsigned int chains = 0, niov = 0, used = 0;
+	size_t room = 0, left;
+	struct vq_chain c;
+	uint16_t nbuf;
+	ssize_t got;
+	int r = 0;
+
+	while (room < n->rx_max && chains < (mrg ? NET_RX_MAX_CHAINS : 1)) {
+		r = vq_pop(q, &c);
+		if (r <= 0)
+			break;
+		if (c.nread || niov + c.n > NET_RX_MAX_IOV || c.write_len < (chains ? 1 : HDR_LEN)) {
+			q->broken = true; /* receive buffers are write-only and hold a header */
+			r = -1;
+			break;
+		}
+		memcpy(&n->rx_iov[niov], c.seg, c.n * sizeof(c.seg[0]));
+		niov += c.n;
+		n->rx_head[chains] = c.head;
+		n->rx_len[chains] = (uint32_t)c.write_len;
+		room += c.write_len;
+		chains++;
+	}
+	if (r < 0) {
+		virtio_needs_reset(&n->vdev);
+		return -2;
+	}
+	/* Too little room for the largest frame: wait for more, unless the whole ring is ours. */
+	if (!chains || (room < n->rx_max && chains < q->size && mrg)) {
+		vq_unpop(q, (uint16_t)chains);
+		pause_rx(n, true);
+		return -1;
+	}
+	got = readv(n->tap_fd, n->rx_iov, (int)niov);
+	if (got < (ssize_t)HDR_LEN) {
+		vq_unpop(q, (uint16_t)chains);
+		return 0; /* nothing to read (EAGAIN), or a runt we cannot describe */
+	}
+	for (left = (size_t)got; left && used < chains; used++) {
+		uint32_t len = left < n->rx_len[used] ? (uint32_t)left : n->rx_len[used];
+
+		vq_push(q, n->rx_head[used], len);
+		left -= len;
+	}
+	nbuf = (uint16_t)used;
+	iov_put(n->rx_iov, niov, NUM_BUFFERS_OFF, &nbuf, sizeof(nbuf));
+	vq_unpop(q, (uint16_t)(chains - used));
+	return 1;
+}
+
+static void rx(struct net *n)
+{
+	struct vq *q = &n->vdev.vq[RXQ];
+	int r, frames = 0;
+
+	if (!(n->vdev.status & VIRTIO_STATUS_DRIVER_OK) || !q->ready)
+		return;
+	pause_rx(n, false);
+	/* A bounded batch keeps the transmit side and other devices served too. */
+	while (frames < 256 && (r = rx_one(n)) == 1)
+		frames++;
+	if (frames)
+		virtio_queue_interrupt(&n->vdev, RXQ);
+}
+
+/* I/O thread: the tap has frames for the guest. */
+static void tap_ready(void *ctx, uint32_t events)
+{
+	struct net *n = ctx;
+
+	(void)events;
+	pthread_mutex_lock(&n->vdev.lock);
+	if (n->vdev.status & VIRTIO_STATUS_DRIVER_OK)
+		rx(n);
+	else
+		pause_rx(n, true);
+	pthread_mutex_unlock(&n->vdev.lock);
+}
+
+static void tx(struct net *n)
+{
+	struct vq *q = &n->vdev.vq[TXQ];
+	struct vq_chain c;
+	int r;
+
+	do {
+		while ((r = vq_pop(q, &c)) == 1) {
+			/* The chain is header + frame, exactly what the tap takes. */
+			if (c.read_len < HDR_LEN || writev(n->tap_fd, c.seg, (int)c.nread) < 0) {
+				if (log_limit_ok(&n->vdev.warn_limit, 10, LOG_WARN))
+					log_warn("%s: a transmitted frame was dropped: %s", n->tap,
+						 c.read_len < HDR_LEN ? "shorter than its header"
+								      : strerror(errno));
+				n->tx_errors++;
+			}
+			vq_push(q, c.head, 0);
+		}
+		if (r < 0) {
+			virtio_needs_reset(&n->vdev);
+			return;
+		}
+	} while (vq_enable_notify(q));
+	virtio_queue_interrupt(&n->vdev, TXQ);
+}
+
+static void net_queue_notify(struct virtio_dev *v, unsigned int q)
+{
+	struct net *n = to_net(v);
+
+	if (q == TXQ)
+		tx(n);
+	else if (q == RXQ)
+		rx(n); /* new buffers: resume reading the tap */
+}
+
+static void net_activate(struct virtio_dev *v)
+{
+	struct net *n = to_net(v);
+	unsigned int off = 0;
+	bool gso = false;
+
+	if (virtio_has(v, VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM))) {
+		off |= TUN_F_CSUM;
+		if (virtio_has(v, VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4)))
+			off |= TUN_F_TSO4;
+		if (virtio_has(v, VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6)))
+			off |= TUN_F_TSO6;
+		gso = off & (TUN_F_TSO4 | TUN_F_TSO6);
+	}
+	if (tap_set_offload(n->tap_fd, off))
+		log_warn("%s: the tap refused offloads %#x; large frames are cut in the host", n->tap, off);
+	n->rx_max = HDR_LEN + (gso ? GSO_MAX_FRAME : ETH_MAX_FRAME);
+	pause_rx(n, false);
+}
+
+static void net_reset(struct virtio_dev *v)
+{
+	pause_rx(to_net(v), true);
+}
+
+static void net_config_read(struct virtio_dev *v, uint32_t off, void *data, uint32_t len)
+{
+	const struct net *n = to_net(v);
+
+	if (off + len <= sizeof(n->cfg))
+		memcpy(data, (const uint8_t *)&n->cfg + off, len);
+}
+
+static void net_config_write(struct virtio_dev *v, uint32_t off, const void *data, uint32_t len)
+{
+	(void)v, (void)off, (void)data, (void)len; /* the MAC is set by the host only */
+}
+
+static const struct virtio_dev_ops net_ops = {
+	.queue_notify = net_queue_notify,
+	.activate = net_activate,
+	.reset = net_reset,
+	.config_read = net_config_read,
+	.config_write = net_config_write,
+};
+
+int net_open(struct net *n, const struct net_options *o, const struct gm *mem, struct evloop *loop)
+{
+	uint64_t features = VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS) |
+			    VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_BIT(VIRTIO_NET_F_CSUM) |
+			    VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) |
+			    VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) |
+			    VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6);
+	int err;
+
+	memset(n, 0, sizeof(*n));
+	n->loop = loop;
+	err = tap_open(o->tap, &n->tap_fd);
+	if (err)
+		return err;
+	snprintf(n->tap, sizeof(n->tap), "%s", o->tap);
+	if (o->mac_set)
+		memcpy(n->cfg.mac, o->mac, 6);
+	else
+		net_default_mac(o->tap, n->cfg.mac);
+	n->cfg.status = VIRTIO_NET_S_LINK_UP;
+	n->rx_max = HDR_LEN + ETH_MAX_FRAME;
+	err = virtio_dev_init(&n->vdev, "virtio-net", VIRTIO_ID_NET, &net_ops, n, mem, features,
+			      sizeof(n->cfg), 2, NET_QUEUE_SIZE);
+	if (!err)
+		err = evloop_add(loop, n->tap_fd, tap_ready, n);
+	if (err) {
+		close(n->tap_fd);
+		n->tap_fd = -1;
+		return err;
+	}
+	pause_rx(n, true); /* nothing to read into until the driver is ready */
+	return 0;
+}
+
+void net_close(struct net *n)
+{
+	if (n->tap_fd < 0)
+		return;
+	evloop_del(n->loop, n->tap_fd);
+	virtio_dev_destroy(&n->vdev);
+	close(n->tap_fd); /* a tap Ember created disappears with it */
+	n->tap_fd = -1;
+}

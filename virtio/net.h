@@ -1,0 +1,54 @@
+#pragma once
+/*
+ * virtio-net over a tap device (virtio 1.2, 5.1): MAC, link status,
+ * mergeable receive buffers, checksum and TSO offloads in both directions
+ * (the tap speaks the same 12-byte header, so frames pass without copies:
+ * readv/writev straight between the tap and guest buffers).
+ *
+ * Receive has back-pressure: when the guest has posted too little buffer
+ * space for the largest frame it accepts, Ember stops reading the tap until
+ * the guest kicks the receive queue. Frames then wait in the tap's queue,
+ * not in Ember. Transmit sends every chain of a kick before interrupting.
+ *
+ * Threads: everything runs on the I/O thread with the virtio_dev lock held.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <linux/virtio_net.h>
+
+#include "virtio/virtio.h"
+#include "vmm/evloop.h"
+
+#define NET_QUEUE_SIZE 256
+#define NET_RX_MAX_CHAINS 64 /* buffers one received frame may span */
+#define NET_RX_MAX_IOV 1024
+
+struct net_options {
+	const char *tap;
+	uint8_t mac[6];
+	bool mac_set; /* else derived from the tap name */
+};
+
+struct net {
+	struct virtio_dev vdev;
+	char tap[16];
+	int tap_fd;
+	struct evloop *loop;
+	struct virtio_net_config cfg;
+	bool rx_paused;
+	size_t rx_max; /* largest frame (with header) the guest accepts */
+	uint16_t rx_head[NET_RX_MAX_CHAINS];
+	uint32_t rx_len[NET_RX_MAX_CHAINS];
+	struct iovec rx_iov[NET_RX_MAX_IOV];
+	uint64_t tx_errors;
+};
+
+/* The MAC Ember gives a tap without mac=: 52:54:00 and three bytes of a hash of the name. */
+void net_default_mac(const char *tap, uint8_t mac[6]);
+
+/* Open the tap and set up the device; logs the reason on failure. Returns 0 or -errno. */
+__attribute__((warn_unused_result)) int net_open(struct net *n, const struct net_options *o,
+						 const struct gm *mem, struct evloop *loop);
+void net_close(struct net *n);
