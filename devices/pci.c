@@ -43,8 +43,10 @@ int pci_dev_add_bar(struct pci_dev *d, unsigned int i, uint64_t size, bool is64,
 {
 	uint32_t flags = is64 ? BAR_MEM_TYPE_64 : 0;
 
+	/* A 64-bit BAR also takes register i + 1: neither may be in use. */
 	if (i >= PCI_BARS || (is64 && i + 1 >= PCI_BARS) || size < 4096 || (size & (size - 1)) ||
-	    (!is64 && size > (1ULL << 31)) || !ops || d->bar[i].size)
+	    (!is64 && size > (1ULL << 31)) || !ops || d->bar[i].size ||
+	    (is64 && d->bar[i + 1].size) || (i > 0 && d->bar[i - 1].is64))
 		return -EINVAL;
 	d->bar[i] = (struct pci_bar){ .size = size, .is64 = is64, .ops = ops, .ctx = ctx };
 	memcpy(d->cfg + PCI_BAR0 + 4 * i, &flags, 4);
@@ -55,7 +57,8 @@ int pci_dev_add_cap(struct pci_dev *d, uint8_t id, const void *body, unsigned in
 {
 	unsigned int off = d->cap_end;
 
-	if (len < 2 || off + len > PCI_CFG_SIZE)
+	/* cap_end is 0 once a capability ended at 256 */
+	if (len < 2 || off < PCI_CAP_FIRST || off + len > PCI_CFG_SIZE)
 		return -ENOSPC;
 	d->cfg[off] = id;
 	d->cfg[off + 1] = 0;
@@ -131,7 +134,7 @@ int pci_add(struct pci *p, unsigned int slot, struct pci_dev *d)
 
 		if (!size)
 			continue;
-		if (addr + size > p->mmio_base + p->mmio_size)
+		if (addr < next || addr + size < addr || addr + size > p->mmio_base + p->mmio_size)
 			return -ENOSPC;
 		set_bar_addr(d, i, addr);
 		next = addr + size;
@@ -179,6 +182,8 @@ static void write_bar_locked(struct pci_dev *d, int i, uint32_t reg, const uint8
 	if (dword_reg == PCI_BAR0 + 4U * (unsigned int)i) /* low half: keep the flags */
 		val = (uint32_t)((val & ~(d->bar[i].size - 1)) & ~0xfULL) |
 		      (get32(d->cfg + dword_reg) & 0xf);
+	else /* high half: size bits above 4 GiB read back as zero too */
+		val &= (uint32_t)(~(d->bar[i].size - 1) >> 32);
 	memcpy(d->cfg + dword_reg, &val, 4);
 	if (d->ops && d->ops->bar_moved)
 		d->ops->bar_moved(d->ctx, (unsigned int)i, pci_dev_bar_addr(d, (unsigned int)i));

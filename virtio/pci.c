@@ -347,7 +347,7 @@ static void cfg_window(struct virtio_pci *vp, bool write)
 	memcpy(&off, cap + 8, 4);
 	memcpy(&len, cap + 12, 4);
 	if (cap[4] != 0 || (len != 1 && len != 2 && len != 4) || off % len ||
-	    off + len > VIRTIO_PCI_BAR_SIZE)
+	    off > VIRTIO_PCI_BAR_SIZE - len) /* not off + len: it wraps */
 		return;
 	if (write)
 		bar_write(vp, off, cap + 16, len);

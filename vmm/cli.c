@@ -114,8 +114,8 @@ int cli_parse_disk(const char *s, struct cli_disk *d, char *path_buf, size_t pat
 	bool too_long;
 
 	memset(d, 0, sizeof(*d));
-	if (!strchr(s, '=')) { /* a bare file name */
-		if (!*s || strlen(s) >= path_size)
+	if (!strchr(s, '=')) { /* a bare file name; "file,ro" is a mistake, not a name */
+		if (!*s || strchr(s, ',') || strlen(s) >= path_size)
 			return -EINVAL;
 		strcpy(path_buf, s);
 		d->path = path_buf;

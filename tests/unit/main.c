@@ -4,8 +4,9 @@
 #include "tests/unit/suites.h"
 
 static Suite *(*const suites[])(void) = {
-	bus_suite,    gm_suite,	 bzimage_suite, linux_suite,   cli_suite,   serial_suite,
-	pci_suite,    acpi_suite, cpu_suite,	 console_suite, power_suite, vq_suite,
+	bus_suite,  gm_suite,	  bzimage_suite, linux_suite,	   cli_suite,	serial_suite,
+	pci_suite,  acpi_suite,	  cpu_suite,	 console_suite,	   power_suite, vq_suite,
+	msix_suite, evloop_suite, blk_suite,	 virtio_pci_suite,
 };
 
 int main(void)

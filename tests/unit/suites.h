@@ -14,3 +14,7 @@ Suite *cpu_suite(void);
 Suite *console_suite(void);
 Suite *power_suite(void);
 Suite *vq_suite(void);
+Suite *blk_suite(void);
+Suite *virtio_pci_suite(void);
+Suite *msix_suite(void);
+Suite *evloop_suite(void);

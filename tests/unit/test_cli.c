@@ -327,7 +327,7 @@ END_TEST
 static const char *const bad_disks[] = {
 	"",
 	"path=",
-	"readonly=on",	/* no path */
+	"readonly=on", /* no path */
 	"id=x,aio=sync",
 	"path=a,id=abcdefghijklmnopqrstu", /* 21 bytes */
 	"path=a,foo=bar",
@@ -384,9 +384,15 @@ END_TEST
 
 START_TEST(test_disk_options_in_cli_parse)
 {
-	char *argv[] = { "ember",	 "run",		"--kernel", "k",
-			 "--disk",	 "path=a.img,ro",	"--disk=b.img",
-			 "--disk",	 "path=c.img,id=vdc,aio=sync" };
+	char *argv[] = { "ember",
+			 "run",
+			 "--kernel",
+			 "k",
+			 "--disk",
+			 "path=a.img,ro",
+			 "--disk=b.img",
+			 "--disk",
+			 "path=c.img,id=vdc,aio=sync" };
 	struct cli_config c;
 
 	ck_assert_int_eq(cli_parse(ARGC(argv), argv, &c), 0);
@@ -423,7 +429,8 @@ END_TEST
 
 START_TEST(test_disk_bad_value_in_cli_parse)
 {
-	char *argv[] = { "ember", "run", "--kernel", "k", "--disk", "path=a,id=abcdefghijklmnopqrstu" };
+	char *argv[] = { "ember", "run",    "--kernel",
+			 "k",	  "--disk", "path=a,id=abcdefghijklmnopqrstu" };
 	char *argv2[] = { "ember", "run", "--kernel", "k", "--disk", "" };
 	char *argv3[] = { "ember", "run", "--kernel", "k", "--disk" };
 	struct cli_config c;
@@ -468,7 +475,8 @@ Suite *cli_suite(void)
 	tcase_add_test(parse_tc, test_version);
 	suite_add_tcase(s, parse_tc);
 
-	tcase_add_loop_test(disk_tc, test_disk_parses, 0, sizeof(good_disks) / sizeof(good_disks[0]));
+	tcase_add_loop_test(disk_tc, test_disk_parses, 0,
+			    sizeof(good_disks) / sizeof(good_disks[0]));
 	tcase_add_loop_test(disk_tc, test_disk_garbage_rejected, 0,
 			    sizeof(bad_disks) / sizeof(bad_disks[0]));
 	tcase_add_test(disk_tc, test_disk_path_length);
