@@ -234,7 +234,8 @@ static const struct virtio_dev_ops net_ops = {
 	.config_write = net_config_write,
 };
 
-int net_open(struct net *n, const struct net_options *o, const struct gm *mem, struct evloop *loop)
+int net_attach(struct net *n, int fd, const char *name, const uint8_t mac[6], const struct gm *mem,
+	       struct evloop *loop)
 {
 	uint64_t features = VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS) |
 			    VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_BIT(VIRTIO_NET_F_CSUM) |
@@ -245,14 +246,9 @@ int net_open(struct net *n, const struct net_options *o, const struct gm *mem, s
 
 	memset(n, 0, sizeof(*n));
 	n->loop = loop;
-	err = tap_open(o->tap, &n->tap_fd);
-	if (err)
-		return err;
-	snprintf(n->tap, sizeof(n->tap), "%s", o->tap);
-	if (o->mac_set)
-		memcpy(n->cfg.mac, o->mac, 6);
-	else
-		net_default_mac(o->tap, n->cfg.mac);
+	n->tap_fd = fd;
+	snprintf(n->tap, sizeof(n->tap), "%s", name);
+	memcpy(n->cfg.mac, mac, 6);
 	n->cfg.status = VIRTIO_NET_S_LINK_UP;
 	n->rx_max = HDR_LEN + ETH_MAX_FRAME;
 	err = virtio_dev_init(&n->vdev, "virtio-net", VIRTIO_ID_NET, &net_ops, n, mem, features,
@@ -260,12 +256,29 @@ int net_open(struct net *n, const struct net_options *o, const struct gm *mem, s
 	if (!err)
 		err = evloop_add(loop, n->tap_fd, tap_ready, n);
 	if (err) {
-		close(n->tap_fd);
 		n->tap_fd = -1;
 		return err;
 	}
 	pause_rx(n, true); /* nothing to read into until the driver is ready */
 	return 0;
+}
+
+int net_open(struct net *n, const struct net_options *o, const struct gm *mem, struct evloop *loop)
+{
+	uint8_t mac[6];
+	int fd, err;
+
+	err = tap_open(o->tap, &fd);
+	if (err)
+		return err;
+	if (o->mac_set)
+		memcpy(mac, o->mac, 6);
+	else
+		net_default_mac(o->tap, mac);
+	err = net_attach(n, fd, o->tap, mac, mem, loop);
+	if (err)
+		close(fd);
+	return err;
 }
 
 void net_close(struct net *n)

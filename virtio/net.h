@@ -48,6 +48,14 @@ struct net {
 /* The MAC Ember gives a tap without mac=: 52:54:00 and three bytes of a hash of the name. */
 void net_default_mac(const char *tap, uint8_t mac[6]);
 
+/*
+ * Set up the device on an open frame fd (a tap with 12-byte vnet headers,
+ * or in tests a SOCK_SEQPACKET socket), which it then owns. Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int net_attach(struct net *n, int fd, const char *name,
+						   const uint8_t mac[6], const struct gm *mem,
+						   struct evloop *loop);
+
 /* Open the tap and set up the device; logs the reason on failure. Returns 0 or -errno. */
 __attribute__((warn_unused_result)) int net_open(struct net *n, const struct net_options *o,
 						 const struct gm *mem, struct evloop *loop);
