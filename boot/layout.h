@@ -9,6 +9,7 @@
  *   0x0002_0000  kernel command line
  *   0x0009_fc00  start of the reserved area below 1 MiB (EBDA by convention)
  *   0x000e_0000  ACPI tables (RSDP first, found by the kernel's scan of 0xe0000-0xfffff)
+ *   0x000f_fff0  reset stub: a reboot through the BIOS reset vector ends up here
  *   0x0010_0000  RAM above 1 MiB; the kernel is loaded at its preferred address
  *   0xc000_0000  32-bit MMIO hole starts: PCI MMIO window
  *   0xfec0_0000  I/O APIC (in-kernel)
@@ -28,7 +29,8 @@
 #define LAYOUT_CMDLINE_MAX 0x10000ULL
 #define LAYOUT_EBDA 0x9fc00ULL
 #define LAYOUT_ACPI 0xe0000ULL
-#define LAYOUT_ACPI_END 0x100000ULL
+#define LAYOUT_ACPI_END 0xf0000ULL
+#define LAYOUT_RESET_VECTOR 0xffff0ULL /* F000:FFF0, where a BIOS reboot jumps */
 #define LAYOUT_HIGH_RAM 0x100000ULL
 
 #define LAYOUT_MMIO_HOLE 0xc0000000ULL

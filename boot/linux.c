@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "boot/acpi.h"
 #include "boot/e820.h"
 #include "boot/layout.h"
 
@@ -53,6 +54,24 @@ static int place_cmdline(const struct gm *m, const struct linux_images *img,
 	return 0;
 }
 
+/*
+ * Linux may reboot by jumping to the BIOS reset vector (its choice on a
+ * hardware-reduced ACPI platform without EFI). There is no BIOS: the
+ * 16 bytes there write the ACPI reset register, which ends the VM.
+ */
+static int write_reset_stub(const struct gm *m)
+{
+	static const uint8_t stub[16] = {
+		0xb0, ACPI_RESET_VALUE,				/* mov al, 1 */
+		0xba, (PORT_ACPI_SLEEP + 2) & 0xff, (PORT_ACPI_SLEEP + 2) >> 8, /* mov dx, port */
+		0xee,						/* out dx, al */
+		0xfa, 0xf4,					/* cli; hlt */
+		0xeb, 0xfc,					/* jmp to cli */
+	};
+
+	return gm_write(m, LAYOUT_RESET_VECTOR, stub, sizeof(stub));
+}
+
 int linux_load(const struct gm *m, const struct linux_images *img, struct linux_boot *out,
 	       const char **why)
 {
@@ -84,7 +103,7 @@ int linux_load(const struct gm *m, const struct linux_images *img, struct linux_
 	if (n < 0)
 		return fail(why, "cannot describe guest RAM in e820", n);
 	bp.e820_entries = (uint8_t)n;
-	if (gm_write(m, LAYOUT_ZERO_PAGE, &bp, sizeof(bp)))
+	if (gm_write(m, LAYOUT_ZERO_PAGE, &bp, sizeof(bp)) || write_reset_stub(m))
 		return fail(why, "guest RAM too small for boot_params", -ENOMEM);
 	out->entry = bz->load_addr + 0x200;
 	out->boot_params = LAYOUT_ZERO_PAGE;

@@ -6,8 +6,10 @@ REPO_ROOT=$(cd "$KIT_LIB_DIR/../.." && pwd)
 KIT="$REPO_ROOT/build/kit"
 # EMBER_BIN picks another ember build (e.g. a sanitizer build).
 EMBER=${EMBER_BIN:-$REPO_ROOT/build/ember}
-SPIN_BIN="$REPO_ROOT/build/guests/spin.bin"
-export KIT_LIB_DIR REPO_ROOT KIT EMBER SPIN_BIN
+# Micro-guests (make guests); mkhost.sh copies them to the test host's /guests.
+MICRO_DIR="$REPO_ROOT/build/guests"
+SPIN_BIN="$MICRO_DIR/spin.bin"
+export KIT_LIB_DIR REPO_ROOT KIT EMBER MICRO_DIR SPIN_BIN
 
 kit_log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 kit_die() { kit_log "error: $*"; exit 1; }

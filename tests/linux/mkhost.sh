@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the nested test host's initramfs: busybox-static, kvm-amd and the
 # modules it needs, build/ember, the guest kernel and guest initramfs under
-# /guest, and SCENARIO as /scenario.sh, which the host's /init runs once
-# /dev/kvm exists.
+# /guest, the micro-guests (build/guests/*.bin, when built) under /guests,
+# and SCENARIO as /scenario.sh, which the host's /init runs once /dev/kvm
+# exists.
 # Usage: tests/linux/mkhost.sh SCENARIO [OUT]   (OUT: build/kit/host.cpio.gz)
 # Needs fetch.sh and mkguest.sh first. Without build/ember it warns and
 # builds the host anyway (enough to probe kvm-amd). EMBER_BIN picks another
@@ -41,6 +42,13 @@ fi
 mkdir -p "$root/guest"
 cp -L "$KIT/vmlinuz" "$root/guest/vmlinuz"
 cp "$KIT/guest.cpio.gz" "$root/guest/guest.cpio.gz"
+# Micro-guests, run there with ember run --firmware /guests/NAME.bin.
+if compgen -G "$MICRO_DIR/*.bin" >/dev/null; then
+	mkdir -p "$root/guests"
+	cp "$MICRO_DIR"/*.bin "$root/guests/"
+else
+	kit_log "warning: no $MICRO_DIR/*.bin (make guests); the test host will have no micro-guests"
+fi
 # A directory tree to add as is, e.g. another VMM to compare ember with.
 if [[ -n "${EMBER_HOST_OVERLAY:-}" ]]; then
 	[[ -d "$EMBER_HOST_OVERLAY" ]] || kit_die "EMBER_HOST_OVERLAY=$EMBER_HOST_OVERLAY is not a directory"

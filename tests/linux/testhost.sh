@@ -3,7 +3,7 @@
 # kit's kernel and a host initramfs made by mkhost.sh. Its /init loads
 # kvm-amd, runs the scenario and powers off, which ends QEMU.
 #
-# Usage: tests/linux/testhost.sh [-i] [-t SECONDS] [-l LOG] [-c CPIO] [-s SMP]
+# Usage: tests/linux/testhost.sh [-i] [-t SECONDS] [-l LOG] [-c CPIO] [-s SMP] [-m MIB]
 #   -i  interactive: the test host's serial console is this terminal
 #       (-serial mon:stdio; QEMU's escape key is Ctrl-] so Ctrl-A reaches
 #       the guest: Ctrl-] x quits QEMU, Ctrl-] c toggles its monitor)
@@ -11,6 +11,7 @@
 #   -l  serial log (default build/kit/logs/testhost-<time>.log)
 #   -c  host initramfs (default build/kit/host.cpio.gz)
 #   -s  test-host CPUs (default $EMBER_TESTHOST_SMP or 2)
+#   -m  test-host RAM in MiB (default $EMBER_TESTHOST_MEM or 3584)
 # Without -i it prints the log path on stdout and exits with QEMU's status
 # (124 when the timeout hit).
 set -euo pipefail
@@ -25,13 +26,20 @@ cpio="$KIT/host.cpio.gz"
 # parallel, which tests SMP more like real hardware, and that guest boots
 # ~10% faster; 1-vCPU guests and the test host's own boot take the same time.
 smp=${EMBER_TESTHOST_SMP:-2}
-while getopts "it:l:c:s:" opt; do
+# ember refuses --memory beyond the RAM its host has, and the highmem boot
+# test gives its guest 3200 MiB; 3584 leaves the test host ~3.4 GiB MemTotal.
+# QEMU and ember both map RAM lazily: only what guests touch costs memory
+# here (the 3200 MiB guest touches ~250 MiB; QEMU peaked at ~1.1 GB
+# resident over a whole boot-tests.sh run).
+mem=${EMBER_TESTHOST_MEM:-3584}
+while getopts "it:l:c:s:m:" opt; do
 	case "$opt" in
 	i) interactive=1 ;;
 	t) tmo=$OPTARG ;;
 	l) log=$OPTARG ;;
 	c) cpio=$OPTARG ;;
 	s) smp=$OPTARG ;;
+	m) mem=$OPTARG ;;
 	*) sed -n '/^# Usage:/,/^[^#]/s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
@@ -40,14 +48,17 @@ shift $((OPTIND - 1))
 kit_need_fetch
 [[ -f "$cpio" ]] || kit_die "no $cpio; run tests/linux/mkhost.sh SCENARIO"
 command -v qemu-system-x86_64 >/dev/null ||
-	kit_die "qemu-system-x86_64 missing; run tests/linux/ci-deps.sh (apt-get install qemu-system-x86)"
+	kit_die "qemu-system-x86_64 missing; run tests/deps.sh (apt-get install qemu-system-x86)"
 
 # -nic none: the test host never gets a network to the outside.
 # -no-reboot: a test-host panic (panic=-1) ends QEMU instead of looping.
-qemu=(qemu-system-x86_64 -accel tcg -cpu max -m 1536 -smp "$smp"
+# softlockup_panic=1: a test host wedged in its kernel (seen once under TCG,
+# both CPUs in soft lockup for 10+ minutes) panics after ~20 s, which ends
+# the run instead of waiting for the -t timeout.
+qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp"
 	-display none -nic none -no-reboot
 	-kernel "$KIT/vmlinuz" -initrd "$cpio"
-	-append "console=ttyS0 panic=-1 quiet")
+	-append "console=ttyS0 panic=-1 softlockup_panic=1 quiet")
 
 if ((interactive)); then
 	rc=0
