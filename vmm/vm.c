@@ -121,6 +121,22 @@ static int add_devices(struct vm *vm)
 	return err;
 }
 
+/* Give virtio device `vdev` its PCI function `vp` in `slot`; *wired says what to undo. */
+static int plug_virtio(struct vm *vm, struct virtio_dev *vdev, struct virtio_pci *vp, bool *wired,
+		       unsigned int slot, const char *what)
+{
+	int err = virtio_pci_init(vp, vdev, vm->vm_fd, &vm->router, &vm->io,
+				  (uint8_t)LAYOUT_PCI_INTX_GSI(slot, 0));
+
+	if (!err) {
+		*wired = true;
+		err = pci_add(&vm->pci, slot, &vp->pci);
+	}
+	if (err)
+		log_err("cannot attach %s to PCI slot %u: %s", what, slot, strerror(-err));
+	return err;
+}
+
 static int add_disk(struct vm *vm, unsigned int i, const struct cli_disk *d)
 {
 	struct blk_options o = { .path = d->path, .readonly = d->readonly,
@@ -133,15 +149,7 @@ static int add_disk(struct vm *vm, unsigned int i, const struct cli_disk *d)
 	if (err)
 		return err;
 	vd->open = true;
-	err = virtio_pci_init(&vd->pci, &vd->blk.vdev, vm->vm_fd, &vm->router, &vm->io,
-			      (uint8_t)LAYOUT_PCI_INTX_GSI(slot, 0));
-	if (!err) {
-		vd->wired = true;
-		err = pci_add(&vm->pci, slot, &vd->pci.pci);
-	}
-	if (err)
-		log_err("cannot attach disk '%s' to PCI slot %u: %s", d->path, slot, strerror(-err));
-	return err;
+	return plug_virtio(vm, &vd->blk.vdev, &vd->pci, &vd->wired, slot, d->path);
 }
 
 static int add_nic(struct vm *vm, unsigned int i, const struct cli_nic *c)
@@ -156,15 +164,7 @@ static int add_nic(struct vm *vm, unsigned int i, const struct cli_nic *c)
 	if (err)
 		return err;
 	vn->open = true;
-	err = virtio_pci_init(&vn->pci, &vn->net.vdev, vm->vm_fd, &vm->router, &vm->io,
-			      (uint8_t)LAYOUT_PCI_INTX_GSI(slot, 0));
-	if (!err) {
-		vn->wired = true;
-		err = pci_add(&vm->pci, slot, &vn->pci.pci);
-	}
-	if (err)
-		log_err("cannot attach tap '%s' to PCI slot %u: %s", c->tap, slot, strerror(-err));
-	return err;
+	return plug_virtio(vm, &vn->net.vdev, &vn->pci, &vn->wired, slot, c->tap);
 }
 
 static int add_nics(struct vm *vm, const struct vm_config *cfg)
