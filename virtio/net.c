@@ -80,6 +80,7 @@ static int rx_one(struct net *n)
 	ssize_t got;
 	int r = 0;
 
+again:
 	while (room < n->rx_max && chains < (mrg ? NET_RX_MAX_CHAINS : 1)) {
 		r = vq_pop(q, &c);
 		if (r <= 0)
@@ -98,10 +99,14 @@ static int rx_one(struct net *n)
 	}
 	if (r < 0) {
 		virtio_needs_reset(&n->vdev);
+		pause_rx(n, true); /* the tap stays readable: do not wake for it until a reset */
 		return -2;
 	}
 	/* Too little room for the largest frame: wait for more, unless the whole ring is ours. */
 	if (!chains || (room < n->rx_max && chains < q->size && mrg)) {
+		/* Ring drained: with EVENT_IDX, ask for a kick at the next buffer posted. */
+		if (r == 0 && vq_enable_notify(q))
+			goto again; /* buffers arrived meanwhile */
 		vq_unpop(q, (uint16_t)chains);
 		pause_rx(n, true);
 		return -1;
@@ -112,13 +117,16 @@ static int rx_one(struct net *n)
 		return 0; /* nothing to read (EAGAIN), or a runt we cannot describe */
 	}
 	for (left = (size_t)got; left && used < chains; used++) {
-		uint32_t len = left < n->rx_len[used] ? (uint32_t)left : n->rx_len[used];
-
-		vq_push(q, n->rx_head[used], len);
-		left -= len;
+		n->rx_len[used] = left < n->rx_len[used] ? (uint32_t)left : n->rx_len[used];
+		left -= n->rx_len[used];
 	}
+	/* num_buffers before any used entry, and all entries of the frame at once: a driver
+	 * reads the header as soon as it sees the first buffer, then takes the others. */
 	nbuf = (uint16_t)used;
 	iov_put(n->rx_iov, niov, NUM_BUFFERS_OFF, &nbuf, sizeof(nbuf));
+	for (unsigned int i = 0; i < used; i++)
+		vq_fill(q, n->rx_head[i], n->rx_len[i]);
+	vq_publish(q);
 	vq_unpop(q, (uint16_t)(chains - used));
 	return 1;
 }
@@ -126,10 +134,13 @@ static int rx_one(struct net *n)
 static void rx(struct net *n)
 {
 	struct vq *q = &n->vdev.vq[RXQ];
+	uint8_t st = n->vdev.status;
 	int r, frames = 0;
 
-	if (!(n->vdev.status & VIRTIO_STATUS_DRIVER_OK) || !q->ready)
+	if (!(st & VIRTIO_STATUS_DRIVER_OK) || (st & VIRTIO_STATUS_NEEDS_RESET) || !q->ready) {
+		pause_rx(n, true); /* nothing to read into until a reset and a new DRIVER_OK */
 		return;
+	}
 	pause_rx(n, false);
 	/* A bounded batch keeps the transmit side and other devices served too. */
 	while (frames < 256 && (r = rx_one(n)) == 1)

@@ -22,7 +22,7 @@
 #include "vmm/evloop.h"
 
 #define NET_QUEUE_SIZE 256
-#define NET_RX_MAX_CHAINS 64 /* buffers one received frame may span */
+#define NET_RX_MAX_CHAINS NET_QUEUE_SIZE /* buffers one received frame may span: the whole ring */
 #define NET_RX_MAX_IOV 1024
 
 struct net_options {

@@ -160,7 +160,7 @@ void vq_unpop(struct vq *q, uint16_t n)
 	q->last_avail = (uint16_t)(q->last_avail - n);
 }
 
-void vq_push(struct vq *q, uint16_t head, uint32_t len)
+void vq_fill(struct vq *q, uint16_t head, uint32_t len)
 {
 	volatile uint8_t *e;
 	uint32_t id = head;
@@ -171,9 +171,21 @@ void vq_push(struct vq *q, uint16_t head, uint32_t len)
 	memcpy((void *)e, &id, 4);
 	memcpy((void *)(e + 4), &len, 4);
 	q->used_idx++;
-	/* The element must be visible before the index that publishes it. */
+}
+
+void vq_publish(struct vq *q)
+{
+	if (!q->ready)
+		return;
+	/* The elements (and the buffers they describe) before the index that publishes them. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	__atomic_store_n((volatile uint16_t *)(q->used + USED_IDX_OFF), q->used_idx, __ATOMIC_RELAXED);
+}
+
+void vq_push(struct vq *q, uint16_t head, uint32_t len)
+{
+	vq_fill(q, head, len);
+	vq_publish(q);
 }
 
 bool vq_should_notify(struct vq *q)

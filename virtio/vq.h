@@ -77,6 +77,14 @@ void vq_unpop(struct vq *q, uint16_t n);
 /* Return chain `head` to the guest with `len` bytes written into it. */
 void vq_push(struct vq *q, uint16_t head, uint32_t len);
 
+/*
+ * vq_push() in two steps, for results the guest must see together (a frame
+ * over several receive buffers): vq_fill() writes used elements, vq_publish()
+ * then moves the used index past all of them at once.
+ */
+void vq_fill(struct vq *q, uint16_t head, uint32_t len);
+void vq_publish(struct vq *q);
+
 /* After pushes: should the guest be interrupted (flags or EVENT_IDX)? */
 bool vq_should_notify(struct vq *q);
 

@@ -134,6 +134,10 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	unsigned int b[6];
 	char end;
 
+	/* Exactly xx:xx:xx:xx:xx:xx: sscanf() alone would take signs and spaces. */
+	for (int i = 0; i < 17; i++)
+		if (!s[i] || (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i])))
+			return -EINVAL;
 	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
 				       &b[4], &b[5], &end) != 6)
 		return -EINVAL;

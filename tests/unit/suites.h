@@ -18,3 +18,4 @@ Suite *blk_suite(void);
 Suite *virtio_pci_suite(void);
 Suite *msix_suite(void);
 Suite *evloop_suite(void);
+Suite *net_suite(void);

@@ -391,6 +391,36 @@ START_TEST(test_push_writes_id_len_and_bumps_used_idx)
 }
 END_TEST
 
+/* vq_fill() writes elements the guest cannot see yet; vq_publish() shows them all at once. */
+START_TEST(test_fill_then_publish)
+{
+	uint32_t id, len;
+	struct fx f;
+
+	fx_open(&f, SIZE, false, false);
+	vq_push(&f.q, 1, 10);
+	vq_fill(&f.q, 4, 40);
+	vq_fill(&f.q, 5, 50);
+	vq_fill(&f.q, 6, 60);
+	ck_assert_uint_eq(fake_vring_used_idx(&f.v), 1);
+	fake_vring_used_elem(&f.v, 2, &id, &len);
+	ck_assert_uint_eq(id, 5);
+	ck_assert_uint_eq(len, 50);
+	vq_publish(&f.q);
+	ck_assert_uint_eq(fake_vring_used_idx(&f.v), 4);
+	fake_vring_used_elem(&f.v, 3, &id, &len);
+	ck_assert_uint_eq(id, 6);
+	ck_assert_uint_eq(len, 60);
+	vq_publish(&f.q); /* nothing new: unchanged */
+	ck_assert_uint_eq(fake_vring_used_idx(&f.v), 4);
+	vq_reset(&f.q); /* idle: neither writes */
+	vq_fill(&f.q, 7, 70);
+	vq_publish(&f.q);
+	ck_assert_uint_eq(fake_vring_used_idx(&f.v), 4);
+	fx_close(&f);
+}
+END_TEST
+
 /* Start both indices just short of 65535 and run chains through the 16-bit wrap. */
 START_TEST(test_indices_wrap_set_fields)
 {
@@ -687,6 +717,7 @@ Suite *vq_suite(void)
 	tcase_add_test(pop_tc, test_pop_several_chains_in_order);
 	tcase_add_test(pop_tc, test_pop_full_ring);
 	tcase_add_test(pop_tc, test_push_writes_id_len_and_bumps_used_idx);
+	tcase_add_test(pop_tc, test_fill_then_publish);
 	tcase_add_test(pop_tc, test_indices_wrap_set_fields);
 	tcase_add_test(pop_tc, test_indices_wrap_by_traffic);
 	tcase_add_test(pop_tc, test_pop_chain_as_long_as_the_queue);
