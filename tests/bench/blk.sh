@@ -1,133 +1,192 @@
 #!/usr/bin/env bash
-# virtio-blk throughput, device side: figures, never pass/fail.
+# virtio-blk throughput, device side, beside the host's own I/O on the same
+# file: figures, never pass/fail.
 #
-# The micro-guest blkbench.bin only builds descriptors (one indirect table
-# per request, made once per phase) and polls the used ring; it never
-# touches the data. It times each phase with the TSC: 64 KiB sequential
-# reads and writes over the whole image (256 in flight, kicked 128 at a
-# time), the same with 1 MiB requests of 16 segments (16 in flight), and
-# 4 KiB random reads at queue depth 32; with aio=io_uring and aio=sync,
-# median of BLK_BENCH_RUNS (3) runs. The host turns TSC cycles into time
-# with its own TSC rate (build/tschz); a guest spin of 2^30 cycles, timed by
-# the wall clock, checks that the guest's TSC runs at that rate.
+# The micro-guest blkbench.bin builds every request before its clock
+# starts; a batch then costs it one store per request (~2.4 emulated
+# instructions), one `repe scasl` over the status bytes of the batch it
+# replaces, an index store and, if the device asks for one (EVENT_IDX), a
+# kick. It halts while it waits (MSI-X) and never touches the data. It times
+# each phase with the TSC: 64 KiB sequential reads and writes over the whole
+# image (256 in flight, published 128 at a time), the same with 1 MiB
+# requests (32 in flight, 16 at a time), and 4 KiB random reads with at most
+# 32 in flight (16 at a time). The host turns TSC cycles into time with its
+# own TSC rate (build/tschz); a guest spin of 2^30 cycles, timed by the wall
+# clock, checks that the guest's TSC runs at that rate.
 #
-# For comparison, dd on the same image with the same block sizes, through
-# the page cache (warm, as Ember's reads are) and with O_DIRECT. dd has no
-# queue depth: its 4 KiB figure is sequential reads one at a time.
+# Beside each line: dd on the same image with the same block size through
+# the page cache (warm; Ember does buffered I/O, so this is the figure to
+# match) and, for reference, with O_DIRECT and with a buffer as large as all
+# the guest's requests in flight together (dd's one small buffer stays in
+# the CPU's cache, the guest's 16-32 MiB do not); for the random reads,
+# build/randread (tests/bench/randread.c): the guest's offsets at the same
+# queue depth through io_uring. dd's time is its own (its copy loop, not its
+# start-up); its writes read /dev/zero, which costs it ~15 ms a GiB. Every
+# figure is the median of BLK_BENCH_RUNS (3) runs, taken in rounds (host,
+# Ember io_uring, Ember sync) so that a busy spell on the machine hits all
+# of them. The page cache is warmed right before each run (this machine's
+# DAMON pages out file pages left idle for ~30 s) and dirty pages are synced
+# before each one.
 #
-# On this machine's PVM-backed /dev/kvm every guest instruction at CPL0 is
-# emulated (~1 us), and the guest spends ~40 of them per request: the 64 KiB
-# and 4 KiB figures are bounded by the guest there, the 1 MiB ones much less.
+# "guest idle" is the share of a phase the guest spent halted waiting for
+# Ember: near 100% means the figure is Ember's; low means the guest bounds
+# it. On this machine's PVM-backed /dev/kvm every guest instruction is
+# emulated (~1 us): a batch of 16 costs the guest ~100 us, which bounds the
+# 4 KiB random reads far below what Ember's I/O path could do.
 #
-# BLK_BENCH_MB (256): image size. BLK_BENCH_IMG (build/blkbench.img): a
-# scratch file, overwritten and removed.
+# BLK_BENCH_MB (1024): image size. BLK_BENCH_IMG (build/blkbench.img): a
+# scratch file, overwritten and removed. The whole script takes ~1 minute.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 EMBER=${EMBER:-build/ember}
 GUEST=build/guests/blkbench.bin
-MB=${BLK_BENCH_MB:-256}
+MB=${BLK_BENCH_MB:-1024}
 RUNS=${BLK_BENCH_RUNS:-3}
 IMG=${BLK_BENCH_IMG:-build/blkbench.img} # not /tmp: O_DIRECT fails on tmpfs
+RAND_OPS=32768 # as blkbench.c
+RAND_QD=32
 if [ ! -x "$EMBER" ] || [ ! -f "$GUEST" ]; then
 	echo "virtio-blk bench: $EMBER or $GUEST missing (make all guests)"
 	exit 0
 fi
 mkdir -p build
 cc -O2 -Wall -Wextra -o build/tschz tests/bench/tschz.c
+RANDREAD=build/randread
+cc -O2 -Wall -Wextra -o "$RANDREAD" tests/bench/randread.c -luring 2>/dev/null || RANDREAD=
 HZ=$(build/tschz)
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT" "$IMG"' EXIT
+export LC_ALL=C
 
 now() { date +%s%N; }
-mibs() { awk "BEGIN{printf \"%.0f\", $1 / 1048576 / ($2 / 1e9)}"; }   # BYTES NS
-iops() { awk "BEGIN{printf \"%.0f\", $1 / ($2 / 1e9)}"; }             # OPS NS
-cyc_ns() { awk "BEGIN{printf \"%.0f\", $((16#$1)) / $HZ * 1e9}"; }    # HEX-CYCLES
+busy_jiffies() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+median() { sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print ""}'; }
+ratio() { [ -n "$1" ] && [ -n "$2" ] && awk "BEGIN{printf \"%.2f\", $1 / $2}" || echo -; }
+warm() { cat "$IMG" >/dev/null; }
 
-# timed_dd BYTES LABEL dd-args...: one figure line
-timed_dd() {
-	local bytes=$1 label=$2 t0 t1
-	shift 2
-	t0=$(now)
-	dd "$@" status=none
-	t1=$(now)
-	printf '%-56s %6s MiB/s\n' "dd $label:" "$(mibs "$bytes" $((t1 - t0)))"
-}
-
-timed_dd_iops() { # OPS LABEL dd-args...
-	local ops=$1 label=$2 t0 t1
-	shift 2
-	t0=$(now)
-	dd "$@" status=none
-	t1=$(now)
-	printf '%-56s %6s IOPS (%s MiB/s)\n' "dd $label:" "$(iops "$ops" $((t1 - t0)))" \
-		"$(mibs $((ops * 4096)) $((t1 - t0)))"
-}
-
-# ember_run ID [disk options]: the guest's output in $OUT/ID.out, wall ns in $wall
-ember_run() {
-	local id=$1 t0 t1
+# dd_rate BYTES dd-args...: MiB/s by dd's own clock
+dd_rate() {
+	local bytes=$1
 	shift
-	t0=$(now)
-	if ! "$EMBER" run --firmware "$GUEST" --disk "path=$IMG,id=$id$*" >"$OUT/$id.out" </dev/null; then
-		echo "ember: blkbench.bin (id=$id$*) failed: $(tail -1 "$OUT/$id.out")"
+	dd "$@" 2>&1 >/dev/null | awk -v b="$bytes" '/copied/ {
+		for (i = 1; i < NF; i++) if ($(i + 1) == "s,") printf "%.0f\n", b / 1048576 / $i }'
+}
+
+# rand_iops cached|direct: IOPS of the host's random reads
+rand_iops() {
+	[ -n "$RANDREAD" ] || return 0
+	"$RANDREAD" "$IMG" $RAND_OPS $RAND_QD "$1" | awk '{printf "%.0f\n", $2 / ($4 / 1e9)}'
+}
+
+# ember_run ID [disk options]: the guest's output in $OUT/ember.out
+ember_run() {
+	local id=$1
+	shift
+	if ! "$EMBER" run --firmware "$GUEST" --disk "path=$IMG,id=$id$*" >"$OUT/ember.out" </dev/null; then
+		echo "ember: blkbench.bin (id=$id$*) failed: $(tail -1 "$OUT/ember.out")" >&2
 		return 1
 	fi
-	t1=$(now)
-	wall=$((t1 - t0))
 }
 
-N4=16384
-fs=$(df --output=fstype "$(dirname "$IMG")" | tail -1)
-echo "== virtio-blk device-side throughput: $MB MiB image on $fs, TSC $((HZ / 1000000)) MHz"
+# ember_figures AIO: per phase "NAME RATE IDLE%" (RATE MiB/s, IOPS for randread) into $OUT/AIO.runs
+ember_figures() {
+	local aio=$1 name opbytes ops cycles waiting
+	ember_run all ",aio=$aio"
+	while read -r _ name _ opbytes _ ops _ _ _ _ _ cycles _ waiting _; do
+		awk -v n="$name" -v b=$((opbytes * ops)) -v o="$ops" -v c=$((16#$cycles)) \
+			-v w=$((16#$waiting)) -v hz="$HZ" 'BEGIN {
+			s = c / hz
+			printf "%s %.0f %.0f\n", n, n == "randread" ? o / s : b / 1048576 / s, 100 * w / c }'
+	done < <(grep '^bench ' "$OUT/ember.out") >>"$OUT/$aio.runs"
+}
+
 rm -f "$IMG"
 dd if=/dev/zero of="$IMG" bs=1M count="$MB" conv=fsync status=none # allocated, like Ember's image
-for bs in 64K 1M; do
-	timed_dd $((MB << 20)) "seqwrite $bs, page cache" if=/dev/zero of="$IMG" bs=$bs \
-		count=$(((MB << 20) / $(numfmt --from=iec $bs))) conv=notrunc
-done
-sync
-for bs in 64K 1M; do
-	timed_dd $((MB << 20)) "seqwrite $bs, O_DIRECT" if=/dev/zero of="$IMG" bs=$bs \
-		count=$(((MB << 20) / $(numfmt --from=iec $bs))) conv=notrunc oflag=direct
-done
-for bs in 64K 1M; do
-	timed_dd $((MB << 20)) "seqread $bs, O_DIRECT" if="$IMG" of=/dev/null bs=$bs iflag=direct
-done
-timed_dd_iops $N4 "read 4K sequential QD1, O_DIRECT" if="$IMG" of=/dev/null bs=4K count=$N4 \
-	iflag=direct
-cat "$IMG" >/dev/null # warm the page cache: Ember's reads find it warm too
-for bs in 64K 1M; do
-	timed_dd $((MB << 20)) "seqread $bs, page cache" if="$IMG" of=/dev/null bs=$bs
-done
-timed_dd_iops $N4 "read 4K sequential QD1, page cache" if="$IMG" of=/dev/null bs=4K count=$N4
+fs=$(df --output=fstype "$(dirname "$IMG")" | tail -1)
+load=$(cut -d' ' -f1 /proc/loadavg)
+t_start=$(now)
+busy0=$(busy_jiffies)
 
+t0=$(now)
 ember_run none
-base=$wall
+t1=$(now)
 ember_run tsc
-printf '%-56s %6s ms wall (%s ms at the host TSC rate)\n' "ember guest TSC check, 2^30 cycles:" \
-	$(((wall - base) / 1000000)) "$(awk "BEGIN{printf \"%.0f\", 2^30 / $HZ * 1000}")"
-
-# Median of $RUNS runs per phase: figures from one run vary by tens of percent here.
-for aio in io_uring sync; do
-	for ((r = 0; r < RUNS; r++)); do
-		ember_run all ",aio=$aio"
-		grep '^bench ' "$OUT/all.out" >>"$OUT/$aio.runs"
+t2=$(now)
+tsc_ms=$(((t2 - t1 - (t1 - t0)) / 1000000))
+for ((r = 0; r < RUNS; r++)); do
+	sync
+	warm
+	# "LINE BS": dd at the line's block size, or (LINEfp) with a buffer as large as all the
+	# guest's requests in flight
+	for line in "64K 64K" "1M 1M" "64K 16M" "1M 32M"; do
+		read -r name bs <<<"$line"
+		[ "$name" = "$bs" ] || name=${name}fp
+		echo "seqread$name $(dd_rate $((MB << 20)) if="$IMG" of=/dev/null bs="$bs")" >>"$OUT/cached.runs"
 	done
-	for name in seqread seqwrite seqread1m seqwrite1m randread; do
-		read -r opbytes ops cycles < <(awk -v n=$name '$2 == n {print $4, $6, $8}' "$OUT/$aio.runs" |
-			sort -k3 | sed -n "$(((RUNS + 1) / 2))p")
-		ns=$(cyc_ns "$cycles")
-		bytes=$((opbytes * ops))
-		case $name in
-		randread)
-			printf '%-56s %6s IOPS (%s MiB/s)\n' "ember aio=$aio randread 4K QD32:" \
-				"$(iops "$ops" "$ns")" "$(mibs "$bytes" "$ns")" ;;
-		*1m)
-			printf '%-56s %6s MiB/s\n' "ember aio=$aio ${name%1m} 1M (16 x 64K segments) QD16:" \
-				"$(mibs "$bytes" "$ns")" ;;
-		*)
-			printf '%-56s %6s MiB/s\n' "ember aio=$aio $name 64K QD256:" "$(mibs "$bytes" "$ns")" ;;
-		esac
+	echo "randread $(rand_iops cached)" >>"$OUT/cached.runs"
+	for line in "64K 64K" "1M 1M" "64K 16M" "1M 32M"; do
+		read -r name bs <<<"$line"
+		[ "$name" = "$bs" ] || name=${name}fp
+		sync
+		echo "seqwrite$name $(dd_rate $((MB << 20)) if=/dev/zero of="$IMG" bs="$bs" \
+			count=$(((MB << 20) / $(numfmt --from=iec "$bs"))) conv=notrunc)" >>"$OUT/cached.runs"
+	done
+	for aio in io_uring sync; do
+		sync
+		warm
+		ember_figures $aio
 	done
 done
+for ((r = 0; r < RUNS; r++)); do
+	sync
+	for bs in 64K 1M; do
+		echo "seqread$bs $(dd_rate $((MB << 20)) if="$IMG" of=/dev/null bs=$bs iflag=direct)" \
+			>>"$OUT/direct.runs"
+		echo "seqwrite$bs $(dd_rate $((MB << 20)) if=/dev/zero of="$IMG" bs=$bs \
+			count=$(((MB << 20) / $(numfmt --from=iec $bs))) conv=notrunc oflag=direct)" \
+			>>"$OUT/direct.runs"
+	done
+	echo "randread $(rand_iops direct)" >>"$OUT/direct.runs"
+done
+busy1=$(busy_jiffies)
+t_end=$(now)
+
+# fig FILE NAME [COLUMN]: median of that line's figures
+fig() { awk -v n="$2" -v c="${3:-2}" '$1 == n && $c != "" {print $c}' "$OUT/$1.runs" | median; }
+
+echo "== virtio-blk device side vs the host: $MB MiB image on $fs, TSC $((HZ / 1000000)) MHz," \
+	"median of $RUNS"
+printf '%s %s ms wall (%s ms at the host TSC rate)\n' "ember guest TSC check, 2^30 cycles:" \
+	"$tsc_ms" "$(awk "BEGIN{printf \"%.0f\", 2^30 / $HZ * 1000}")"
+printf '%-22s %9s %9s %9s %8s %8s %10s %9s %11s\n' "" "Ember" "Ember" "host" "ratio" "ratio" \
+	"dd, guest" "host" "guest idle"
+printf '%-22s %9s %9s %9s %8s %8s %10s %9s %11s\n' "" "io_uring" "sync" "cached" "io_uring" "sync" \
+	"footprint" "O_DIRECT" "uring/sync"
+for line in "seqread 64K:seqread:seqread64K" "seqwrite 64K:seqwrite:seqwrite64K" \
+	"seqread 1M:seqread1m:seqread1M" "seqwrite 1M:seqwrite1m:seqwrite1M" \
+	"randread 4K QD$RAND_QD:randread:randread"; do
+	IFS=: read -r label phase host <<<"$line"
+	unit="MiB/s"
+	[ "$phase" = randread ] && unit=IOPS
+	eu=$(fig io_uring "$phase")
+	es=$(fig sync "$phase")
+	hc=$(fig cached "$host")
+	hf=$(fig cached "${host}fp")
+	hd=$(fig direct "$host")
+	printf '%-22s %9s %9s %9s %8s %8s %10s %9s %11s\n' "$label $unit" "$eu" "$es" "${hc:--}" \
+		"$(ratio "$eu" "$hc")" "$(ratio "$es" "$hc")" "${hf:--}" "${hd:--}" \
+		"$(fig io_uring "$phase" 3)%/$(fig sync "$phase" 3)%"
+done
+echo "host: dd for the sequential lines, ${RANDREAD:-(randread not built: liburing missing)}" \
+	"for the random one; \"dd, guest footprint\": dd through the page cache with a buffer as large" \
+	"as the guest's requests in flight (16M for 64K x 256, 32M for 1M x 32)"
+# CPU time of other processes (and of kernel threads, writeback included) during the runs
+times >"$OUT/times"
+mine=$(tail -1 "$OUT/times" | awk '{for (i = 1; i <= 2; i++) {split($i, p, "m"); s += p[1] * 60 + p[2]}; print s}')
+awk -v l="$load" -v b=$((busy1 - busy0)) -v m="$mine" -v t=$((t_end - t_start)) -v n="$(nproc)" '
+BEGIN {
+	o = (b / 100 - m) / (t / 1e9) / n * 100
+	printf "machine: load average %s before; other processes (and kernel threads) used %.0f%% of the %d CPUs meanwhile\n",
+		l, o < 0 ? 0 : o, n
+	if (o > 15) print "warning: a busy machine: figures vary widely, run again when it is idle" }'
