@@ -6,6 +6,34 @@
 
 #include "boot/layout.h"
 
+/*
+ * KVM maps guest memory with 2 MiB pages only where the guest-physical and
+ * host-virtual addresses agree modulo 2 MiB, so RAM starts on a 2 MiB
+ * boundary (mmap aligns large mappings by itself only on recent kernels),
+ * and asks for transparent huge pages where THP is in madvise mode: fewer
+ * faults and TLB misses for the guest. Memory is still only taken when
+ * touched.
+ */
+#define GM_ALIGN (2ULL << 20)
+
+static uint8_t *map_aligned(uint64_t size)
+{
+	uint8_t *p, *start;
+	uint64_t head;
+
+	p = mmap(NULL, size + GM_ALIGN, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	start = (uint8_t *)(((uintptr_t)p + GM_ALIGN - 1) & ~(uintptr_t)(GM_ALIGN - 1));
+	head = (uint64_t)(start - p);
+	if (head)
+		munmap(p, head);
+	munmap(start + size, GM_ALIGN - head);
+	madvise(start, size, MADV_HUGEPAGE); /* a hint: fine to fail */
+	return start;
+}
+
 int gm_init(struct gm *m, uint64_t ram_size, uint64_t hole)
 {
 	void *p;
@@ -15,9 +43,8 @@ int gm_init(struct gm *m, uint64_t ram_size, uint64_t hole)
 		return -EINVAL;
 	if (ram_size > (1ULL << 46))
 		return -ENOMEM;
-	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		 -1, 0);
-	if (p == MAP_FAILED)
+	p = map_aligned(ram_size);
+	if (!p)
 		return -ENOMEM;
 	m->map = p;
 	m->map_size = ram_size;

@@ -90,33 +90,18 @@ echo "BENCH-HOST-XSTATE-WARNINGS=$(dmesg 2>/dev/null | grep -c 'WARNING: .*fpu/x
 SCRIPT
 sed -i "2a : \"\${RUNS:=$runs}\" \"\${TMO:=$guest_tmo}\"" "$scen"
 
-# Copies this machine's QEMU into overlay $1 as /usr/bin/qemu-system-x86_64
-# with its shared libraries and the firmware it finds relative to its path.
-# Loadable modules (/usr/lib/x86_64-linux-gnu/qemu) are left out: with
-# -accel kvm and -display none none is needed.
-qemu_overlay() {
-	local root=$1 lib
-	mkdir -p "$root/usr/bin" "$root/usr/share"
-	cp -L "$QEMU_BIN" "$root/usr/bin/qemu-system-x86_64"
-	while read -r lib; do
-		mkdir -p "$root$(dirname "$lib")"
-		cp -L "$lib" "$root$lib"
-	done < <(ldd "$QEMU_BIN" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
-	cp -a /usr/share/qemu /usr/share/seabios "$root/usr/share/"
-}
-
 if [[ "$mode" == direct ]]; then
 	kit_log "running on this /dev/kvm: ember and QEMU microvm, $runs runs each"
 	EMBER="$EMBER" QEMU="$QEMU_BIN" KERNEL="$KIT/vmlinuz" INITRD="$KIT/guest.cpio.gz" \
 		sh "$scen" >"$all_log" 2>&1 || true
 else
-	overlay="$KIT/stage/bench-overlay"
+	overlay="$KIT/stage/bench-overlay-$$"
 	rm -rf "$overlay"
 	mkdir -p "$overlay"
 	if [[ -n "${EMBER_HOST_OVERLAY:-}" ]]; then
 		cp -a "$EMBER_HOST_OVERLAY/." "$overlay/"
 	fi
-	qemu_overlay "$overlay"
+	kit_qemu_overlay "$overlay"
 	EMBER_HOST_OVERLAY="$overlay" "$KIT_LIB_DIR/mkhost.sh" "$scen" "$run_dir/host.cpio.gz"
 	rm -rf "$overlay"
 	kit_log "booting the nested test host: ember and QEMU microvm, $runs runs each (a few minutes under TCG)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds build/kit/guest.cpio.gz: the Linux guest's busybox-static initramfs.
 # /init comes from tests/linux/guest/init, the ember.test=NAME scenarios from
-# tests/linux/guest/tests/NAME.sh, the modules from tests/linux/guest/modules.txt.
+# tests/linux/guest/tests/NAME.sh, the modules from tests/linux/guest/modules.txt
+# (loaded at boot) and modules-ondemand.txt (loaded by the tests needing them).
 # Usage: tests/linux/mkguest.sh   (after fetch.sh)
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -11,8 +12,10 @@ set -euo pipefail
 
 kit_need_fetch
 src="$KIT_LIB_DIR/guest"
-root="$KIT/stage/guest"
+# One staging tree per run: another run may be building at the same time.
+root="$KIT/stage/guest-$$"
 out="$KIT/guest.cpio.gz"
+trap 'rm -rf "$root"' EXIT
 
 initramfs_stage_busybox "$root"
 install -m 0755 "$src/init" "$root/init"
@@ -20,6 +23,8 @@ mkdir -p "$root/tests"
 install -m 0755 "$src"/tests/*.sh "$root/tests/"
 mapfile -t mods < <(initramfs_module_list "$src/modules.txt")
 initramfs_add_modules "$root" "${mods[@]}"
+mapfile -t mods < <(initramfs_module_list "$src/modules-ondemand.txt")
+initramfs_copy_modules "$root" "${mods[@]}"
 cat >"$root/etc/profile" <<'PROFILE'
 export PATH=/bin:/sbin HOME=/root TERM=${TERM:-vt100}
 PS1='guest:\w\$ '

@@ -21,7 +21,9 @@ out=${2:-$KIT/host.cpio.gz}
 kit_need_fetch
 [[ -f "$KIT/guest.cpio.gz" ]] || kit_die "no $KIT/guest.cpio.gz; run tests/linux/mkguest.sh"
 
-root="$KIT/stage/host"
+# One staging tree per run: another run may be building at the same time.
+root="$KIT/stage/host-$$"
+trap 'rm -rf "$root"' EXIT
 initramfs_stage_busybox "$root"
 install -m 0755 "$KIT_LIB_DIR/host/init" "$root/init"
 install -m 0755 "$scenario" "$root/scenario.sh"

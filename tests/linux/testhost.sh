@@ -3,23 +3,26 @@
 # kit's kernel and a host initramfs made by mkhost.sh. Its /init loads
 # kvm-amd, runs the scenario and powers off, which ends QEMU.
 #
-# Usage: tests/linux/testhost.sh [-i] [-t SECONDS] [-l LOG] [-c CPIO] [-s SMP] [-m MIB]
+# Usage: tests/linux/testhost.sh [-i] [-t SECONDS] [-w SECONDS] [-l LOG] [-c CPIO] [-s SMP] [-m MIB]
 #   -i  interactive: the test host's serial console is this terminal
 #       (-serial mon:stdio; QEMU's escape key is Ctrl-] so Ctrl-A reaches
 #       the guest: Ctrl-] x quits QEMU, Ctrl-] c toggles its monitor)
 #   -t  kill QEMU after SECONDS (default 900; none when interactive)
+#   -w  also kill QEMU once its serial log has not grown for SECONDS
+#       (a wedged test host; default: no such limit)
 #   -l  serial log (default build/kit/logs/testhost-<time>.log)
 #   -c  host initramfs (default build/kit/host.cpio.gz)
 #   -s  test-host CPUs (default $EMBER_TESTHOST_SMP or 2)
 #   -m  test-host RAM in MiB (default $EMBER_TESTHOST_MEM or 3584)
 # Without -i it prints the log path on stdout and exits with QEMU's status
-# (124 when the timeout hit).
+# (124 when the timeout or the -w limit hit).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 interactive=0
 tmo=""
+stall=0
 log=""
 cpio="$KIT/host.cpio.gz"
 # Two CPUs: multi-threaded TCG then runs a 2-vCPU guest's vCPUs truly in
@@ -32,10 +35,11 @@ smp=${EMBER_TESTHOST_SMP:-2}
 # here (the 3200 MiB guest touches ~250 MiB; QEMU peaked at ~1.1 GB
 # resident over a whole boot-tests.sh run).
 mem=${EMBER_TESTHOST_MEM:-3584}
-while getopts "it:l:c:s:m:" opt; do
+while getopts "it:w:l:c:s:m:" opt; do
 	case "$opt" in
 	i) interactive=1 ;;
 	t) tmo=$OPTARG ;;
+	w) stall=$OPTARG ;;
 	l) log=$OPTARG ;;
 	c) cpio=$OPTARG ;;
 	s) smp=$OPTARG ;;
@@ -54,11 +58,12 @@ command -v qemu-system-x86_64 >/dev/null ||
 # -no-reboot: a test-host panic (panic=-1) ends QEMU instead of looping.
 # softlockup_panic=1: a test host wedged in its kernel (seen once under TCG,
 # both CPUs in soft lockup for 10+ minutes) panics after ~20 s, which ends
-# the run instead of waiting for the -t timeout.
+# the run instead of waiting for the -t timeout; softlockup_all_cpu_backtrace=1
+# shows what the other CPU was doing then.
 qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp"
 	-display none -nic none -no-reboot
 	-kernel "$KIT/vmlinuz" -initrd "$cpio"
-	-append "console=ttyS0 panic=-1 softlockup_panic=1 quiet")
+	-append "console=ttyS0 panic=-1 softlockup_panic=1 softlockup_all_cpu_backtrace=1 quiet")
 
 if ((interactive)); then
 	rc=0
@@ -79,12 +84,34 @@ mkdir -p "$(dirname "$log")"
 : >"$log"
 rc=0
 timeout -k 10 "$tmo" "${qemu[@]}" -serial "file:$log" -monitor none \
-	</dev/null 2>"$log.qemu-stderr" || rc=$?
+	</dev/null 2>"$log.qemu-stderr" &
+qpid=$!
+if ((stall > 0)); then
+	# timeout(1) passes our SIGTERM on to QEMU.
+	size=-1
+	quiet=0
+	stalled=0
+	while kill -0 "$qpid" 2>/dev/null; do
+		sleep 5
+		now=$(stat -c %s "$log" 2>/dev/null || echo 0)
+		if [[ "$now" != "$size" ]]; then
+			size=$now quiet=0
+		elif (((quiet += 5) >= stall)); then
+			kit_log "test host console silent for ${stall}s: stopping it"
+			kill "$qpid" 2>/dev/null || true
+			stalled=1
+			break
+		fi
+	done
+fi
+wait "$qpid" || rc=$?
+# QEMU ends with status 0 on SIGTERM.
+((!${stalled:-0})) || rc=124
 if [[ -s "$log.qemu-stderr" ]]; then
 	sed 's/^/qemu: /' "$log.qemu-stderr" >&2
 else
 	rm -f "$log.qemu-stderr"
 fi
-((rc != 124)) || kit_log "test host timed out after ${tmo}s"
+((rc != 124 || ${stalled:-0})) || kit_log "test host timed out after ${tmo}s"
 printf '%s\n' "$log"
 exit "$rc"

@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# Linux guest I/O figures, ember beside QEMU -M microvm,pcie=on with
+# virtio-blk-pci and virtio-net-pci (vhost=off): the same kernel, guest
+# initramfs, 512 MiB and 1 vCPU. The guest (guest/tests/bench-io.sh) reads
+# all of a 256 MiB raw image with dd bs=1M, through the page cache (dropped
+# first) and with iflag=direct; pings the host 20 times (0.2 s apart);
+# receives MB MiB from the host with busybox nc (timed by the host's nc:
+# connect to close, after the guest's nc has read everything) and sends as
+# many (timed in the guest the same way), both from a tmpfs file. RUNS
+# times each; the best counts. The first page-cache read after boot is
+# slower: the guest touches its RAM for the first time (README.txt).
+# Prints figure lines, never pass/fail. Runs on this /dev/kvm when it is
+# hardware-backed (in a network namespace of its own), else in one boot of
+# the nested test host with this machine's QEMU copied in; the taps and
+# their addresses exist only there.
+#
+# Usage: tests/linux/bench-io.sh   (make bench runs it)
+# Env: RUNS (3), MB (128), EMBER_KVM_MODE=direct|nested, EMBER_GUEST_TIMEOUT
+# (400 s per VMM run). Logs: build/kit/logs/bench-io-<time>/ (bench-io-latest):
+# all.log (all-2.log: the retry boot, see below), ember.log, qemu.log.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+runs=${RUNS:-3}
+mb=${MB:-128}
+guest_tmo=${EMBER_GUEST_TIMEOUT:-400}
+[[ "$runs" =~ ^[1-9][0-9]*$ ]] || kit_die "RUNS must be a positive number"
+[[ "$mb" =~ ^[1-9][0-9]*$ ]] || kit_die "MB must be a positive number"
+[[ -x "$EMBER" ]] || kit_die "$EMBER missing; run make"
+QEMU_BIN=$(command -v qemu-system-x86_64) ||
+	kit_die "qemu-system-x86_64 missing; run tests/deps.sh"
+"$KIT_LIB_DIR/fetch.sh"
+"$KIT_LIB_DIR/mkguest.sh"
+mode=$(kit_kvm_mode)
+
+run_dir="$KIT/logs/bench-io-$(date +%Y%m%d-%H%M%S)-$$"
+mkdir -p "$run_dir"
+find "$KIT/logs" -maxdepth 1 -type d -name 'bench-io-*' | LC_ALL=C sort | head -n -10 |
+	xargs -r rm -rf
+ln -sfn "$(basename "$run_dir")" "$KIT/logs/bench-io-latest"
+all_log="$run_dir/all.log"
+
+# The run script (POSIX sh: busybox ash in the test host, sh here in direct
+# mode), with host/hooks.sh's helpers (note, wait_for, tap_up, load_tun).
+# Each VMM gets a tap of its own (ember creates tap0, QEMU tapq) in a subnet
+# of its own.
+# VMMS (set per boot, see run_boot) lists the VMMs to run.
+body="$run_dir/bench-io.body"
+{
+	cat <<'HEAD'
+: "${EMBER:=ember}" "${QEMU:=/usr/bin/qemu-system-x86_64}"
+: "${KERNEL:=/guest/vmlinuz}" "${INITRD:=/guest/guest.cpio.gz}" "${TMPD:=/tmp}"
+HEAD
+	echo ": \"\${RUNS:=$runs}\" \"\${MB:=$mb}\" \"\${TMO:=$guest_tmo}\""
+	echo "EXIT_MARK=BENCH-STATUS="
+	cat "$KIT_LIB_DIR/host/hooks.sh"
+	cat <<'BODY'
+
+# host_side OUT TAP HOSTADDR GUESTIP: the host's part while a VMM runs; its
+# stdout is the guest's console. RUNS rounds each way (guest/tests/bench-io.sh):
+# host -> guest to port 5100+i once the guest says BENCH-LISTENING=i, timed
+# here; guest -> host to port 5200+i, timed in the guest.
+host_side() {
+	tap_up "$1" "$2" "$3" || return 0
+	mkfifo g2h.fifo
+	pids=""
+	for i in $(seq "$RUNS"); do
+		timeout "$TMO" "$BB" nc -l -p $((5200 + i)) <>g2h.fifo >/dev/null &
+		pids="$pids $!"
+	done
+	for i in $(seq "$RUNS"); do
+		wait_for "$1" "BENCH-LISTENING=$i" "$TMO" || break
+		t0=$(uptime_s)
+		timeout "$TMO" "$BB" nc "$4" $((5100 + i)) <h2g.dat >/dev/null
+		note BENCH-H2G "$? $(elapsed "$t0")"
+	done
+	wait_for "$1" BENCH-NET-DONE "$TMO"
+	for p in $pids; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	rm -f g2h.fifo
+}
+
+# one NAME SUBNET COMMAND...: one VMM run; the guest gets SUBNET.2, the
+# host's side of the tap SUBNET.1.
+one() {
+	name=$1 tap=$2 net=$3
+	shift 3
+	out=$TMPD/$name.out
+	HOSTLOG=$TMPD/$name.host
+	: >"$out"
+	: >"$HOSTLOG"
+	echo "BENCH-BEGIN=$name"
+	{
+		host_side "$out" "$tap" "$net.1/24" "$net.2" 2>>"$HOSTLOG"
+		echo host-done
+	} | {
+		timeout "$TMO" "$@" 2>&1
+		echo "BENCH-STATUS=$?"
+	} | tee "$out"
+	cat "$HOSTLOG"
+	echo "BENCH-END=$name"
+}
+
+mkdir -p "$TMPD"
+cd "$TMPD" || exit 1
+HOSTLOG=$TMPD/tun.host
+load_tun
+cat "$HOSTLOG"
+dd if=/dev/zero of=bench.img bs=1M count=256 2>/dev/null
+# What the host sends: a file (in tmpfs), not a pipe, as in the guest.
+dd if=/dev/zero of=h2g.dat bs=1M count="$MB" 2>/dev/null
+# panic=-1: a guest that panics reboots, which ends either VMM at once.
+args="ember.test=bench-io ember.runs=$RUNS ember.mb=$MB panic=-1"
+case " $VMMS " in
+*" ember "*)
+one ember tap0 10.0.0 "$EMBER" run --kernel "$KERNEL" --initrd "$INITRD" \
+	--cmdline "console=ttyS0 $args ember.ip0=10.0.0.2/24 ember.peer0=10.0.0.1 quiet" \
+	--memory 512M --cpus 1 --serial stdio --disk path=bench.img --net tap=tap0
+;;
+esac
+case " $VMMS " in
+*" qemu "*)
+one qemu tapq 10.0.9 "$QEMU" -M microvm,pcie=on -accel kvm -cpu host -m 512M -smp 1 \
+	-nodefaults -no-user-config -serial stdio -display none -no-reboot \
+	-kernel "$KERNEL" -initrd "$INITRD" \
+	-append "console=ttyS0 $args ember.ip0=10.0.9.2/24 ember.peer0=10.0.9.1 quiet" \
+	-drive file=bench.img,if=none,id=d0,format=raw -device virtio-blk-pci,drive=d0 \
+	-netdev tap,id=n0,ifname=tapq,script=no,downscript=no,vhost=off \
+	-device virtio-net-pci,netdev=n0,romfile=
+;;
+esac
+rm -f bench.img h2g.dat
+BODY
+} >"$body"
+
+if [[ "$mode" == nested ]]; then
+	overlay="$KIT/stage/bench-io-overlay-$$"
+	rm -rf "$overlay"
+	mkdir -p "$overlay"
+	if [[ -n "${EMBER_HOST_OVERLAY:-}" ]]; then
+		cp -a "$EMBER_HOST_OVERLAY/." "$overlay/"
+	fi
+	kit_qemu_overlay "$overlay"
+fi
+
+# run_boot LOG VMM...: the runs of the VMMs named, in one test-host boot (or
+# here in direct mode); their output in LOG.
+run_boot() {
+	local log=$1 scen="$run_dir/bench-io.sh" rc=0 t0 ms
+	shift
+	{
+		printf '#!/bin/sh\n# Generated by bench-io.sh.\nVMMS="%s"\n' "$*"
+		cat "$body"
+	} >"$scen"
+	if [[ "$mode" == direct ]]; then
+		kit_log "running on this /dev/kvm: $*, in a network namespace"
+		command -v unshare >/dev/null || kit_die "needs unshare (util-linux)"
+		mkdir -p "$run_dir/tmp"
+		EMBER="$EMBER" QEMU="$QEMU_BIN" KERNEL="$KIT/vmlinuz" INITRD="$KIT/guest.cpio.gz" \
+			TMPD="$run_dir/tmp" BUSYBOX="$KIT/busybox" unshare --net sh "$scen" >"$log" 2>&1 || true
+	else
+		EMBER_HOST_OVERLAY="$overlay" "$KIT_LIB_DIR/mkhost.sh" "$scen" "$run_dir/host.cpio.gz"
+		kit_log "booting the nested test host: $* with disk and network (a few minutes under TCG)"
+		t0=$(kit_now_ms)
+		"$KIT_LIB_DIR/testhost.sh" -t $((120 + $# * (guest_tmo + 10))) \
+			-c "$run_dir/host.cpio.gz" -l "$log" >/dev/null || rc=$?
+		ms=$(($(kit_now_ms) - t0))
+		kit_log "test host exited with status $rc after $((ms / 1000)) s"
+		rm -f "$run_dir/host.cpio.gz"
+	fi
+	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+}
+
+# complete VMM LOG: the VMM's run in LOG got to the end of the guest's
+# network part (BENCH-NET-DONE) and the VMM exited.
+complete() { sed -n "/BENCH-BEGIN=$1\$/,/BENCH-END=$1\$/p" "$2" | grep -a -qx BENCH-NET-DONE; }
+
+run_boot "$all_log" ember qemu
+# In the nested test host the test host or a guest sometimes crashes under
+# network load (README.txt, known findings): the VMMs whose run did not
+# complete get one more boot; the figures come from the last run of each.
+retry=()
+for vmm in ember qemu; do
+	complete "$vmm" "$all_log" || retry+=("$vmm")
+done
+if ((${#retry[@]})) && [[ "$mode" == nested ]]; then
+	kit_log "incomplete: ${retry[*]} (crash, see $all_log); once more in a new test-host boot"
+	run_boot "$run_dir/all-2.log" "${retry[@]}"
+	for vmm in "${retry[@]}"; do
+		complete "$vmm" "$run_dir/all-2.log" || kit_log "$vmm: incomplete again"
+	done
+fi
+rm -rf "${overlay:-}"
+
+# Value of the first "KEY=value" marker in file $2; all values of it.
+marker() { grep -a -o -m1 "$1=.*" "$2" | cut -d= -f2- || true; }
+markers() { grep -a -o "$1=.*" "$2" | cut -d= -f2- || true; }
+# The best MiB/s from the seconds on stdin that MiB took, "-" without any.
+best_rate() {
+	awk -v m="$1" '$1 > 0 { r = m / $1; if (r > best) best = r }
+		END { if (best > 0) printf "%.1f\n", best; else print "-" }'
+}
+mib_s() { awk -v s="$1" -v m="$2" 'BEGIN { if (s > 0) printf "%.1f\n", m / s; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+# The average of a "round-trip min/avg/max = a/b/c ms" line.
+rtt_avg() { sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p' <<<"$1" | grep . || echo -; }
+
+declare -A buf dir png h2g g2h
+for vmm in ember qemu; do
+	log="$run_dir/$vmm.log"
+	src=$all_log
+	if [[ " ${retry[*]} " == *" $vmm "* ]]; then
+		sed -n "/BENCH-BEGIN=$vmm\$/,/BENCH-END=$vmm\$/p" "$all_log" >"$log"
+		v=$(grep -a -m1 -E 'Kernel panic|double fault:|triple fault|BUG:' "$log" || true)
+		if [[ -n "$v" ]]; then
+			v="crash: ${v#*\] }"
+		elif grep -a -q "BENCH-END=$vmm" "$log"; then
+			v="VMM status $(marker BENCH-STATUS "$log") (124, 143: stopped after ${guest_tmo}s)"
+		else
+			v="the test host died"
+		fi
+		if [[ -f "$run_dir/all-2.log" ]]; then
+			src=$run_dir/all-2.log
+			v+="; figures from a second boot"
+		fi
+		echo "$vmm: first run incomplete: $v"
+	fi
+	sed -n "/BENCH-BEGIN=$vmm\$/,/BENCH-END=$vmm\$/p" "$src" >"$log"
+	st=$(marker BENCH-STATUS "$log")
+	bytes=$(marker BENCH-DISK-BYTES "$log")
+	[[ "$st" == 0 ]] || echo "$vmm: VMM status '${st:-none}' ($log)"
+	# Under the nested test host, guests of both VMMs and the test host
+	# itself sometimes crash under network load (README.txt, known findings).
+	v=$(grep -a -m1 -E 'Kernel panic|double fault:|triple fault|reboot: Restarting' "$log" || true)
+	if ! grep -a -q "BENCH-END=$vmm" "$log"; then
+		echo "$vmm: the test host died during this run: $(grep -a -E 'Kernel panic|BUG:' "$log" | tail -n 1 || true)"
+	elif [[ -n "$v" ]]; then
+		echo "$vmm: the guest crashed: ${v#*\] }"
+	fi
+	[[ "$bytes" == $((256 << 20)) ]] || echo "$vmm: guest saw a disk of '${bytes:-no}' bytes, not 256 MiB ($log)"
+	buf[$vmm]=$(markers BENCH-BLK-BUFFERED "$log" | best_rate 256)
+	dir[$vmm]=$(markers BENCH-BLK-DIRECT "$log" | best_rate 256)
+	png[$vmm]=$(rtt_avg "$(marker BENCH-PING-RTT "$log")")
+	v=$(marker BENCH-PING-STATS "$log")
+	[[ "$v" == *" 0% packet loss" ]] || echo "$vmm: ping: '${v:-no result}'"
+	h2g[$vmm]=$(markers BENCH-H2G "$log" | awk '$1 == 0 { print $2 }' | best_rate "$mb")
+	g2h[$vmm]=$(markers BENCH-G2H "$log" | awk '$1 == 0 { print $2 }' | best_rate "$mb")
+	v=$(markers BENCH-H2G "$log" | grep -vc '^0 ' || true)
+	w=$(markers BENCH-H2G-STATUS "$log" | grep -vxc 0 || true)
+	((v == 0 && w == 0)) || echo "$vmm: $v host -> guest transfer(s) failed on the host side, $w on the guest side ($log)"
+	v=$(markers BENCH-G2H "$log" | grep -vc '^0 ' || true)
+	((v == 0)) || echo "$vmm: $v guest -> host transfer(s) failed ($log)"
+	for v in h2g g2h; do
+		n=$(markers "BENCH-${v^^}" "$log" | grep -c '^0 ' || true)
+		((n == runs)) || echo "$vmm: ${v}: $n of $runs transfers done ($log)"
+	done
+done
+where="nested test host (QEMU TCG): figures are relative"
+[[ "$mode" == nested ]] || where="this machine's /dev/kvm"
+echo "Linux guest I/O, 1 vCPU, 512 MiB, $where; ratios ember/qemu (>1: ember better, for RTT qemu/ember)"
+echo "virtio-blk, dd if=/dev/vda bs=1M of 256 MiB, best of $runs: page cache: ember ${buf[ember]} MiB/s, qemu microvm ${buf[qemu]} MiB/s, ratio $(ratio "${buf[ember]}" "${buf[qemu]}");" \
+	"O_DIRECT: ember ${dir[ember]} MiB/s, qemu microvm ${dir[qemu]} MiB/s, ratio $(ratio "${dir[ember]}" "${dir[qemu]}")"
+echo "virtio-net TCP (busybox nc, $mb MiB from a tmpfs file, best of $runs): host -> guest: ember ${h2g[ember]} MiB/s, qemu microvm ${h2g[qemu]} MiB/s, ratio $(ratio "${h2g[ember]}" "${h2g[qemu]}");" \
+	"guest -> host: ember ${g2h[ember]} MiB/s, qemu microvm ${g2h[qemu]} MiB/s, ratio $(ratio "${g2h[ember]}" "${g2h[qemu]}")"
+echo "virtio-net ping guest -> host, 20 x, average RTT: ember ${png[ember]} ms, qemu microvm ${png[qemu]} ms, ratio $(ratio "${png[qemu]}" "${png[ember]}")"
+echo "logs: $run_dir"

@@ -1,0 +1,209 @@
+# shellcheck shell=sh
+# Host-side steps of boot-tests.sh's disk and network scenarios, run where
+# ember runs (in the nested test host, or on this machine in direct mode,
+# inside a network namespace of its own). boot-tests.sh pastes this file
+# into its generated scenario script (POSIX sh: busybox ash or dash). For
+# scenario NAME (dashes become underscores) scen() calls, when defined:
+#   pre_NAME          before ember starts
+#   during_NAME OUT   while ember runs, OUT being ember's output so far;
+#                     its stdout is ember's stdin (the guest's console).
+#                     It must end by itself: every wait here is bounded and
+#                     gives up once ember has exited.
+#   post_NAME         after ember has exited
+# They run in $TMPD, where the scenario's disk images are, and record what
+# they found with note KEY VALUE: KEY=VALUE lines that scen() prints after
+# ember's output, where the runner's checks read them. Their stderr is
+# printed there too, as EMBER-HOST-STDERR: lines.
+# The guest side of each is tests/linux/guest/tests/*.sh; the addresses
+# here match the ember.ipN/peerN arguments in boot-tests.sh's table.
+
+note() { printf '%s=%s\n' "$1" "$2" >>"${HOSTLOG:-/dev/null}"; }
+# nc and ping are busybox's everywhere (their behaviour and output are what
+# the scripts expect): BUSYBOX is the kit's busybox in direct mode.
+BB=${BUSYBOX:-busybox}
+# What the runner prints in OUT once the VMM has exited.
+: "${EXIT_MARK:=EMBER-EXIT=}"
+sha() { sha256sum <"$1" | cut -d' ' -f1; }
+uptime_s() {
+	read -r _t _ </proc/uptime
+	echo "$_t"
+}
+elapsed() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN { printf "%.2f", b - a }'; }
+
+# wait_for OUT STRING SECONDS: succeeds once the fixed STRING is in OUT;
+# fails (noting what it waited for) when ember has exited first
+# ($EXIT_MARK in OUT) or after SECONDS.
+wait_for() {
+	_n=0
+	until grep -q -F -e "$2" "$1"; do
+		if grep -q -F "$EXIT_MARK" "$1" || [ "$_n" -ge $(($3 * 5)) ]; then
+			grep -q -F -e "$2" "$1" && return 0
+			note EMBER-HOST-GAVE-UP "waiting for $2 after $((_n / 5)) s"
+			return 1
+		fi
+		_n=$((_n + 1))
+		sleep 0.2
+	done
+}
+
+# load_tun: /dev/net/tun, which ember's --net needs.
+load_tun() {
+	[ -c /dev/net/tun ] || insmod /lib/modules/tun.ko 2>/dev/null || modprobe tun
+	if [ -c /dev/net/tun ]; then note EMBER-HOST-TUN ok; else note EMBER-HOST-TUN missing; fi
+}
+
+# tap_up OUT TAP ADDR: waits until ember has created TAP (it does when it
+# starts and removes it when it exits), gives it ADDR and brings it up.
+tap_up() {
+	_n=0
+	until [ -e "/sys/class/net/$2" ]; do
+		if grep -q -F "$EXIT_MARK" "$1" || [ "$_n" -ge 150 ]; then
+			note "EMBER-HOST-TAP-$2" missing
+			return 1
+		fi
+		_n=$((_n + 1))
+		sleep 0.2
+	done
+	if ip addr add "$3" dev "$2" && ip link set "$2" up; then
+		note "EMBER-HOST-TAP-$2" "up $3"
+	else
+		note "EMBER-HOST-TAP-$2" "configuration failed"
+		return 1
+	fi
+}
+
+# host_ping KEY PEER COUNT: pings PEER COUNT times, 0.2 s apart; notes
+# KEY-STATS (transmitted, received, loss) and KEY-RTT (min/avg/max).
+host_ping() {
+	"$BB" ping -c "$3" -i 0.2 -W 2 "$2" >ping.out 2>&1
+	note "$1-STATS" "$(grep 'packets transmitted' ping.out)"
+	note "$1-RTT" "$(grep round-trip ping.out)"
+	rm -f ping.out
+}
+
+# blk-data: vda (blk-a.img) gets a pattern, vdb (blk-b.img) an ext2
+# filesystem from the guest. While the guest runs, a second ember on vda's
+# image, writable and then read-only, must be refused (the first holds its
+# lock).
+pre_blk_data() {
+	rm -f blk-a.img blk-b.img
+	truncate -s 64M blk-a.img
+	truncate -s 64M blk-b.img
+}
+during_blk_data() {
+	wait_for "$1" EMBER-GUEST-INIT-STARTED 200 || return 0
+	for _ro in "" ,readonly=on; do
+		# Should it start, this guest would power off after ~15 s (status 0).
+		timeout 60 "$EMBER" run --kernel "$KERNEL" --initrd "$INITRD" \
+			--cmdline "console=ttyS0 ember.test=check quiet" --serial none \
+			--disk "path=blk-a.img$_ro" </dev/null >/dev/null 2>second.err
+		note "EMBER-HOST-SECOND${_ro:+-RO}-STATUS" "$?"
+		note "EMBER-HOST-SECOND${_ro:+-RO}-ERROR" "$(head -n 1 second.err)"
+	done
+	rm -f second.err
+}
+post_blk_data() {
+	yes EMBER-PATTERN-LINE | head -c 4194304 >pattern
+	note EMBER-HOST-PATTERN-SHA256 "$(sha pattern)"
+	if head -c 4194304 blk-a.img | cmp -s - pattern; then
+		note EMBER-HOST-PATTERN match
+	else
+		note EMBER-HOST-PATTERN "differs: $(head -c 4194304 blk-a.img | cmp - pattern 2>&1)"
+	fi
+	# The MiB after the pattern must still be zeros.
+	note EMBER-HOST-AFTER-PATTERN-NONZERO \
+		"$(dd if=blk-a.img bs=1M skip=4 count=1 2>/dev/null | tr -d '\000' | wc -c)"
+	e2fsck -fn blk-b.img >e2fsck.out 2>&1
+	note EMBER-HOST-E2FSCK "$?"
+	sed 's/^/EMBER-HOST-E2FSCK-OUT: /' e2fsck.out >>"$HOSTLOG"
+	for _f in big.bin dir/hello.txt dir/seq.txt; do
+		note EMBER-HOST-FILE-SHA256 \
+			"$_f $(debugfs -R "cat /$_f" blk-b.img 2>/dev/null | sha256sum | cut -d' ' -f1)"
+	done
+	rm -f pattern e2fsck.out blk-a.img blk-b.img
+}
+
+# blk-ro: a 16 MiB image (text, random bytes, zeros) behind readonly=on.
+pre_blk_ro() {
+	rm -f blk-ro.img
+	{
+		yes EMBER-READONLY | head -c 1048576
+		dd if=/dev/urandom bs=1M count=1 2>/dev/null
+	} >blk-ro.img
+	truncate -s 16M blk-ro.img
+	note EMBER-HOST-SHA256-BEFORE "$(sha blk-ro.img)"
+}
+post_blk_ro() {
+	note EMBER-HOST-SHA256-AFTER "$(sha blk-ro.img)"
+	rm -f blk-ro.img
+}
+
+# blk-intx: 16 MiB of random bytes that the guest reads over INTx.
+pre_blk_intx() {
+	rm -f blk-intx.img
+	dd if=/dev/urandom of=blk-intx.img bs=1M count=16 2>/dev/null
+	note EMBER-HOST-MD5 "$(md5sum <blk-intx.img | cut -d' ' -f1)"
+}
+post_blk_intx() { rm -f blk-intx.img; }
+
+# net-ping and net-two: the host side of each tap gets .1 of its subnet;
+# once the guest has pinged it (EMBER-NET-READY), the host pings the guest,
+# then types a line to let it power off. That line is typed on every path,
+# so the guest never waits for its own time limit.
+pre_net_ping() { load_tun; }
+during_net_ping() {
+	if tap_up "$1" tap0 10.0.0.1/24 && wait_for "$1" EMBER-NET-READY 200; then
+		host_ping EMBER-HOST-PING0 10.0.0.2 5
+	fi
+	echo host-done
+}
+pre_net_two() { load_tun; }
+during_net_two() {
+	if tap_up "$1" tap0 10.0.0.1/24 && tap_up "$1" tap1 10.0.1.1/24 &&
+		wait_for "$1" EMBER-NET-READY 200; then
+		host_ping EMBER-HOST-PING0 10.0.0.2 5
+		host_ping EMBER-HOST-PING1 10.0.1.2 5
+	fi
+	echo host-done
+}
+
+# net-tcp: 64 MiB of random bytes, host -> guest (the guest listens on
+# 5001), then the guest sends what it got back to the host's port 5002.
+pre_net_tcp() {
+	load_tun
+	rm -f net.dat net.back net.fifo
+	dd if=/dev/urandom of=net.dat bs=1M count=64 2>/dev/null
+	note EMBER-HOST-DATA-SHA256 "$(sha net.dat)"
+}
+during_net_tcp() {
+	net_tcp "$1"
+	echo host-done
+}
+net_tcp() {
+	tap_up "$1" tap0 10.0.0.1/24 || return 0
+	# busybox nc ends when its stdin does too: a fifo opened read-write
+	# never ends.
+	mkfifo net.fifo
+	timeout 300 "$BB" nc -l -p 5002 <>net.fifo >net.back &
+	_lpid=$!
+	if wait_for "$1" EMBER-NC-LISTENING 200; then
+		_t0=$(uptime_s)
+		# nc ends once the guest's nc has read everything and closed.
+		timeout 180 "$BB" nc 10.0.0.2 5001 <net.dat >/dev/null
+		note EMBER-HOST-TX-STATUS "$?"
+		note EMBER-HOST-TX-SECONDS "$(elapsed "$_t0")"
+	fi
+	wait_for "$1" EMBER-NC-SENT 200
+	# The guest's nc ended after ours (when ours closed): give ours 10 s.
+	_n=0
+	while kill -0 "$_lpid" 2>/dev/null && [ "$_n" -lt 50 ]; do
+		_n=$((_n + 1))
+		sleep 0.2
+	done
+	kill "$_lpid" 2>/dev/null
+	wait "$_lpid"
+	note EMBER-HOST-RX-STATUS "$?"
+	note EMBER-HOST-RX-BYTES "$(wc -c <net.back)"
+	note EMBER-HOST-RX-SHA256 "$(sha net.back)"
+}
+post_net_tcp() { rm -f net.dat net.back net.fifo; }
