@@ -216,6 +216,8 @@ static void submit_queued(struct blk *b)
 	}
 }
 
+static void reap(struct blk *b, bool wait);
+
 /* Take every available request, up to the free slots. Lock held. */
 static void process_queue(struct blk *b)
 {
@@ -242,7 +244,11 @@ static void process_queue(struct blk *b)
 			handle_chain(b, &c, &b->req[slot]);
 		}
 		submit_queued(b);
-		b->stalled = slot < 0;
+		/* Reads from the page cache complete within the submit: hand them
+		 * back now rather than after another trip through the event loop. */
+		if (b->uring)
+			reap(b, false);
+		b->stalled = free_slot(b) < 0;
 	} while (!b->stalled && vq_enable_notify(q));
 	virtio_queue_interrupt(&b->vdev, 0);
 }
