@@ -95,6 +95,13 @@ static int submit_io(struct blk *b, struct blk_req *r, uint32_t type, uint64_t o
 			io_uring_prep_writev(sqe, b->fd, r->iov, r->niov, off);
 		else
 			io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
+		/*
+		 * io_uring starts requests in any order: a flush must wait for the
+		 * writes submitted ahead of it, or it makes durable less than the
+		 * driver asked for. (Requests submitted after it wait for it too.)
+		 */
+		if (type == VIRTIO_BLK_T_FLUSH)
+			io_uring_sqe_set_flags(sqe, IOSQE_IO_DRAIN);
 		io_uring_sqe_set_data64(sqe, (uint64_t)(r - b->req));
 		b->inflight++;
 		b->queued++;

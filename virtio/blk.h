@@ -5,6 +5,7 @@
  * through io_uring (synchronous preadv/pwritev where io_uring is not
  * available). Requests are parsed from chains the virtqueue has already
  * checked; sector ranges are checked against the image size; a FLUSH
+ * starts only after every request submitted before it has completed, and
  * completes only after fdatasync().
  *
  * The image is locked (OFD lock: shared for read-only, exclusive

@@ -143,4 +143,81 @@ run empty --firmware $G/hello.bin --disk "path=$OUT/empty.img"
 check "virtio-blk: a zero-size image is refused, status 1, message names the file (got $st)" \
 	bash -c "[ $st -eq 1 ] && grep -q 'empty' $OUT/empty.err && grep -qF '$OUT/empty.img' $OUT/empty.err"
 
+# Hostile guests (tests/guests/HOSTILE.md lists every attack and what Ember does).
+# Disk A is attacked and reset after each attack, B must keep working, C is
+# read-only and holds a 65536-descriptor indirect table the guest reads. After
+# attack i the guest writes sector 256 + i of A and of B with the word
+# base + sector (A 0xa0000000, B 0xb0000000); hostile_vq.bin also writes the
+# last 8 sectors of A first. Nothing else may reach the images.
+hostile_expect() { # FILE BASE N [SECTOR...]: 1 MiB holding what the valid requests wrote
+	local file=$1
+	shift
+	perl -e 'my ($base, $n, @extra) = @ARGV; my $img = "\0" x 1048576;
+		substr($img, $_ * 512, 512) = pack("V", $base + $_) x 128 for (256 .. 255 + $n), @extra;
+		print $img' "$@" >"$file"
+}
+hostile_table() { # FILE: header, 65534 data sectors, status, chained in order (hostile.h addresses)
+	perl -e 'print pack("QLSS", 0x120000, 16, 1, 1);
+		print pack("QLSS", 0x210000, 512, 1, $_ + 1) for 1 .. 65534;
+		print pack("QLSS", 0x120020, 1, 2, 0)' >"$1"
+}
+hostile_check() { # NAME CODE: outputs, status, sanitizer, images of $OUT/NAME-{a,b}.img
+	local name=$1 code=$2 n
+	n=$(sed -n 's/^attacks \([0-9]*\)$/\1/p' "$OUT/$name.out")
+	check "$name: every attack passes, exit code $code gives status $((64 + code)) (got $st)" \
+		bash -c "[ $st -eq $((64 + code)) ] && [ -n '$n' ] && ! grep -q '^FAIL' $OUT/$name.out &&
+			[ \$(grep -c '^PASS ' $OUT/$name.out) -eq '$n' ]"
+	check "$name: no sanitizer report, no error from Ember" \
+		bash -c "! grep -qE 'Sanitizer|runtime error|ember: error' $OUT/$name.err"
+	hostile_expect "$OUT/$name-a.want" $((0xa0000000)) "${n:-0}" "${@:3}"
+	hostile_expect "$OUT/$name-b.want" $((0xb0000000)) "${n:-0}"
+	check "$name: the images hold exactly what the valid requests wrote" \
+		bash -c "cmp -s $OUT/$name-a.img $OUT/$name-a.want && cmp -s $OUT/$name-b.img $OUT/$name-b.want"
+}
+
+hostile_table "$OUT/hostile-c.img"
+csum=$(sha256sum <"$OUT/hostile-c.img")
+for aio in io_uring sync; do
+	name=hostile-vq-$aio
+	truncate -s 1M "$OUT/$name-a.img" "$OUT/$name-b.img"
+	run $name --firmware $G/hostile_vq.bin --memory 256M --disk "path=$OUT/$name-a.img,aio=$aio" \
+		--disk "path=$OUT/$name-b.img,aio=$aio" --disk "path=$OUT/hostile-c.img,readonly=on,aio=$aio"
+	hostile_check $name 40 {2040..2047}
+	check "$name: the read-only image is unchanged" [ "$(sha256sum <"$OUT/hostile-c.img")" = "$csum" ]
+done
+truncate -s 1M "$OUT/hostile-cfg-a.img" "$OUT/hostile-cfg-b.img"
+run hostile-cfg --firmware $G/hostile_cfg.bin --memory 256M --disk "path=$OUT/hostile-cfg-a.img" \
+	--disk "path=$OUT/hostile-cfg-b.img"
+hostile_check hostile-cfg 42
+
+# Crash consistency (crash.bin): Ember is killed with SIGKILL as soon as the
+# guest prints FLUSHED; every sector written before the FLUSH must be in the
+# image (sector s holds the word 0xc0000000 + s), and the FLUSH must have
+# completed after the 32 writes queued ahead of it.
+crash_check() { # NAME AIO
+	local name=crash-$1 img=$OUT/crash-$1.img pid n i
+	truncate -s 1M "$img"
+	"$EMBER" run --firmware $G/crash.bin --disk "path=$img,aio=$1" >"$OUT/$name.out" \
+		2>"$OUT/$name.err" </dev/null &
+	pid=$!
+	for ((i = 0; i < 1000; i++)); do
+		grep -q '^FLUSHED ' "$OUT/$name.out" && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.01
+	done
+	kill -KILL $pid 2>/dev/null
+	{ wait $pid; } 2>/dev/null
+	st=$?
+	n=$(sed -n 's/^FLUSHED \([0-9]*\)$/\1/p' "$OUT/$name.out")
+	check "$name: still running when killed after 'FLUSHED $n' (status $st)" \
+		bash -c "[ $st -eq 137 ] && [ -n '$n' ] && ! grep -qE 'Sanitizer|runtime error' $OUT/$name.err"
+	check "$name: the FLUSH completed after every write queued before it" \
+		grep -qx 'writes completed before the flush: 32 of 32' "$OUT/$name.out"
+	check "$name: every sector written before the FLUSH holds its pattern" \
+		cmp -s -n $((${n:-512} * 512)) "$img" \
+		<(perl -e 'print pack("V", 0xc0000000 + $_) x 128 for 0 .. $ARGV[0] - 1' "${n:-512}")
+}
+crash_check io_uring
+crash_check sync
+
 summary

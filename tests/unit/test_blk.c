@@ -718,5 +718,6 @@ Suite *blk_suite(void)
 	suite_add_tcase(s, bad_tc);
 
 	blk_io_tcases(s);
+	blk_flush_tcases(s);
 	return s;
 }

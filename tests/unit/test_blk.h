@@ -51,6 +51,7 @@ struct bfx {
 
 /* Test cases defined beside test_blk.c, added to its suite. */
 void blk_io_tcases(Suite *s);
+void blk_flush_tcases(Suite *s);
 
 /* The byte the image holds at `off` when created. */
 uint8_t bfx_pattern(uint64_t off);
