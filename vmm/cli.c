@@ -10,14 +10,14 @@ int cli_parse_size(const char *s, uint64_t *bytes)
 {
 	uint64_t v = 0, mult = 1ULL << 20; /* a plain number means MiB */
 	const char *p = s;
+	bool overflow = false;
 
 	if (!s || !isdigit((unsigned char)*p))
 		return -EINVAL;
-	for (; isdigit((unsigned char)*p); p++) {
-		if (__builtin_mul_overflow(v, 10, &v) ||
-		    __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
-			return -ERANGE;
-	}
+	/* Too many digits is -ERANGE only once the whole string is known to be a size. */
+	for (; isdigit((unsigned char)*p); p++)
+		overflow |= __builtin_mul_overflow(v, 10, &v) ||
+			    __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v);
 	if (*p) {
 		switch (toupper((unsigned char)*p)) {
 		case 'K': mult = 1ULL << 10; break;
@@ -34,7 +34,7 @@ int cli_parse_size(const char *s, uint64_t *bytes)
 		if (*p)
 			return -EINVAL;
 	}
-	if (__builtin_mul_overflow(v, mult, bytes))
+	if (overflow || __builtin_mul_overflow(v, mult, bytes))
 		return -ERANGE;
 	return 0;
 }
@@ -169,7 +169,7 @@ int cli_parse_nic(const char *s, struct cli_nic *n)
 /* Options of `ember run` that take a value. */
 enum opt {
 	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_SERIAL, OPT_DISK,
-	OPT_NET
+	OPT_NET, OPT_SECCOMP
 };
 
 static const struct {
@@ -179,6 +179,7 @@ static const struct {
 	{ "--kernel", OPT_KERNEL }, { "--initrd", OPT_INITRD },	    { "--cmdline", OPT_CMDLINE },
 	{ "--memory", OPT_MEMORY }, { "--cpus", OPT_CPUS },	    { "--firmware", OPT_FIRMWARE },
 	{ "--serial", OPT_SERIAL }, { "--disk", OPT_DISK },	    { "--net", OPT_NET },
+	{ "--seccomp", OPT_SECCOMP },
 };
 
 static int bad(const char *what, const char *val, const char *hint)
@@ -221,6 +222,11 @@ static int apply_opt(enum opt id, const char *val, struct cli_config *cfg)
 			return bad("--net", val,
 				   "use tap=NAME[,mac=52:54:00:xx:xx:xx] (name up to 15 characters, unicast MAC)");
 		cfg->nr_nics++;
+		break;
+	case OPT_SECCOMP:
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return bad("--seccomp", val, "use on or off");
+		cfg->seccomp = !strcmp(val, "on");
 		break;
 	}
 	return 0;
@@ -277,6 +283,7 @@ int cli_parse(int argc, char *const argv[], struct cli_config *cfg)
 	cfg->memory = CLI_DEFAULT_MEMORY;
 	cfg->cpus = 1;
 	cfg->serial = CLI_SERIAL_STDIO;
+	cfg->seccomp = true;
 
 	if (argc < 2) {
 		fprintf(stderr, "ember: error: missing command (see ember --help)\n");
@@ -329,11 +336,13 @@ void cli_usage(void)
 	      "                     virtio-blk disk on a raw image (repeatable: vda, vdb, ...)\n"
 	      "  --net tap=NAME[,mac=52:54:00:xx:xx:xx]\n"
 	      "                     virtio-net on a tap device, created if missing (repeatable)\n"
+	      "  --seccomp on|off   system call filters per thread (default on; off to debug)\n"
 	      "  -v, --verbose      more messages (twice for debug)\n"
 	      "\n"
 	      "On the console, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n"
 	      "Exit status: 0 guest powered off or rebooted, 1 setup error, 2 usage error,\n"
 	      "3 guest triple fault, 4 KVM internal error, 5 VM entry failed,\n"
+	      "6 forbidden system call (seccomp),\n"
 	      "64+N guest wrote N (1-63) to the exit port 0x501, 130 quit from the console.\n",
 	      stdout);
 }

@@ -38,6 +38,7 @@ struct cli_config {
 	enum cli_serial serial;
 	const char *serial_path;
 	int verbose; /* -v given n times */
+	bool seccomp; /* --seccomp=on (default): per-thread system call filters */
 	struct cli_disk disk[CLI_MAX_DISKS];
 	unsigned int nr_disks;
 	char disk_paths[CLI_MAX_DISKS][4096]; /* storage for path= values */

@@ -16,10 +16,15 @@
 static struct termios saved_termios;
 static int saved_termios_fd = -1;
 
-static void fatal_signal(int sig)
+void console_restore_terminal(void)
 {
 	if (saved_termios_fd >= 0)
 		tcsetattr(saved_termios_fd, TCSANOW, &saved_termios);
+}
+
+static void fatal_signal(int sig)
+{
+	console_restore_terminal();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }

@@ -31,6 +31,13 @@ __attribute__((warn_unused_result)) int console_open(struct console *c, int in_f
 void console_close(struct console *c);
 
 /*
+ * Put the terminal settings saved by console_open() back, if it changed
+ * them and console_close() has not run yet. Async-signal-safe: for handlers
+ * of fatal signals.
+ */
+void console_restore_terminal(void);
+
+/*
  * Serve input and wait until the VM asks to stop, the user quits, or a
  * signal arrives. Returns Ember's exit status.
  */

@@ -88,6 +88,8 @@ static void *loop(void *arg)
 	struct evloop *l = arg;
 	struct epoll_event ev[32];
 
+	if (l->thread_init && l->thread_init(l->thread_init_ctx))
+		return NULL;
 	for (;;) {
 		int n = epoll_wait(l->epfd, ev, 32, -1);
 

@@ -28,6 +28,9 @@ struct evloop {
 	bool running;
 	pthread_mutex_t lock; /* guards src[] slots */
 	struct evloop_src src[EVLOOP_MAX_SRCS];
+	/* If set (before evloop_start), runs first on the I/O thread; nonzero ends the thread. */
+	int (*thread_init)(void *ctx);
+	void *thread_init_ctx;
 };
 
 __attribute__((warn_unused_result)) int evloop_init(struct evloop *l);

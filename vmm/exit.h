@@ -11,6 +11,7 @@ enum exit_status {
 	EXIT_TRIPLE_FAULT = 3,	 /* guest shut down by a triple fault */
 	EXIT_INTERNAL = 4,	 /* KVM internal error or emulation failure */
 	EXIT_FAIL_ENTRY = 5,	 /* hardware refused to enter the guest */
+	EXIT_SECCOMP = 6,	 /* a thread made a system call its seccomp filter forbids */
 	EXIT_PORT_BASE = 64,	 /* 64 + N: guest wrote N (1-63) to the exit port */
 	EXIT_USER_QUIT = 130,	 /* Ctrl-A x on the console */
 };

@@ -12,6 +12,7 @@
 #include "vmm/console.h"
 #include "vmm/file.h"
 #include "vmm/log.h"
+#include "vmm/seccomp.h"
 #include "vmm/vm.h"
 
 #define MIN_MEMORY (2ULL << 20)
@@ -130,10 +131,15 @@ static int start_and_wait(struct vm *vm, const struct cli_config *cfg)
 		log_err("cannot set up the console: %s", strerror(-err));
 		return EXIT_SETUP;
 	}
-	if (vm_start(vm))
+	if ((cfg->seccomp && seccomp_prepare()) || vm_start(vm)) {
 		status = EXIT_SETUP;
-	else
+	} else if (cfg->seccomp && seccomp_install(SECCOMP_THREAD_MAIN)) {
+		vm_request_stop(vm, EXIT_SETUP, "the main thread has no seccomp filter");
+		status = EXIT_SETUP;
+	} else {
+		/* From here on (with seccomp) every thread runs under its filter. */
 		status = console_loop(&con, vm);
+	}
 	vm_stop(vm);
 	console_close(&con);
 	if (vm->exit_reason[0])
@@ -163,6 +169,7 @@ int run_vm(const struct cli_config *cfg)
 	vc.nr_disks = cfg->nr_disks;
 	vc.nics = cfg->nic;
 	vc.nr_nics = cfg->nr_nics;
+	vc.seccomp = cfg->seccomp;
 	vc.firmware = img.firmware.data;
 	vc.firmware_size = img.firmware.size;
 	if (vm_create(&vm, &vc))

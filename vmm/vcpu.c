@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "boot/cpu.h"
+#include "vmm/seccomp.h"
 
 #define SIG_KICK SIGUSR1
 #define UNMAPPED_LOG_BURST 20
@@ -186,6 +187,11 @@ static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 
+	if (v->vm->seccomp && seccomp_install(SECCOMP_THREAD_VCPU)) {
+		vm_request_stop(v->vm, EXIT_SETUP, "a vCPU thread has no seccomp filter");
+		atomic_store(&v->state, VCPU_STOPPED);
+		return NULL;
+	}
 	while (!atomic_load(&v->vm->stopping)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)

@@ -13,6 +13,7 @@
 #include "devices/i8042.h"
 #include "devices/power.h"
 #include "vmm/kvm.h"
+#include "vmm/seccomp.h"
 #include "vmm/vcpu.h"
 
 #define SLOT_RAM 0 /* slots 0 and 1: RAM below and above the hole */
@@ -308,6 +309,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = vm->rx_space_fd = -1;
+	vm->seccomp = cfg->seccomp;
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
 	err = open_vm(vm);
@@ -340,12 +342,27 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	return err;
 }
 
+/* The I/O thread's first act. */
+static int io_thread_init(void *ctx)
+{
+	struct vm *vm = ctx;
+	int err = seccomp_install(SECCOMP_THREAD_IO);
+
+	if (err)
+		vm_request_stop(vm, EXIT_SETUP, "the I/O thread has no seccomp filter");
+	return err;
+}
+
 int vm_start(struct vm *vm)
 {
 	int err = vcpu_signal_setup();
 
 	bus_freeze(&vm->pio);
 	bus_freeze(&vm->mmio);
+	if (vm->seccomp) {
+		vm->io.thread_init = io_thread_init;
+		vm->io.thread_init_ctx = vm;
+	}
 	if (!err)
 		err = evloop_start(&vm->io);
 	for (unsigned int i = 0; !err && i < vm->nr_vcpus; i++)

@@ -61,6 +61,7 @@ struct vm_config {
 	unsigned int nr_disks;
 	const struct cli_nic *nics;
 	unsigned int nr_nics;
+	bool seccomp; /* each thread installs its seccomp filter once set up */
 };
 
 /* A disk: the virtio-blk device and its PCI function. */
@@ -98,6 +99,7 @@ struct vm {
 	unsigned int nr_nics;
 	struct exit_hook exit_hook; /* devices' way to stop the VM */
 	bool devices_ready;
+	bool seccomp; /* vCPU and I/O threads install their seccomp filters */
 
 	void *firmware; /* read-only mapping at the top of 4 GiB, or NULL */
 	size_t firmware_size;
@@ -121,7 +123,10 @@ void vm_destroy(struct vm *vm);
 /* Ask the VM to stop with `status` (first request wins). Thread-safe. */
 void vm_request_stop(struct vm *vm, int status, const char *reason);
 
-/* Start every vCPU thread. */
+/*
+ * Start the I/O thread and every vCPU thread; with vm->seccomp, each
+ * installs its filter before it serves anything.
+ */
 __attribute__((warn_unused_result)) int vm_start(struct vm *vm);
 
 /* Kick every vCPU out of KVM_RUN and join the threads. */

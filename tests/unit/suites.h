@@ -19,3 +19,4 @@ Suite *virtio_pci_suite(void);
 Suite *msix_suite(void);
 Suite *evloop_suite(void);
 Suite *net_suite(void);
+Suite *seccomp_suite(void);

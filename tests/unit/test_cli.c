@@ -61,6 +61,18 @@ START_TEST(test_size_overflow_is_erange)
 }
 END_TEST
 
+/* Found by fuzzing: digits that overflow made garbage -ERANGE; it is not a size at all. */
+START_TEST(test_size_overflow_in_garbage_is_einval)
+{
+	uint64_t bytes;
+
+	ck_assert_int_eq(cli_parse_size("99999999999999999999X", &bytes), -EINVAL);
+	ck_assert_int_eq(cli_parse_size("99999999999999999999G ", &bytes), -EINVAL);
+	ck_assert_int_eq(cli_parse_size("99999999999999999999KiBx", &bytes), -EINVAL);
+	ck_assert_int_eq(cli_parse_size("99999999999999999999KiB", &bytes), -ERANGE);
+}
+END_TEST
+
 START_TEST(test_size_largest_value_fits)
 {
 	uint64_t bytes;
@@ -85,6 +97,7 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(c.cmdline);
 	ck_assert_ptr_null(c.firmware);
 	ck_assert_int_eq(c.verbose, 0);
+	ck_assert(c.seccomp);
 }
 END_TEST
 
@@ -284,6 +297,49 @@ START_TEST(test_version)
 }
 END_TEST
 
+/* ---- --seccomp ---- */
+
+START_TEST(test_seccomp_on_off)
+{
+	char *off[] = { "ember", "run", "--firmware", "f", "--seccomp", "off" };
+	char *off_eq[] = { "ember", "run", "--seccomp=off", "--firmware", "f" };
+	char *on[] = { "ember", "run", "--firmware", "f", "--seccomp=off", "--seccomp", "on" };
+	char *on_eq[] = { "ember", "run", "--firmware", "f", "--seccomp=on" };
+	struct cli_config c;
+
+	ck_assert_int_eq(cli_parse(ARGC(off), off, &c), 0);
+	ck_assert(!c.seccomp);
+	ck_assert_int_eq(cli_parse(ARGC(off_eq), off_eq, &c), 0);
+	ck_assert(!c.seccomp);
+	ck_assert_int_eq(cli_parse(ARGC(on), on, &c), 0); /* the last one given wins */
+	ck_assert(c.seccomp);
+	ck_assert_int_eq(cli_parse(ARGC(on_eq), on_eq, &c), 0);
+	ck_assert(c.seccomp);
+}
+END_TEST
+
+static const char *const bad_seccomp[] = { "", "ON", "Off", "yes", "no", "1", "0", "on,", "off " };
+
+START_TEST(test_seccomp_bad_value_rejected)
+{
+	char *argv[] = { "ember", "run", "--firmware", "f", "--seccomp", (char *)bad_seccomp[_i] };
+	struct cli_config c;
+
+	ck_assert_msg(cli_parse(ARGC(argv), argv, &c) == -EINVAL, "'%s' accepted", bad_seccomp[_i]);
+}
+END_TEST
+
+START_TEST(test_seccomp_needs_a_value)
+{
+	char *argv[] = { "ember", "run", "--firmware", "f", "--seccomp" };
+	char *argv2[] = { "ember", "run", "--firmware", "f", "--seccompx=on" };
+	struct cli_config c;
+
+	ck_assert_int_eq(cli_parse(ARGC(argv), argv, &c), -EINVAL);
+	ck_assert_int_eq(cli_parse(ARGC(argv2), argv2, &c), -EINVAL);
+}
+END_TEST
+
 /* ---- --disk ---- */
 
 static const struct {
@@ -447,12 +503,14 @@ Suite *cli_suite(void)
 	TCase *size_tc = tcase_create("size");
 	TCase *parse_tc = tcase_create("parse");
 	TCase *disk_tc = tcase_create("disk");
+	TCase *seccomp_tc = tcase_create("seccomp");
 
 	tcase_add_loop_test(size_tc, test_size_parses, 0, sizeof(good_sizes) / sizeof(good_sizes[0]));
 	tcase_add_loop_test(size_tc, test_size_garbage_is_einval, 0,
 			    sizeof(bad_sizes) / sizeof(bad_sizes[0]));
 	tcase_add_test(size_tc, test_size_null_is_einval);
 	tcase_add_test(size_tc, test_size_overflow_is_erange);
+	tcase_add_test(size_tc, test_size_overflow_in_garbage_is_einval);
 	tcase_add_test(size_tc, test_size_largest_value_fits);
 	suite_add_tcase(s, size_tc);
 
@@ -484,5 +542,11 @@ Suite *cli_suite(void)
 	tcase_add_test(disk_tc, test_disk_count_limit);
 	tcase_add_test(disk_tc, test_disk_bad_value_in_cli_parse);
 	suite_add_tcase(s, disk_tc);
+
+	tcase_add_test(seccomp_tc, test_seccomp_on_off);
+	tcase_add_loop_test(seccomp_tc, test_seccomp_bad_value_rejected, 0,
+			    sizeof(bad_seccomp) / sizeof(bad_seccomp[0]));
+	tcase_add_test(seccomp_tc, test_seccomp_needs_a_value);
+	suite_add_tcase(s, seccomp_tc);
 	return s;
 }
