@@ -80,6 +80,7 @@ static const int main_calls[] = {
 	__NR_ppoll,	     /* poll() where the C library implements it with ppoll */
 	__NR_read,	     /* standard input, the signalfd, the RX-drained eventfd */
 	__NR_close,	     /* teardown */
+	__NR_fcntl,	     /* teardown: a disk's image lock is released at once */
 	__NR_epoll_ctl,	     /* teardown: sources leave the event loop */
 	__NR_io_uring_enter, /* teardown: a disk waits for its requests in flight */
 	__NR_mincore,	     /* -v: guest RAM touched */
