@@ -62,6 +62,51 @@ else
 	fail "truncated and oversized kernel cases" "no Linux kernel at $KERNEL (run tests/linux/fetch.sh)"
 fi
 
+# Disks and taps.
+G=build/guests
+expect "--disk unknown key" 2 "invalid --disk 'path=x,cache=none'" -- run --firmware x --disk path=x,cache=none
+expect "--disk missing image" 1 "cannot open disk image '$T/nope'" -- run --firmware "$G/hello.bin" --disk "path=$T/nope"
+expect "--disk empty image" 1 "'$T/empty'" -- run --firmware "$G/hello.bin" --disk "path=$T/empty"
+expect "--net name too long" 2 "invalid --net 'tap=averyveryverylongname'" -- run --firmware x --net tap=averyveryverylongname
+expect "--net bad MAC" 2 "invalid --net 'tap=t0,mac=zz'" -- run --firmware x --net tap=t0,mac=zz
+expect "--net multicast MAC" 2 "invalid --net" -- run --firmware x --net tap=t0,mac=01:00:5e:00:00:01
+# The tap cases need a network namespace of their own (root, unshare):
+# the taps exist only there.
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && [ -c /dev/net/tun ] && [ -f "$G/idle.bin" ]; then
+	# in_netns NAME STATUS PATTERN SETUP ARGS...: expect, inside a fresh
+	# network (and mount) namespace after the shell command SETUP (which may
+	# set PRE, a command that runs ember, and holder, a PID to end after).
+	in_netns() {
+		local name=$1 want=$2 pattern=$3 setup=$4
+		shift 4
+		EMBER=$EMBER unshare --net --mount bash -c "$setup"'
+			${PRE:-} "$EMBER" "$@" >"'"$T"'/out" 2>"'"$T"'/err" </dev/null
+			echo $? >"'"$T"'/st"
+			[ -z "${holder:-}" ] || { kill "$holder"; wait "$holder"; }' _ "$@"
+		local st lines
+		st=$(cat "$T/st")
+		lines=$(wc -l <"$T/err")
+		if [ "$st" -eq "$want" ] && [ "$lines" -eq 1 ] && grep -q -- "$pattern" "$T/err"; then
+			pass "$name"
+		else
+			fail "$name" "status $st (want $want), stderr: $(head -c 300 "$T/err")"
+		fi
+	}
+	in_netns "busy tap" 1 "tap 't0' is in use by another process" \
+		'"$EMBER" run --firmware '"$G"'/idle.bin --memory 16M --serial none --net tap=t0 </dev/null & holder=$!
+		for i in $(seq 50); do [ -e /sys/class/net/t0 ] && break; sleep 0.1; done' \
+		run --firmware "$G/hello.bin" --net tap=t0
+	in_netns "no /dev/net/tun" 1 "no /dev/net/tun" 'mount -t tmpfs none /dev/net' \
+		run --firmware "$G/hello.bin" --net tap=t0
+	if command -v setpriv >/dev/null; then
+		in_netns "no permission for a tap" 1 "no permission to use tap 't0'" \
+			'PRE="setpriv --inh-caps=-all --bounding-set=-net_admin"' \
+			run --firmware "$G/hello.bin" --net tap=t0
+	fi
+else
+	echo "note: the tap cases (busy, no /dev/net/tun, no permission) need root, unshare and /dev/net/tun: not run"
+fi
+
 "$EMBER" --help >"$T/help" && grep -q -- "--kernel PATH" "$T/help" && pass "--help" || fail "--help"
 "$EMBER" --version | grep -q '^ember ' && pass "--version" || fail "--version"
 
