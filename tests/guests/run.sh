@@ -143,7 +143,7 @@ run empty --firmware $G/hello.bin --disk "path=$OUT/empty.img"
 check "virtio-blk: a zero-size image is refused, status 1, message names the file (got $st)" \
 	bash -c "[ $st -eq 1 ] && grep -q 'empty' $OUT/empty.err && grep -qF '$OUT/empty.img' $OUT/empty.err"
 
-# Hostile guests (tests/guests/HOSTILE.md lists every attack and what Ember does).
+# Hostile guests (docs/security.md lists every attack and what Ember does).
 # Disk A is attacked and reset after each attack, B must keep working, C is
 # read-only and holds a 65536-descriptor indirect table the guest reads. After
 # attack i the guest writes sector 256 + i of A and of B with the word
