@@ -95,3 +95,45 @@ clean:
 		$(BUILD)/unit $(BUILD)/unit-san
 
 -include $(shell find $(BUILD)/obj $(BUILD)/san -name '*.d' 2>/dev/null)
+
+# ---- Fuzzing: libFuzzer targets in tests/fuzz/ (see tests/fuzz/README.txt) ----
+#   make fuzz-build   build/fuzz/fuzz_{vq,blk,net,bzimage,cli}
+#   make fuzz         run each for FUZZ_SECONDS (FUZZ_TARGETS to choose, FUZZ_JOBS=2 to pair them)
+#   make fuzz-smoke   build, then run each for FUZZ_SMOKE_SECONDS
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_TARGETS ?= vq blk net bzimage cli
+FUZZ_JOBS ?= 1
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror \
+	-D_GNU_SOURCE -I. -MMD -MP -fsanitize=fuzzer-no-link $(FUZZ_SAN)
+FUZZ_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+# Shared by the targets: heap-backed RAM, driver rings on the unit tests' fake vring (whose
+# Check assertions abort through check_stub.c: the targets do not link libcheck).
+FUZZ_COMMON := $(addprefix $(BUILD)/fuzz/obj/,tests/fuzz/ram.o tests/fuzz/ring.o \
+	tests/fuzz/check_stub.o tests/unit/fake_vring.o)
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+.PHONY: fuzz fuzz-build fuzz-smoke fuzz-clean
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BINS): $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_COMMON) $(FUZZ_OBJS)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ -pthread $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	FUZZ_JOBS=$(FUZZ_JOBS) BUILD=$(BUILD) tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	FUZZ_JOBS=$(FUZZ_JOBS) BUILD=$(BUILD) tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
+# Objects and binaries only: what the fuzzers found (build/fuzz/corpus, crashes) stays.
+fuzz-clean:
+	rm -rf $(BUILD)/fuzz/obj $(BUILD)/fuzz/fuzz_*
+
+-include $(shell find $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)
+# ---- end of fuzzing ----

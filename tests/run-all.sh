@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test tier, in order of cost: unit tests (plain and under
-# ASan/UBSan), bad-input checks, micro-guests on /dev/kvm, Linux guests
+# ASan/UBSan), bad-input checks, micro-guests on /dev/kvm, a short run of
+# each fuzz target, Linux guests
 # (directly where /dev/kvm is hardware-backed, else in the nested test
 # host). Ends with one "N passed, N failed" line over all tiers.
 set -uo pipefail
@@ -51,6 +52,9 @@ tests/linux/fetch.sh >"$LOG/fetch.log" 2>&1 || echo "== fetch of the guest kerne
 tier cli tests/cli.sh
 tier micro-guests tests/guests/run.sh
 tier micro-guests-sanitized env EMBER=build/ember-san tests/guests/run.sh
+# Each libFuzzer target, a few seconds from its seed corpus: they build, and
+# the crash inputs turned unit tests stay fixed (long runs: make fuzz).
+tier fuzz-smoke make --no-print-directory fuzz-smoke
 tier linux-guests tests/linux/boot-tests.sh
 
 echo "all tiers: $passed passed, $failed failed"

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora in tests/fuzz/corpus/TARGET/: a few well-formed
+inputs per target in the format its fuzz_TARGET.c header describes, so that
+fuzzing starts from working requests, rings, kernels and command lines.
+The files are committed; this only remakes them after a format changes."""
+import os
+import struct
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def u8(v): return struct.pack("<B", v & 0xff)
+def u16(v): return struct.pack("<H", v & 0xffff)
+def u32(v): return struct.pack("<I", v & 0xffffffff)
+def u64(v): return struct.pack("<Q", v & 0xffffffffffffffff)
+
+
+def write(target, name, data):
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# ---- fuzz_vq: u8 size selector, u8 flags, operations ----
+F_NEXT, F_WRITE, F_INDIRECT = 1, 2, 4
+OP_DESC, OP_DESC_AT, OP_PUBLISH, OP_AVAIL_IDX, OP_POKE, OP_POP, OP_PUSH, OP_FILL, \
+    OP_PUBLISH_USED, OP_UNPOP, OP_NOTIFY, OP_ENABLE, OP_RESET = range(13)
+
+
+def desc(addr, length, flags, nxt):
+    return u64(addr) + u32(length) + u16(flags) + u16(nxt)
+
+
+def vq_seeds():
+    # Queue of 8, EVENT_IDX and indirect: a two-segment chain, then an indirect one.
+    s = u8(3) + u8(3)
+    s += u8(OP_DESC) + u16(0) + desc(0x1000, 16, F_NEXT, 1)
+    s += u8(OP_DESC) + u16(1) + desc(0x2000, 64, F_WRITE, 0)
+    s += u8(OP_PUBLISH) + u16(0)
+    s += u8(OP_DESC_AT) + u16(0x3000) + desc(0x4000, 32, F_NEXT, 1)
+    s += u8(OP_DESC_AT) + u16(0x3010) + desc(0x100000000, 512, F_WRITE, 0)
+    s += u8(OP_DESC) + u16(2) + desc(0x3000, 32, F_INDIRECT, 0)
+    s += u8(OP_PUBLISH) + u16(2)
+    s += u8(OP_POP) + u16(0) + u8(OP_POP) + u16(8) + u8(OP_PUSH) + u32(64)
+    s += u8(OP_NOTIFY) + u8(OP_PUSH) + u32(512) + u8(OP_ENABLE)
+    write("vq", "two-chains", s)
+    # Queue of 256 without features: four one-descriptor chains, an unpop, a fill.
+    s = u8(8) + u8(0)
+    for i in range(4):
+        s += u8(OP_DESC) + u16(i) + desc(0x5000 + 0x100 * i, 0x100, F_WRITE if i % 2 else 0, 0)
+        s += u8(OP_PUBLISH) + u16(i)
+    s += u8(OP_POP) + u16(0) + u8(OP_POP) + u16(0) + u8(OP_UNPOP) + u8(1)
+    s += u8(OP_FILL) + u32(1) + u8(OP_PUBLISH_USED) + u8(OP_RESET)
+    write("vq", "ring-256", s)
+    # Rings placed by address, near the end of low RAM.
+    s = u8(1) + u8(4) + u64(0x7000) + u64(0x7040) + u64(0x7080)
+    s += u8(OP_DESC) + u16(0) + desc(0x7ff0, 16, F_WRITE, 0) + u8(OP_PUBLISH) + u16(0)
+    write("vq", "rings-at", s)
+
+
+# ---- fuzz_blk: u8 flags, u8 queue size, operations ----
+T_IN, T_OUT, T_FLUSH, T_GET_ID, T_DISCARD, T_WRITE_ZEROES = range(6)  # indices into types[]
+B_REQ, B_KICK, B_REQ_KICK, B_RESET = 0, 3, 6, 7
+
+
+def blk_seeds():
+    s = u8(0) + u8(4)  # writable image, queue of 16, indirect offered
+    s += u8(B_REQ_KICK) + u8(1) + u8(T_OUT) + u8(3) + u16(1024) + u8(0)
+    s += u8(B_REQ_KICK) + u8(2) + u8(T_IN) + u8(3) + u16(512) + u8(0) + u16(512) + u8(0)
+    s += u8(B_REQ_KICK) + u8(0) + u8(T_FLUSH) + u8(0)
+    s += u8(B_REQ_KICK) + u8(1) + u8(T_GET_ID) + u8(0) + u16(20) + u8(0)
+    write("blk", "in-out-flush-id", s)
+    write("blk", "uring-in-out-flush-id", u8(8) + s[1:])  # the same through io_uring
+    s = u8(0) + u8(3)
+    # DISCARD then WRITE_ZEROES (unmap), one 16-byte segment each.
+    s += u8(B_REQ_KICK) + u8(1) + u8(T_DISCARD) + u8(0) + u16(16) + u8(0) + u8(8) + u8(8) + u8(0)
+    s += u8(B_REQ_KICK) + u8(1) + u8(T_WRITE_ZEROES) + u8(0) + u16(16) + u8(0) + u8(16) + u8(4) + u8(1)
+    write("blk", "discard-zeroes", s)
+    s = u8(2 | 1) + u8(8)  # read-only image with a serial, EVENT_IDX, queue of 256
+    # Indirect IN with a split header (second buffer in high RAM), GET_ID, an OUT refused,
+    # then a reset.
+    s += u8(B_REQ) + u8(0x18 | 2) + u8(T_IN) + u8(5) + u8(7) + u16(512) + u8(0) + u16(512) + u8(2)
+    s += u8(B_REQ) + u8(1) + u8(T_GET_ID) + u8(0) + u16(64) + u8(0)
+    s += u8(B_REQ) + u8(1) + u8(T_OUT) + u8(0) + u16(512) + u8(0)
+    s += u8(B_KICK) + u8(B_RESET) + u8(2)
+    write("blk", "ro-indirect-reset", s)
+
+
+# ---- fuzz_net: u8 features, u8 queue sizes, operations ----
+N_RX, N_TX, N_KICK_TX, N_DRAIN, N_RESET, N_SEND_KICK = 0, 2, 5, 7, 8, 9
+MRG, GCSUM, TSO4 = 1, 2, 4
+
+
+def net_chain(op, segs, hdr=False, indirect=False):
+    shape = (len(segs) - 1) | (8 if hdr else 0) | (32 if indirect else 0)
+    return u8(op) + u8(shape) + b"".join(u16(length) + u8(0) for length in segs)
+
+
+def net_seeds():
+    hdr = bytes(12)
+    s = u8(0) + u8(0x88)  # no features, queues of 256
+    s += net_chain(N_RX, [1526]) + net_chain(N_RX, [2048])
+    s += u8(N_SEND_KICK) + u16(100) + hdr
+    s += net_chain(N_TX, [64], hdr=True) + u8(N_KICK_TX) + u8(N_DRAIN)
+    write("net", "plain", s)
+    s = u8(MRG | GCSUM | TSO4 | 16) + u8(0x44)  # mergeable, TSO4, EVENT_IDX, queues of 16
+    for _ in range(6):
+        s += net_chain(N_RX, [4096, 8192], indirect=True)
+    s += u8(N_SEND_KICK) + u16(60001) + u8(0) + hdr
+    s += net_chain(N_TX, [12, 1500], indirect=True) + u8(N_KICK_TX)
+    s += u8(N_RESET) + u8(MRG) + u8(0x33)
+    s += net_chain(N_RX, [64, 64, 64]) + u8(N_SEND_KICK) + u16(150) + hdr
+    write("net", "mergeable-tso", s)
+
+
+# ---- fuzz_bzimage: u8 mode, then the file ----
+def bzimage(setup_sects=1, payload=256, init_size=0x100000, pref=0x1000000, initrd_max=0x7fffffff):
+    setup = (setup_sects + 1) * 512
+    img = bytearray(setup + payload)
+    def put(off, fmt, v):
+        struct.pack_into("<" + fmt, img, off, v)
+    put(0x1f1, "B", setup_sects)
+    put(0x1f4, "I", payload // 16)      # syssize
+    put(0x1fe, "H", 0xaa55)             # boot_flag
+    img[0x200] = 0xeb
+    img[0x201] = 0x66                   # header ends at 0x268
+    put(0x202, "I", 0x53726448)         # "HdrS"
+    put(0x206, "H", 0x020f)             # version
+    put(0x211, "B", 0x01)               # loadflags: LOADED_HIGH
+    put(0x22c, "I", initrd_max)         # initrd_addr_max
+    put(0x230, "I", 0x200000)           # kernel_alignment
+    put(0x234, "B", 1)                  # relocatable_kernel
+    put(0x235, "B", 21)                 # min_alignment
+    put(0x236, "H", 0x3)                # xloadflags: KERNEL_64, CAN_BE_LOADED_ABOVE_4G
+    put(0x238, "I", 2047)               # cmdline_size
+    put(0x258, "Q", pref)               # pref_address
+    put(0x260, "I", init_size)          # init_size
+    for i in range(payload):
+        img[setup + i] = (i * 7 + 3) & 0xff
+    return bytes(img)
+
+
+def bzimage_seeds():
+    write("bzimage", "kernel-24m", u8(0x02) + bzimage())
+    write("bzimage", "kernel-72m-initrd", u8(0x0a) + bzimage(initrd_max=0x37ffffff))
+    write("bzimage", "kernel-too-big", u8(0x00) + bzimage(init_size=0x2000000))
+    # The last 16 bytes hold the reset vector: mov al, 5; mov dx, 0x501; out dx, al; hlt.
+    reset = bytes([0xb0, 0x05, 0xba, 0x01, 0x05, 0xee, 0xf4, 0xeb, 0xfd]) + bytes(7)
+    write("bzimage", "firmware-16", u8(0x0f) + reset)
+    write("bzimage", "firmware-128k-plus", u8(0x4f) + u32(0x20000) + reset)
+
+
+# ---- fuzz_cli: words separated by NUL ----
+def cli_seeds():
+    def words(*w):
+        return b"\0".join(x.encode() for x in w)
+    write("cli", "kernel-all", words(
+        "run", "--kernel", "bzImage", "--initrd=initrd.gz", "--cmdline", "console=ttyS0 quiet",
+        "--memory", "2GiB", "--cpus=4", "--serial", "file=/tmp/console.log", "-v", "--verbose"))
+    write("cli", "devices", words(
+        "run", "--kernel=k", "--disk", "path=a.img,readonly=on,id=serial-1,aio=sync",
+        "--disk=b.img", "--net", "tap=tap0,mac=52:54:00:12:34:56", "--net=tap=t1"))
+    write("cli", "firmware", words("run", "--firmware", "fw.bin", "--serial=none", "--memory=512K"))
+    write("cli", "sizes", words("help", "17179869183G", "1t", "4096", "2kB", "99999999999999999999"))
+
+
+if __name__ == "__main__":
+    vq_seeds()
+    blk_seeds()
+    net_seeds()
+    bzimage_seeds()
+    cli_seeds()
