@@ -17,18 +17,7 @@ set -euo pipefail
 runs=${RUNS:-3}
 guest_tmo=${EMBER_GUEST_TIMEOUT:-300}
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || kit_die "RUNS must be a positive number"
-[[ -x "$EMBER" ]] || kit_die "$EMBER missing; run make"
-QEMU_BIN=$(command -v qemu-system-x86_64) ||
-	kit_die "qemu-system-x86_64 missing; run tests/deps.sh"
-"$KIT_LIB_DIR/fetch.sh"
-"$KIT_LIB_DIR/mkguest.sh"
-mode=$(kit_kvm_mode)
-
-run_dir="$KIT/logs/bench-$(date +%Y%m%d-%H%M%S)-$$"
-mkdir -p "$run_dir"
-find "$KIT/logs" -maxdepth 1 -type d -name 'bench-*' | LC_ALL=C sort | head -n -10 |
-	xargs -r rm -rf
-ln -sfn "$(basename "$run_dir")" "$KIT/logs/bench-latest"
+kit_bench_start bench
 all_log="$run_dir/all.log"
 
 # The run script (POSIX sh: busybox ash in the test host, sh here in direct
