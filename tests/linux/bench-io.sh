@@ -3,11 +3,14 @@
 # virtio-blk-pci and virtio-net-pci (vhost=off): the same kernel, guest
 # initramfs, 512 MiB and 1 vCPU. The guest (guest/tests/bench-io.sh) reads
 # all of a 256 MiB raw image with dd bs=1M, through the page cache (dropped
-# first) and with iflag=direct; pings the host 20 times (0.2 s apart);
+# first) and with iflag=direct; pings the host 50 times (0.2 s apart);
 # receives MB MiB from the host with busybox nc (timed by the host's nc:
 # connect to close, after the guest's nc has read everything) and sends as
 # many (timed in the guest the same way), both from a tmpfs file. RUNS
-# times each; the best counts. The first page-cache read after boot is
+# times each in a guest boot; ROUNDS guest boots per VMM, alternating
+# (ember, qemu, ember, qemu...) so that a busy spell of the machine hits
+# both. The best throughput counts; for latency the median and the minimum
+# of all pings. The first page-cache read after boot is
 # slower: the guest touches its RAM for the first time (README.txt).
 # Prints figure lines, never pass/fail. Runs on this /dev/kvm when it is
 # hardware-backed (in a network namespace of its own), else in one boot of
@@ -15,18 +18,20 @@
 # their addresses exist only there.
 #
 # Usage: tests/linux/bench-io.sh   (make bench runs it)
-# Env: RUNS (3), MB (128), EMBER_KVM_MODE=direct|nested, EMBER_GUEST_TIMEOUT
+# Env: RUNS (2), ROUNDS (2), MB (128), EMBER_KVM_MODE=direct|nested, EMBER_GUEST_TIMEOUT
 # (400 s per VMM run). Logs: build/kit/logs/bench-io-<time>/ (bench-io-latest):
 # all.log (all-2.log: the retry boot, see below), ember.log, qemu.log.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-runs=${RUNS:-3}
+runs=${RUNS:-2}
+rounds=${ROUNDS:-2}
 mb=${MB:-128}
 guest_tmo=${EMBER_GUEST_TIMEOUT:-400}
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || kit_die "RUNS must be a positive number"
 [[ "$mb" =~ ^[1-9][0-9]*$ ]] || kit_die "MB must be a positive number"
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || kit_die "ROUNDS must be a positive number"
 kit_bench_start bench-io
 all_log="$run_dir/all.log"
 
@@ -41,7 +46,7 @@ body="$run_dir/bench-io.body"
 : "${EMBER:=ember}" "${QEMU:=/usr/bin/qemu-system-x86_64}"
 : "${KERNEL:=/guest/vmlinuz}" "${INITRD:=/guest/guest.cpio.gz}" "${TMPD:=/tmp}"
 HEAD
-	echo ": \"\${RUNS:=$runs}\" \"\${MB:=$mb}\" \"\${TMO:=$guest_tmo}\""
+	echo ": \"\${RUNS:=$runs}\" \"\${ROUNDS:=$rounds}\" \"\${MB:=$mb}\" \"\${TMO:=$guest_tmo}\""
 	echo "EXIT_MARK=BENCH-STATUS="
 	cat "$KIT_LIB_DIR/host/hooks.sh"
 	cat <<'BODY'
@@ -103,6 +108,8 @@ dd if=/dev/zero of=bench.img bs=1M count=256 2>/dev/null
 dd if=/dev/zero of=h2g.dat bs=1M count="$MB" 2>/dev/null
 # panic=-1: a guest that panics reboots, which ends either VMM at once.
 args="ember.test=bench-io ember.runs=$RUNS ember.mb=$MB panic=-1"
+for round in $(seq "$ROUNDS"); do
+echo "BENCH-ROUND=$round"
 case " $VMMS " in
 *" ember "*)
 one ember tap0 10.0.0 "$EMBER" run --kernel "$KERNEL" --initrd "$INITRD" \
@@ -121,6 +128,7 @@ one qemu tapq 10.0.9 "$QEMU" -M microvm,pcie=on -accel kvm -cpu host -m 512M -sm
 	-device virtio-net-pci,netdev=n0,romfile=
 ;;
 esac
+done
 rm -f bench.img h2g.dat
 BODY
 } >"$body"
@@ -154,7 +162,7 @@ run_boot() {
 		EMBER_HOST_OVERLAY="$overlay" "$KIT_LIB_DIR/mkhost.sh" "$scen" "$run_dir/host.cpio.gz"
 		kit_log "booting the nested test host: $* with disk and network (a few minutes under TCG)"
 		t0=$(kit_now_ms)
-		"$KIT_LIB_DIR/testhost.sh" -t $((120 + $# * (guest_tmo + 10))) \
+		"$KIT_LIB_DIR/testhost.sh" -t $((120 + rounds * $# * (guest_tmo + 10))) \
 			-c "$run_dir/host.cpio.gz" -l "$log" >/dev/null || rc=$?
 		ms=$(($(kit_now_ms) - t0))
 		kit_log "test host exited with status $rc after $((ms / 1000)) s"
@@ -163,9 +171,13 @@ run_boot() {
 	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
 }
 
-# complete VMM LOG: the VMM's run in LOG got to the end of the guest's
-# network part (BENCH-NET-DONE) and the VMM exited.
-complete() { sed -n "/BENCH-BEGIN=$1\$/,/BENCH-END=$1\$/p" "$2" | grep -a -qx BENCH-NET-DONE; }
+# complete VMM LOG: each of the VMM's runs in LOG got to the end of the
+# guest's network part (BENCH-NET-DONE) and the VMM exited.
+complete() {
+	local n
+	n=$(sed -n "/BENCH-BEGIN=$1\$/,/BENCH-END=$1\$/p" "$2" | grep -a -cx BENCH-NET-DONE)
+	((n == rounds))
+}
 
 run_boot "$all_log" ember qemu
 # In the nested test host the test host or a guest sometimes crashes under
@@ -194,10 +206,15 @@ best_rate() {
 }
 mib_s() { awk -v s="$1" -v m="$2" 'BEGIN { if (s > 0) printf "%.1f\n", m / s; else print "-" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
-# The average of a "round-trip min/avg/max = a/b/c ms" line.
-rtt_avg() { sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p' <<<"$1" | grep . || echo -; }
+# "median M min N (K pings)" of the round-trip times (ms) on stdin, one a line.
+rtt_stats() {
+	sort -g | awk '{ t[NR] = $1 } END {
+		if (NR == 0) { print "- -"; exit }
+		m = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
+		printf "%.3f %.3f %d\n", m, t[1], NR }'
+}
 
-declare -A buf dir png h2g g2h
+declare -A buf dir png pmin h2g g2h
 for vmm in ember qemu; do
 	log="$run_dir/$vmm.log"
 	src=$all_log
@@ -218,13 +235,13 @@ for vmm in ember qemu; do
 		echo "$vmm: first run incomplete: $v"
 	fi
 	sed -n "/BENCH-BEGIN=$vmm\$/,/BENCH-END=$vmm\$/p" "$src" >"$log"
-	st=$(marker BENCH-STATUS "$log")
+	st=$(markers BENCH-STATUS "$log" | sort -u | tr '\n' ' ' | sed 's/ $//')
 	bytes=$(marker BENCH-DISK-BYTES "$log")
 	[[ "$st" == 0 ]] || echo "$vmm: VMM status '${st:-none}' ($log)"
 	# Under the nested test host, guests of both VMMs and the test host
 	# itself sometimes crash under network load (README.txt, known findings).
 	v=$(grep -a -m1 -E 'Kernel panic|double fault:|triple fault|reboot: Restarting' "$log" || true)
-	if ! grep -a -q "BENCH-END=$vmm" "$log"; then
+	if (($(grep -a -c "BENCH-END=$vmm" "$log") < rounds)); then
 		echo "$vmm: the test host died during this run: $(grep -a -E 'Kernel panic|BUG:' "$log" | tail -n 1 || true)"
 	elif [[ -n "$v" ]]; then
 		echo "$vmm: the guest crashed: ${v#*\] }"
@@ -232,9 +249,8 @@ for vmm in ember qemu; do
 	[[ "$bytes" == $((256 << 20)) ]] || echo "$vmm: guest saw a disk of '${bytes:-no}' bytes, not 256 MiB ($log)"
 	buf[$vmm]=$(markers BENCH-BLK-BUFFERED "$log" | best_rate 256)
 	dir[$vmm]=$(markers BENCH-BLK-DIRECT "$log" | best_rate 256)
-	png[$vmm]=$(rtt_avg "$(marker BENCH-PING-RTT "$log")")
-	v=$(marker BENCH-PING-STATS "$log")
-	[[ "$v" == *" 0% packet loss" ]] || echo "$vmm: ping: '${v:-no result}'"
+	read -r png[$vmm] pmin[$vmm] v < <(markers BENCH-PING-TIMES "$log" | tr ' ' '\n' | grep . | rtt_stats)
+	markers BENCH-PING-STATS "$log" | grep -v " 0% packet loss" | sed "s/^/$vmm: ping: /" || true
 	h2g[$vmm]=$(markers BENCH-H2G "$log" | awk '$1 == 0 { print $2 }' | best_rate "$mb")
 	g2h[$vmm]=$(markers BENCH-G2H "$log" | awk '$1 == 0 { print $2 }' | best_rate "$mb")
 	v=$(markers BENCH-H2G "$log" | grep -vc '^0 ' || true)
@@ -244,15 +260,15 @@ for vmm in ember qemu; do
 	((v == 0)) || echo "$vmm: $v guest -> host transfer(s) failed ($log)"
 	for v in h2g g2h; do
 		n=$(markers "BENCH-${v^^}" "$log" | grep -c '^0 ' || true)
-		((n == runs)) || echo "$vmm: ${v}: $n of $runs transfers done ($log)"
+		((n == runs * rounds)) || echo "$vmm: ${v}: $n of $((runs * rounds)) transfers done ($log)"
 	done
 done
 where="nested test host (QEMU TCG): figures are relative"
 [[ "$mode" == nested ]] || where="this machine's /dev/kvm"
 echo "Linux guest I/O, 1 vCPU, 512 MiB, $where; ratios ember/qemu (>1: ember better, for RTT qemu/ember)"
-echo "virtio-blk, dd if=/dev/vda bs=1M of 256 MiB, best of $runs: page cache: ember ${buf[ember]} MiB/s, qemu microvm ${buf[qemu]} MiB/s, ratio $(ratio "${buf[ember]}" "${buf[qemu]}");" \
+echo "virtio-blk, dd if=/dev/vda bs=1M of 256 MiB, best of $((runs * rounds)): page cache: ember ${buf[ember]} MiB/s, qemu microvm ${buf[qemu]} MiB/s, ratio $(ratio "${buf[ember]}" "${buf[qemu]}");" \
 	"O_DIRECT: ember ${dir[ember]} MiB/s, qemu microvm ${dir[qemu]} MiB/s, ratio $(ratio "${dir[ember]}" "${dir[qemu]}")"
-echo "virtio-net TCP (busybox nc, $mb MiB from a tmpfs file, best of $runs): host -> guest: ember ${h2g[ember]} MiB/s, qemu microvm ${h2g[qemu]} MiB/s, ratio $(ratio "${h2g[ember]}" "${h2g[qemu]}");" \
+echo "virtio-net TCP (busybox nc, $mb MiB from a tmpfs file, best of $((runs * rounds))): host -> guest: ember ${h2g[ember]} MiB/s, qemu microvm ${h2g[qemu]} MiB/s, ratio $(ratio "${h2g[ember]}" "${h2g[qemu]}");" \
 	"guest -> host: ember ${g2h[ember]} MiB/s, qemu microvm ${g2h[qemu]} MiB/s, ratio $(ratio "${g2h[ember]}" "${g2h[qemu]}")"
-echo "virtio-net ping guest -> host, 20 x, average RTT: ember ${png[ember]} ms, qemu microvm ${png[qemu]} ms, ratio $(ratio "${png[qemu]}" "${png[ember]}")"
+echo "virtio-net ping guest -> host, 50 x $rounds, RTT median (min): ember ${png[ember]} (${pmin[ember]}) ms, qemu microvm ${png[qemu]} (${pmin[qemu]}) ms, ratio of medians $(ratio "${png[qemu]}" "${png[ember]}")"
 echo "logs: $run_dir"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # ember.test=bench-io (bench-io.sh): figures, no checks. Reads all of vda
 # with dd bs=1M through the page cache (dropped first) and with O_DIRECT,
-# ember.runs times each; then on NIC 0 (net_setup) pings the host 20 times,
+# ember.runs times each; then on NIC 0 (net_setup) pings the host 50 times,
 # receives ember.mb MiB from the host with nc on port 5001 (the host times
 # it) and sends as many from a tmpfs file to the host's port 5002 (timed
 # here). Then waits
@@ -27,7 +27,7 @@ done
 
 peer=$(param peer0)
 if net_setup 0; then
-	ping_report BENCH-PING "$peer" 20
+	ping_report BENCH-PING "$peer" 50
 	# Round i: the host sends to port 5100+i (it waits for
 	# BENCH-LISTENING=i and times its nc: connect to close, which is after
 	# ours has read everything). nc ends when its stdin does too: a fifo

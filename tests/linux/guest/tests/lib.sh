@@ -76,11 +76,13 @@ wait_ping() {
 }
 
 # ping_report KEY PEER COUNT: pings PEER COUNT times, 0.2 s apart; prints
-# KEY-STATS= (transmitted, received, loss) and KEY-RTT= (min/avg/max).
+# KEY-STATS= (transmitted, received, loss), KEY-RTT= (min/avg/max) and
+# KEY-TIMES= (each reply's time in ms, space-separated).
 ping_report() {
 	ping -c "$3" -i 0.2 -W 2 "$2" >/tmp/ping.out 2>&1
 	echo "$1-STATS=$(grep 'packets transmitted' /tmp/ping.out)"
 	echo "$1-RTT=$(grep 'round-trip' /tmp/ping.out)"
+	echo "$1-TIMES=$(sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' /tmp/ping.out | tr '\n' ' ')"
 }
 
 # wait_host [SECONDS]: waits for the line the host types on the console
