@@ -13,7 +13,8 @@
 # requests (32 in flight, 16 at a time), and 4 KiB random reads with at most
 # 32 in flight (16 at a time). The host turns TSC cycles into time with its
 # own TSC rate (build/tschz); a guest spin of 2^30 cycles, timed by the wall
-# clock, checks that the guest's TSC runs at that rate, in each VMM.
+# clock between the guest's lines before and after it, checks that the
+# guest's TSC runs at that rate, in each VMM.
 #
 # QEMU (if qemu-system-x86_64 is installed) runs the same image as the BIOS
 # of a q35 machine (-accel kvm -cpu host, 128 MiB): virtio-blk-pci, modern
@@ -96,25 +97,35 @@ rand_iops() {
 	"$RANDREAD" "$IMG" $RAND_OPS $RAND_QD "$1" | awk '{printf "%.0f\n", $2 / ($4 / 1e9)}'
 }
 
-# ember_run ID [disk options]: the guest's output in $OUT/ember.out
-ember_run() {
+# ember_cmd ID [disk options]: the guest under Ember, its output on stdout
+ember_cmd() {
 	local id=$1
 	shift
-	if ! "$EMBER" run --firmware "$GUEST" --disk "path=$IMG,id=$id$*" >"$OUT/ember.out" </dev/null; then
-		echo "ember: blkbench.bin (id=$id$*) failed: $(tail -1 "$OUT/ember.out")" >&2
+	"$EMBER" run --firmware "$GUEST" --disk "path=$IMG,id=$id$*" </dev/null
+}
+
+# ember_run ID [disk options]: the guest's output in $OUT/ember.out
+ember_run() {
+	if ! ember_cmd "$@" >"$OUT/ember.out"; then
+		echo "ember: blkbench.bin (id=$1${*:2}) failed: $(tail -1 "$OUT/ember.out")" >&2
 		return 1
 	fi
 }
 
-# qemu_run ID: the same guest under QEMU, the disk's serial= in place of id=; output in
-# $OUT/qemu.out. isa-debug-exit makes the guest's exit code c QEMU's status 2c + 1.
-qemu_run() {
-	local st=0
+# qemu_cmd ID: the same guest under QEMU, the disk's serial= in place of id=; its output
+# on stdout. isa-debug-exit makes the guest's exit code c QEMU's status 2c + 1.
+qemu_cmd() {
 	"$QEMU" -M q35 -accel kvm -cpu host -m 128M -bios "$GUEST" -nodefaults -serial stdio \
 		-display none -no-reboot -device isa-debug-exit,iobase=0x501 -object iothread,id=io0 \
 		-drive "file=$IMG,if=none,id=d0,format=raw,cache=writeback,aio=io_uring" \
 		-device "virtio-blk-pci,drive=d0,disable-legacy=on,iothread=io0,serial=$1" \
-		>"$OUT/qemu.out" 2>&1 </dev/null || st=$?
+		2>&1 </dev/null
+}
+
+# qemu_run ID: the output in $OUT/qemu.out
+qemu_run() {
+	local st=0
+	qemu_cmd "$1" >"$OUT/qemu.out" || st=$?
 	if [ $st -ne 1 ] || ! grep -q '^blkbench done' "$OUT/qemu.out"; then
 		echo "qemu: blkbench.bin (serial=$1) failed, status $st: $(tail -1 "$OUT/qemu.out")" >&2
 		return 1
@@ -149,18 +160,17 @@ qemu_figures() {
 	fi
 }
 
-# tsc_check RUN-FUNCTION: ms of wall time the guest's 2^30-cycle spin took (a run with
-# the spin minus one without; after an untimed run, as the first run of a VMM takes
-# a few hundred ms longer)
+# tsc_check CMD-FUNCTION: ms of wall time from the guest's line "tsc spin" to its line
+# "tsc done", between which it spins for 2^30 TSC cycles, by the time each line arrives
+# here (so the VMM's start-up and the guest's set-up are not in it); median of RUNS runs,
+# empty if the guest failed
 tsc_check() {
-	local t0 t1 t2
-	"$1" none || return 1
-	t0=$(now)
-	"$1" none || return 1
-	t1=$(now)
-	"$1" tsc || return 1
-	t2=$(now)
-	echo $(((t2 - t1 - (t1 - t0)) / 1000000))
+	local r l
+	for ((r = 0; r < RUNS; r++)); do
+		"$1" tsc | while IFS= read -r l; do echo "${EPOCHREALTIME/./} $l"; done |
+			awk '$2 == "tsc" && $3 == "spin" {t0 = $1} $2 == "tsc" && $3 == "done" {t1 = $1}
+				END {if (t0 && t1) printf "%.0f\n", (t1 - t0) / 1000}' || true
+	done | median
 }
 
 rm -f "$IMG"
@@ -171,11 +181,9 @@ t_start=$(now)
 busy0=$(busy_jiffies)
 
 qemu_failed=0
-tsc_ms=$(tsc_check ember_run)
+tsc_ms=$(tsc_check ember_cmd)
 qemu_tsc_ms=
-if [ -n "$QEMU" ]; then
-	qemu_tsc_ms=$(tsc_check qemu_run) || { QEMU= && qemu_failed=1; }
-fi
+[ -z "$QEMU" ] || qemu_tsc_ms=$(tsc_check qemu_cmd)
 for ((r = 0; r < RUNS; r++)); do
 	sync
 	warm
@@ -227,7 +235,7 @@ echo "== virtio-blk device side vs QEMU and the host: $MB MiB image on $fs, TSC 
 	"median of $RUNS"
 ms_at_hz=$(awk "BEGIN{printf \"%.0f\", 2^30 / $HZ * 1000}")
 printf 'guest TSC check, 2^30 cycles: Ember %s ms wall, QEMU %s ms (%s ms at the host TSC rate)\n' \
-	"$tsc_ms" "${qemu_tsc_ms:--}" "$ms_at_hz"
+	"${tsc_ms:--}" "${qemu_tsc_ms:--}" "$ms_at_hz"
 if [ -f "$OUT/qemu.runs" ]; then
 	echo "QEMU: $("$QEMU_NAME" --version | head -1 | sed 's/ emulator version//')," \
 		"q35, virtio-blk-pci on an iothread, aio=io_uring, cache=writeback"

@@ -35,8 +35,8 @@
  *
  * Phases, chosen by the disk's id string (GET_ID: Ember's id=, QEMU's
  * serial=; NAME runs one, all or no id runs all; none = set-up only; tsc =
- * spin for 2^30 TSC cycles, so that the host can check the guest's TSC
- * rate):
+ * spin for 2^30 TSC cycles between the lines "tsc spin" and "tsc done", so
+ * that the host can check the guest's TSC rate):
  *   seqread, seqwrite      64 KiB requests over the whole disk, 256 in
  *                          flight, published 128 at a time
  *   seqread1m, seqwrite1m  1 MiB requests (one 1 MiB buffer each) over the
@@ -473,11 +473,14 @@ void guest_main(void)
 		};
 		int ran = streq(id, "none");
 
-		if (streq(id, "tsc")) {
-			uint64_t t0 = rdtsc();
+		if (streq(id, "tsc")) { /* the host times the spin by when these lines arrive */
+			uint64_t t0;
 
+			puts_serial("tsc spin\n");
+			t0 = rdtsc();
 			while (rdtsc() - t0 < TSC_SPIN)
 				;
+			puts_serial("tsc done\n");
 			ran = 1;
 		}
 
