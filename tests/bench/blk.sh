@@ -40,6 +40,12 @@
 # machine's DAMON pages out file pages left idle for ~30 s) and dirty pages
 # are synced before each one.
 #
+# Below the table: the guest's kicks (the notifications the device asked
+# for through avail_event) and the interrupts it took, per 1000 requests:
+# where the figure is the guest's (low "guest idle"), these are the ways
+# the device side still changes it (a kick is an exit, an interrupt a wake
+# from `hlt`).
+#
 # "guest idle" is the share of a phase the guest spent halted waiting for
 # the device: near 100% means the figure is the VMM's; low means the guest
 # bounds it. On this machine's PVM-backed /dev/kvm every guest instruction
@@ -132,14 +138,16 @@ qemu_run() {
 	fi
 }
 
-# figures OUTPUT RUNS: per phase "NAME RATE IDLE%" (RATE MiB/s, IOPS for randread) into $OUT/RUNS.runs
+# figures OUTPUT RUNS: per phase "NAME RATE IDLE% KICKS IRQS" (RATE MiB/s, IOPS for
+# randread; KICKS and IRQS per 1000 requests) into $OUT/RUNS.runs
 figures() {
-	local name opbytes ops cycles waiting
-	while read -r _ name _ opbytes _ ops _ _ _ _ _ cycles _ waiting _; do
+	local name opbytes ops cycles waiting irqs kicks
+	while read -r _ name _ opbytes _ ops _ _ _ _ _ cycles _ waiting _ irqs _ kicks _; do
 		awk -v n="$name" -v b=$((opbytes * ops)) -v o="$ops" -v c=$((16#$cycles)) \
-			-v w=$((16#$waiting)) -v hz="$HZ" 'BEGIN {
+			-v w=$((16#$waiting)) -v i="$irqs" -v k="$kicks" -v hz="$HZ" 'BEGIN {
 			s = c / hz
-			printf "%s %.0f %.0f\n", n, n == "randread" ? o / s : b / 1048576 / s, 100 * w / c }'
+			printf "%s %.0f %.0f %.1f %.1f\n", n, n == "randread" ? o / s : b / 1048576 / s,
+				100 * w / c, 1000 * k / o, 1000 * i / o }'
 	done < <(grep '^bench ' "$1") >>"$OUT/$2.runs"
 }
 
@@ -267,6 +275,19 @@ for line in "seqread 64K:seqread:seqread64K" "seqwrite 64K:seqwrite:seqwrite64K"
 	printf "$fmt" "$label $unit" "$eu" "$es" "${qu:--}" "${hc:--}" "$(ratio "$eu" "$qu")" \
 		"$(ratio "$es" "$qu")" "$(ratio "$eu" "$hc")" "$(ratio "$es" "$hc")" "${hf:--}" "${hd:--}" \
 		"$idle"
+done
+fmt='%-21s %15s %15s %15s\n'
+printf "$fmt" "kicks/irqs per 1000" "Ember io_uring" "Ember sync" "QEMU"
+for line in "seqread 64K:seqread" "seqwrite 64K:seqwrite" "seqread 1M:seqread1m" \
+	"seqwrite 1M:seqwrite1m" "randread 4K QD$RAND_QD:randread"; do
+	IFS=: read -r label phase <<<"$line"
+	row=()
+	for f in io_uring sync qemu; do
+		k=$(fig $f "$phase" 4)
+		row+=("${k:--}/$(fig $f "$phase" 5)")
+	done
+	[ -f "$OUT/qemu.runs" ] || row[2]=-
+	printf "$fmt" "$label" "${row[@]}"
 done
 echo "host: dd for the sequential lines, ${RANDREAD:-(randread not built: liburing missing)}" \
 	"for the random one; \"dd, guest footprint\": dd through the page cache with a buffer as large" \

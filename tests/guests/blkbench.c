@@ -45,9 +45,9 @@
  *                          offsets (xorshift, drawn before the clock
  *                          starts), 32 in flight, 16 at a time
  * Each phase prints "bench NAME opbytes B ops N depth D batch K cycles C
- * waiting W irqs I": C and W in hex, TSC cycles from the first kick to the
- * last completion and the part of them spent halted waiting for the device;
- * I interrupts taken. The host turns cycles into time (tests/bench/blk.sh).
+ * waiting W irqs I kicks Q": C and W in hex, TSC cycles from the first
+ * kick to the last completion and the part of them spent halted waiting
+ * for the device; I interrupts taken, Q notifications sent. The host turns cycles into time (tests/bench/blk.sh).
  */
 #include "guest.h"
 #include "virtio.h"
@@ -112,6 +112,7 @@ struct bench {
  * except in `sti; hlt`, and nothing after the halt depends on the flags.
  */
 volatile uint32_t irqs;
+static uint32_t kicks; /* notifications the device asked for (EVENT_IDX) */
 void irq_entry(void);
 __asm__(".globl irq_entry\n"
 	"irq_entry:\n"
@@ -318,8 +319,10 @@ static void kick(struct virtq *q, uint16_t old)
 	/* the index before avail_event is read (pairs with the device's fence) */
 	__asm__ volatile("lock; addl $0, (%%esp)" ::: "memory", "cc");
 	avail_event = *(volatile uint16_t *)((uint32_t)q->used + 4 + 8 * QSIZE);
-	if ((uint16_t)(q->avail_idx - avail_event - 1) < (uint16_t)(q->avail_idx - old))
+	if ((uint16_t)(q->avail_idx - avail_event - 1) < (uint16_t)(q->avail_idx - old)) {
 		mmio_write16(q->notify, q->index);
+		kicks++;
+	}
 }
 
 /* Point the n descriptors from `d` at the records from `a`: one store each, n a multiple of 8. */
@@ -358,7 +361,7 @@ static void run_phase(struct bench *b, const struct phase *p)
 	uint32_t ops = b->sectors / (p->bytes / SECTOR_SIZE);
 	uint16_t idx0 = q->avail_idx;
 	uint64_t t0, t1, waited = 0;
-	uint32_t irqs0;
+	uint32_t irqs0, kicks0;
 
 	if (p->random)
 		ops = RAND_OPS;
@@ -375,6 +378,7 @@ static void run_phase(struct bench *b, const struct phase *p)
 	 * batch that held them before, depth requests back, must have completed.
 	 */
 	irqs0 = irqs;
+	kicks0 = kicks;
 	t0 = rdtsc();
 	for (uint32_t first = 0, slot0 = 0; first < ops; first += bs) {
 		if (first >= p->depth) {
@@ -415,6 +419,8 @@ static void run_phase(struct bench *b, const struct phase *p)
 	put_hex64(waited);
 	puts_serial(" irqs ");
 	put_dec(irqs - irqs0);
+	puts_serial(" kicks ");
+	put_dec(kicks - kicks0);
 	putc_serial('\n');
 }
 
