@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# virtio-blk throughput, device side, beside the host's own I/O on the same
-# file: figures, never pass/fail.
+# virtio-blk throughput, device side: Ember beside QEMU's virtio-blk running
+# the same micro-guest in the same run, and beside the host's own I/O on the
+# same file. Figures, never pass/fail.
 #
 # The micro-guest blkbench.bin builds every request before its clock
 # starts; a batch then costs it one store per request (~2.4 emulated
@@ -12,7 +13,18 @@
 # requests (32 in flight, 16 at a time), and 4 KiB random reads with at most
 # 32 in flight (16 at a time). The host turns TSC cycles into time with its
 # own TSC rate (build/tschz); a guest spin of 2^30 cycles, timed by the wall
-# clock, checks that the guest's TSC runs at that rate.
+# clock between the guest's lines before and after it, checks that the
+# guest's TSC runs at that rate, in each VMM.
+#
+# QEMU (if qemu-system-x86_64 is installed) runs the same image as the BIOS
+# of a q35 machine (-accel kvm -cpu host, 128 MiB): virtio-blk-pci, modern
+# only, on an iothread, aio=io_uring, cache=writeback (buffered, as Ember),
+# the disk's serial= set to what Ember gets as id= (it picks the phases).
+# No firmware runs there, so the guest places the BARs itself (virtio.h,
+# pci_assign_bars) and maps RAM under its image (start.S). Its figures are
+# the guest's TSC as for Ember, so QEMU's start-up is not in them. The
+# "Ember/QEMU" ratios are the ones the targets are about: random-read IOPS
+# and the sequential rates at least QEMU's.
 #
 # Beside each line: dd on the same image with the same block size through
 # the page cache (warm; Ember does buffered I/O, so this is the figure to
@@ -23,19 +35,28 @@
 # queue depth through io_uring. dd's time is its own (its copy loop, not its
 # start-up); its writes read /dev/zero, which costs it ~15 ms a GiB. Every
 # figure is the median of BLK_BENCH_RUNS (3) runs, taken in rounds (host,
-# Ember io_uring, Ember sync) so that a busy spell on the machine hits all
-# of them. The page cache is warmed right before each run (this machine's
-# DAMON pages out file pages left idle for ~30 s) and dirty pages are synced
-# before each one.
+# Ember io_uring, Ember sync, QEMU) so that a busy spell on the machine hits
+# all of them. The page cache is warmed right before each run (this
+# machine's DAMON pages out file pages left idle for ~30 s) and dirty pages
+# are synced before each one.
+#
+# Below the table: the guest's kicks (the notifications the device asked
+# for through avail_event) and the interrupts it took, per 1000 requests:
+# where the figure is the guest's (low "guest idle"), these are the ways
+# the device side still changes it (a kick is an exit, an interrupt a wake
+# from `hlt`).
 #
 # "guest idle" is the share of a phase the guest spent halted waiting for
-# Ember: near 100% means the figure is Ember's; low means the guest bounds
-# it. On this machine's PVM-backed /dev/kvm every guest instruction is
-# emulated (~1 us): a batch of 16 costs the guest ~100 us, which bounds the
-# 4 KiB random reads far below what Ember's I/O path could do.
+# the device: near 100% means the figure is the VMM's; low means the guest
+# bounds it. On this machine's PVM-backed /dev/kvm every guest instruction
+# is emulated (~1 us), under QEMU as under Ember: a batch of 16 costs the
+# guest ~100 us, which bounds the 4 KiB random reads far below what either
+# VMM's I/O path could do. The guest does the same work in both, so what
+# differs between them is the device's: its kicks, interrupts and latency.
 #
 # BLK_BENCH_MB (1024): image size. BLK_BENCH_IMG (build/blkbench.img): a
-# scratch file, overwritten and removed. The whole script takes ~1 minute.
+# scratch file, overwritten and removed. QEMU (qemu-system-x86_64): the QEMU
+# binary. The whole script takes ~1.5 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -46,6 +67,9 @@ RUNS=${BLK_BENCH_RUNS:-3}
 IMG=${BLK_BENCH_IMG:-build/blkbench.img} # not /tmp: O_DIRECT fails on tmpfs
 RAND_OPS=32768 # as blkbench.c
 RAND_QD=32
+QEMU=${QEMU:-qemu-system-x86_64}
+QEMU_NAME=$QEMU
+command -v "$QEMU" >/dev/null || QEMU=
 if [ ! -x "$EMBER" ] || [ ! -f "$GUEST" ]; then
 	echo "virtio-blk bench: $EMBER or $GUEST missing (make all guests)"
 	exit 0
@@ -79,26 +103,82 @@ rand_iops() {
 	"$RANDREAD" "$IMG" $RAND_OPS $RAND_QD "$1" | awk '{printf "%.0f\n", $2 / ($4 / 1e9)}'
 }
 
-# ember_run ID [disk options]: the guest's output in $OUT/ember.out
-ember_run() {
+# ember_cmd ID [disk options]: the guest under Ember, its output on stdout
+ember_cmd() {
 	local id=$1
 	shift
-	if ! "$EMBER" run --firmware "$GUEST" --disk "path=$IMG,id=$id$*" >"$OUT/ember.out" </dev/null; then
-		echo "ember: blkbench.bin (id=$id$*) failed: $(tail -1 "$OUT/ember.out")" >&2
+	"$EMBER" run --firmware "$GUEST" --disk "path=$IMG,id=$id$*" </dev/null
+}
+
+# ember_run ID [disk options]: the guest's output in $OUT/ember.out
+ember_run() {
+	if ! ember_cmd "$@" >"$OUT/ember.out"; then
+		echo "ember: blkbench.bin (id=$1${*:2}) failed: $(tail -1 "$OUT/ember.out")" >&2
 		return 1
 	fi
 }
 
-# ember_figures AIO: per phase "NAME RATE IDLE%" (RATE MiB/s, IOPS for randread) into $OUT/AIO.runs
-ember_figures() {
-	local aio=$1 name opbytes ops cycles waiting
-	ember_run all ",aio=$aio"
-	while read -r _ name _ opbytes _ ops _ _ _ _ _ cycles _ waiting _; do
+# qemu_cmd ID: the same guest under QEMU, the disk's serial= in place of id=; its output
+# on stdout. isa-debug-exit makes the guest's exit code c QEMU's status 2c + 1.
+qemu_cmd() {
+	"$QEMU" -M q35 -accel kvm -cpu host -m 128M -bios "$GUEST" -nodefaults -serial stdio \
+		-display none -no-reboot -device isa-debug-exit,iobase=0x501 -object iothread,id=io0 \
+		-drive "file=$IMG,if=none,id=d0,format=raw,cache=writeback,aio=io_uring" \
+		-device "virtio-blk-pci,drive=d0,disable-legacy=on,iothread=io0,serial=$1" \
+		2>&1 </dev/null
+}
+
+# qemu_run ID: the output in $OUT/qemu.out
+qemu_run() {
+	local st=0
+	qemu_cmd "$1" >"$OUT/qemu.out" || st=$?
+	if [ $st -ne 1 ] || ! grep -q '^blkbench done' "$OUT/qemu.out"; then
+		echo "qemu: blkbench.bin (serial=$1) failed, status $st: $(tail -1 "$OUT/qemu.out")" >&2
+		return 1
+	fi
+}
+
+# figures OUTPUT RUNS: per phase "NAME RATE IDLE% KICKS IRQS" (RATE MiB/s, IOPS for
+# randread; KICKS and IRQS per 1000 requests) into $OUT/RUNS.runs
+figures() {
+	local name opbytes ops cycles waiting irqs kicks
+	while read -r _ name _ opbytes _ ops _ _ _ _ _ cycles _ waiting _ irqs _ kicks _; do
 		awk -v n="$name" -v b=$((opbytes * ops)) -v o="$ops" -v c=$((16#$cycles)) \
-			-v w=$((16#$waiting)) -v hz="$HZ" 'BEGIN {
+			-v w=$((16#$waiting)) -v i="$irqs" -v k="$kicks" -v hz="$HZ" 'BEGIN {
 			s = c / hz
-			printf "%s %.0f %.0f\n", n, n == "randread" ? o / s : b / 1048576 / s, 100 * w / c }'
-	done < <(grep '^bench ' "$OUT/ember.out") >>"$OUT/$aio.runs"
+			printf "%s %.0f %.0f %.1f %.1f\n", n, n == "randread" ? o / s : b / 1048576 / s,
+				100 * w / c, 1000 * k / o, 1000 * i / o }'
+	done < <(grep '^bench ' "$1") >>"$OUT/$2.runs"
+}
+
+# ember_figures AIO: into $OUT/AIO.runs
+ember_figures() {
+	ember_run all ",aio=$1"
+	figures "$OUT/ember.out" "$1"
+}
+
+# qemu_figures: into $OUT/qemu.runs; a failure leaves QEMU out of the rest of the run
+qemu_figures() {
+	[ -n "$QEMU" ] || return 0
+	if qemu_run all; then
+		figures "$OUT/qemu.out" qemu
+	else
+		QEMU=
+		qemu_failed=1
+	fi
+}
+
+# tsc_check CMD-FUNCTION: ms of wall time from the guest's line "tsc spin" to its line
+# "tsc done", between which it spins for 2^30 TSC cycles, by the time each line arrives
+# here (so the VMM's start-up and the guest's set-up are not in it); median of RUNS runs,
+# empty if the guest failed
+tsc_check() {
+	local r l
+	for ((r = 0; r < RUNS; r++)); do
+		"$1" tsc | while IFS= read -r l; do echo "${EPOCHREALTIME/./} $l"; done |
+			awk '$2 == "tsc" && $3 == "spin" {t0 = $1} $2 == "tsc" && $3 == "done" {t1 = $1}
+				END {if (t0 && t1) printf "%.0f\n", (t1 - t0) / 1000}' || true
+	done | median
 }
 
 rm -f "$IMG"
@@ -108,12 +188,10 @@ load=$(cut -d' ' -f1 /proc/loadavg)
 t_start=$(now)
 busy0=$(busy_jiffies)
 
-t0=$(now)
-ember_run none
-t1=$(now)
-ember_run tsc
-t2=$(now)
-tsc_ms=$(((t2 - t1 - (t1 - t0)) / 1000000))
+qemu_failed=0
+tsc_ms=$(tsc_check ember_cmd)
+qemu_tsc_ms=
+[ -z "$QEMU" ] || qemu_tsc_ms=$(tsc_check qemu_cmd)
 for ((r = 0; r < RUNS; r++)); do
 	sync
 	warm
@@ -137,6 +215,9 @@ for ((r = 0; r < RUNS; r++)); do
 		warm
 		ember_figures $aio
 	done
+	sync
+	warm
+	qemu_figures
 done
 for ((r = 0; r < RUNS; r++)); do
 	sync
@@ -153,16 +234,29 @@ busy1=$(busy_jiffies)
 t_end=$(now)
 
 # fig FILE NAME [COLUMN]: median of that line's figures
-fig() { awk -v n="$2" -v c="${3:-2}" '$1 == n && $c != "" {print $c}' "$OUT/$1.runs" | median; }
+fig() {
+	[ -f "$OUT/$1.runs" ] || return 0
+	awk -v n="$2" -v c="${3:-2}" '$1 == n && $c != "" {print $c}' "$OUT/$1.runs" | median
+}
 
-echo "== virtio-blk device side vs the host: $MB MiB image on $fs, TSC $((HZ / 1000000)) MHz," \
+echo "== virtio-blk device side vs QEMU and the host: $MB MiB image on $fs, TSC $((HZ / 1000000)) MHz," \
 	"median of $RUNS"
-printf '%s %s ms wall (%s ms at the host TSC rate)\n' "ember guest TSC check, 2^30 cycles:" \
-	"$tsc_ms" "$(awk "BEGIN{printf \"%.0f\", 2^30 / $HZ * 1000}")"
-printf '%-22s %9s %9s %9s %8s %8s %10s %9s %11s\n' "" "Ember" "Ember" "host" "ratio" "ratio" \
-	"dd, guest" "host" "guest idle"
-printf '%-22s %9s %9s %9s %8s %8s %10s %9s %11s\n' "" "io_uring" "sync" "cached" "io_uring" "sync" \
-	"footprint" "O_DIRECT" "uring/sync"
+ms_at_hz=$(awk "BEGIN{printf \"%.0f\", 2^30 / $HZ * 1000}")
+printf 'guest TSC check, 2^30 cycles: Ember %s ms wall, QEMU %s ms (%s ms at the host TSC rate)\n' \
+	"${tsc_ms:--}" "${qemu_tsc_ms:--}" "$ms_at_hz"
+if [ -f "$OUT/qemu.runs" ]; then
+	echo "QEMU: $("$QEMU_NAME" --version | head -1 | sed 's/ emulator version//')," \
+		"q35, virtio-blk-pci on an iothread, aio=io_uring, cache=writeback"
+elif [ $qemu_failed -eq 1 ]; then
+	echo "QEMU: the guest failed under it (above): no QEMU figures"
+else
+	echo "QEMU: $QEMU_NAME not installed: no QEMU figures (tests/deps.sh installs it)"
+fi
+fmt='%-21s %9s %9s %9s %9s %7s %7s %7s %7s %9s %9s %15s\n'
+printf '%-21s %9s %9s %9s %9s %15s %15s %9s %9s %15s\n' "" "Ember" "Ember" "QEMU" "host" \
+	"Ember/QEMU" "Ember/host" "dd, guest" "host" "guest idle"
+printf "$fmt" "" "io_uring" "sync" "" "cached" "uring" "sync" "uring" "sync" "footprint" "O_DIRECT" \
+	"uring/sync/QEMU"
 for line in "seqread 64K:seqread:seqread64K" "seqwrite 64K:seqwrite:seqwrite64K" \
 	"seqread 1M:seqread1m:seqread1M" "seqwrite 1M:seqwrite1m:seqwrite1M" \
 	"randread 4K QD$RAND_QD:randread:randread"; do
@@ -171,12 +265,29 @@ for line in "seqread 64K:seqread:seqread64K" "seqwrite 64K:seqwrite:seqwrite64K"
 	[ "$phase" = randread ] && unit=IOPS
 	eu=$(fig io_uring "$phase")
 	es=$(fig sync "$phase")
+	qu=$(fig qemu "$phase")
 	hc=$(fig cached "$host")
 	hf=$(fig cached "${host}fp")
 	hd=$(fig direct "$host")
-	printf '%-22s %9s %9s %9s %8s %8s %10s %9s %11s\n' "$label $unit" "$eu" "$es" "${hc:--}" \
-		"$(ratio "$eu" "$hc")" "$(ratio "$es" "$hc")" "${hf:--}" "${hd:--}" \
-		"$(fig io_uring "$phase" 3)%/$(fig sync "$phase" 3)%"
+	qi=$(fig qemu "$phase" 3)
+	idle="$(fig io_uring "$phase" 3)%/$(fig sync "$phase" 3)%/${qi:--}"
+	[ -z "$qi" ] || idle+=%
+	printf "$fmt" "$label $unit" "$eu" "$es" "${qu:--}" "${hc:--}" "$(ratio "$eu" "$qu")" \
+		"$(ratio "$es" "$qu")" "$(ratio "$eu" "$hc")" "$(ratio "$es" "$hc")" "${hf:--}" "${hd:--}" \
+		"$idle"
+done
+fmt='%-21s %15s %15s %15s\n'
+printf "$fmt" "kicks/irqs per 1000" "Ember io_uring" "Ember sync" "QEMU"
+for line in "seqread 64K:seqread" "seqwrite 64K:seqwrite" "seqread 1M:seqread1m" \
+	"seqwrite 1M:seqwrite1m" "randread 4K QD$RAND_QD:randread"; do
+	IFS=: read -r label phase <<<"$line"
+	row=()
+	for f in io_uring sync qemu; do
+		k=$(fig $f "$phase" 4)
+		row+=("${k:--}/$(fig $f "$phase" 5)")
+	done
+	[ -f "$OUT/qemu.runs" ] || row[2]=-
+	printf "$fmt" "$label" "${row[@]}"
 done
 echo "host: dd for the sequential lines, ${RANDREAD:-(randread not built: liburing missing)}" \
 	"for the random one; \"dd, guest footprint\": dd through the page cache with a buffer as large" \

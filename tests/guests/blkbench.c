@@ -1,8 +1,15 @@
 /*
  * virtio-blk throughput, device side. The guest never touches the data and
  * does as little as it can per request, so that what the TSC measures is
- * Ember's request path: the kick, the I/O thread, io_uring (or
+ * the VMM's request path: the kick, the I/O thread, io_uring (or
  * preadv/pwritev), the used ring and the interrupt.
+ *
+ * The same image runs under Ember (--firmware) and, for comparison in the
+ * same benchmark run (tests/bench/blk.sh), as the BIOS of QEMU's q35 with
+ * virtio-blk-pci: there no firmware has placed the BARs, so the guest does
+ * (pci_assign_bars(), a no-op under Ember), start.S maps RAM under the
+ * image, and the disk's serial= stands in for Ember's id=. The interrupt
+ * set-up below is the same for both: in-kernel LAPIC, MSI-X through KVM.
  *
  * On a /dev/kvm that emulates CPL0 code (PVM: ~1 us an instruction) every
  * guest instruction per request counts, so all the work is done before the
@@ -26,9 +33,10 @@
  * protected-mode `iret`. A LAPIC timer tick bounds each halt, so a device
  * that never answers still hits the deadline.
  *
- * Phases, chosen by the disk's id string (id=NAME runs one, id=all or no id
- * runs all; none = set-up only; tsc = spin for 2^30 TSC cycles, so that the
- * host can check the guest's TSC rate):
+ * Phases, chosen by the disk's id string (GET_ID: Ember's id=, QEMU's
+ * serial=; NAME runs one, all or no id runs all; none = set-up only; tsc =
+ * spin for 2^30 TSC cycles between the lines "tsc spin" and "tsc done", so
+ * that the host can check the guest's TSC rate):
  *   seqread, seqwrite      64 KiB requests over the whole disk, 256 in
  *                          flight, published 128 at a time
  *   seqread1m, seqwrite1m  1 MiB requests (one 1 MiB buffer each) over the
@@ -37,9 +45,9 @@
  *                          offsets (xorshift, drawn before the clock
  *                          starts), 32 in flight, 16 at a time
  * Each phase prints "bench NAME opbytes B ops N depth D batch K cycles C
- * waiting W irqs I": C and W in hex, TSC cycles from the first kick to the
- * last completion and the part of them spent halted waiting for the device;
- * I interrupts taken. The host turns cycles into time (tests/bench/blk.sh).
+ * waiting W irqs I kicks Q": C and W in hex, TSC cycles from the first
+ * kick to the last completion and the part of them spent halted waiting
+ * for the device; I interrupts taken, Q notifications sent. The host turns cycles into time (tests/bench/blk.sh).
  */
 #include "guest.h"
 #include "virtio.h"
@@ -64,6 +72,9 @@
 #define LAPIC_EOI (LAPIC + 0xb0)
 #define LAPIC_SVR (LAPIC + 0xf0)
 #define LAPIC_LVT_TIMER (LAPIC + 0x320)
+#define LAPIC_LVT_LINT0 (LAPIC + 0x350)
+#define LAPIC_LVT_LINT1 (LAPIC + 0x360)
+#define LAPIC_LVT_MASKED (1u << 16)
 #define LAPIC_TIMER_INIT (LAPIC + 0x380)
 #define LAPIC_TIMER_DIV (LAPIC + 0x3e0)
 #define VEC_QUEUE 0x30 /* MSI-X vector 0: the request queue */
@@ -101,6 +112,7 @@ struct bench {
  * except in `sti; hlt`, and nothing after the halt depends on the flags.
  */
 volatile uint32_t irqs;
+static uint32_t kicks; /* notifications the device asked for (EVENT_IDX) */
 void irq_entry(void);
 __asm__(".globl irq_entry\n"
 	"irq_entry:\n"
@@ -117,7 +129,12 @@ static void gate(unsigned int vec, void (*fn)(void))
 	idt[vec] = (uint64_t)(a & 0xffff) | 0x08ull << 16 | 0x8e00ull << 32 | (uint64_t)(a >> 16) << 48;
 }
 
-/* IDT with the two vectors, LAPIC on, its timer ticking every ~2^27 bus cycles. */
+/*
+ * IDT with the two vectors, LAPIC on, its timer ticking every ~2^27 bus
+ * cycles. LINT0 and LINT1 masked: KVM resets the boot CPU's LINT0 to
+ * ExtINT, and under QEMU the 8259 (never initialized, vector base 0) would
+ * pass on the PIT's ticks, which it starts at reset.
+ */
 static void irq_setup(void)
 {
 	struct __attribute__((packed)) {
@@ -129,6 +146,8 @@ static void irq_setup(void)
 	gate(VEC_TICK, irq_entry);
 	__asm__ volatile("lidt %0" ::"m"(idtr));
 	mmio_write32(LAPIC_SVR, 0x1ff); /* enabled, spurious vector 0xff */
+	mmio_write32(LAPIC_LVT_LINT0, LAPIC_LVT_MASKED);
+	mmio_write32(LAPIC_LVT_LINT1, LAPIC_LVT_MASKED);
 	mmio_write32(LAPIC_TIMER_DIV, 0xb); /* divide by 1 */
 	mmio_write32(LAPIC_LVT_TIMER, 1u << 17 | VEC_TICK); /* periodic */
 	mmio_write32(LAPIC_TIMER_INIT, 1u << 27);
@@ -300,8 +319,10 @@ static void kick(struct virtq *q, uint16_t old)
 	/* the index before avail_event is read (pairs with the device's fence) */
 	__asm__ volatile("lock; addl $0, (%%esp)" ::: "memory", "cc");
 	avail_event = *(volatile uint16_t *)((uint32_t)q->used + 4 + 8 * QSIZE);
-	if ((uint16_t)(q->avail_idx - avail_event - 1) < (uint16_t)(q->avail_idx - old))
+	if ((uint16_t)(q->avail_idx - avail_event - 1) < (uint16_t)(q->avail_idx - old)) {
 		mmio_write16(q->notify, q->index);
+		kicks++;
+	}
 }
 
 /* Point the n descriptors from `d` at the records from `a`: one store each, n a multiple of 8. */
@@ -340,7 +361,7 @@ static void run_phase(struct bench *b, const struct phase *p)
 	uint32_t ops = b->sectors / (p->bytes / SECTOR_SIZE);
 	uint16_t idx0 = q->avail_idx;
 	uint64_t t0, t1, waited = 0;
-	uint32_t irqs0;
+	uint32_t irqs0, kicks0;
 
 	if (p->random)
 		ops = RAND_OPS;
@@ -357,6 +378,7 @@ static void run_phase(struct bench *b, const struct phase *p)
 	 * batch that held them before, depth requests back, must have completed.
 	 */
 	irqs0 = irqs;
+	kicks0 = kicks;
 	t0 = rdtsc();
 	for (uint32_t first = 0, slot0 = 0; first < ops; first += bs) {
 		if (first >= p->depth) {
@@ -397,6 +419,8 @@ static void run_phase(struct bench *b, const struct phase *p)
 	put_hex64(waited);
 	puts_serial(" irqs ");
 	put_dec(irqs - irqs0);
+	puts_serial(" kicks ");
+	put_dec(kicks - kicks0);
 	putc_serial('\n');
 }
 
@@ -410,6 +434,8 @@ void guest_main(void)
 
 	if (slot_nr < 0)
 		fail(1, 0);
+	if ((err = pci_assign_bars((unsigned int)slot_nr)))
+		fail(2, (uint32_t)-err);
 	if ((err = virtio_pci_probe(&b.pci, (unsigned int)slot_nr)))
 		fail(2, (uint32_t)-err);
 	if ((err = virtio_negotiate(&b.pci, VIRTIO_FEATURE(VIRTIO_F_INDIRECT_DESC) |
@@ -453,11 +479,14 @@ void guest_main(void)
 		};
 		int ran = streq(id, "none");
 
-		if (streq(id, "tsc")) {
-			uint64_t t0 = rdtsc();
+		if (streq(id, "tsc")) { /* the host times the spin by when these lines arrive */
+			uint64_t t0;
 
+			puts_serial("tsc spin\n");
+			t0 = rdtsc();
 			while (rdtsc() - t0 < TSC_SPIN)
 				;
+			puts_serial("tsc done\n");
 			ran = 1;
 		}
 

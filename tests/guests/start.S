@@ -3,10 +3,20 @@
  * below 1 MiB, the code switches to 32-bit protected mode with flat
  * segments and calls guest_main(). APs woken by INIT-SIPI (vector 0xf1)
  * do the same and call ap_main().
+ *
+ * Ember's copy below 1 MiB is RAM. QEMU's q35 (-bios IMAGE) shows the image
+ * there as a read-only alias of its ROM until the chipset's PAM0 register
+ * maps RAM in, so stores to .data and .bss would be dropped: if a store to
+ * the image does not stick, the boot CPU maps RAM there and copies the
+ * image into it from its alias below 4 GiB, before anything else runs.
  */
 #define BASE 0xf0000
+#define IMAGE_SIZE 0x10000
 #define STACK_TOP 0x80000
 #define AP_STACK_BASE 0x70000 /* AP n gets 1 KiB below AP_STACK_BASE + n KiB */
+#define RAM_COPY_STUB 0x1000 /* low RAM the copy runs from while BASE changes under it */
+#define Q35_PAM0 0x80000090 /* config address of the q35 MCH's PAM0 (00:00.0, 0x90) */
+#define PAM_RAM 0x30 /* PAM0 bits 5:4 = 3: 0xf0000-0xfffff reads and writes go to RAM */
 
 	.section .text16, "ax"
 	.code16
@@ -51,7 +61,20 @@ start32:
 	mov %ax, %fs
 	mov %ax, %gs
 	mov $STACK_TOP, %esp
-	call guest_main
+	mov image_probe, %eax
+	notl image_probe
+	cmp image_probe, %eax
+	je 1f /* the store did not stick: ROM */
+	notl image_probe
+	jmp 2f
+1:	mov $ram_copy, %esi
+	mov $RAM_COPY_STUB, %edi
+	mov $(ram_copy_end - ram_copy), %ecx
+	cld
+	rep movsb
+	mov $RAM_COPY_STUB, %eax
+	call *%eax
+2:	call guest_main
 	jmp guest_halt
 
 ap_start32:
@@ -76,6 +99,27 @@ guest_halt:
 	cli
 1:	hlt
 	jmp 1b
+
+image_probe:
+	.long 0x5a5aa5a5
+
+/*
+ * Copied to RAM_COPY_STUB and run there (position-independent): RAM at
+ * 0xf0000-0xfffff, then the image from its alias that ends at 4 GiB into it.
+ */
+ram_copy:
+	mov $Q35_PAM0, %eax
+	mov $0xcf8, %dx
+	out %eax, %dx
+	mov $PAM_RAM, %al
+	mov $0xcfc, %dx
+	out %al, %dx
+	mov $(0x100000000 - IMAGE_SIZE), %esi
+	mov $BASE, %edi
+	mov $(IMAGE_SIZE / 4), %ecx
+	rep movsl
+	ret
+ram_copy_end:
 
 	.section .reset, "ax"
 	.code16

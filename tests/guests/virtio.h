@@ -6,6 +6,8 @@
  * structures are (nothing about the BAR layout is assumed), feature
  * negotiation, and split virtqueues driven by polling: no interrupts, MSI-X
  * stays disabled. Paging is off, so a guest physical address is the pointer.
+ * Ember assigns the BARs; where no one did (QEMU running the guest as its
+ * BIOS), pci_assign_bars() places them as firmware would.
  *
  * Header-only; all state lives in the caller's structs. Fallible functions
  * return 0 (or a non-negative result) on success and a negative VIRTIO_E_*
@@ -94,6 +96,12 @@ static inline void pci_write16(unsigned int slot, unsigned int reg, uint16_t v)
 	outw((uint16_t)(PCI_CONFIG_DATA + (reg & 2)), v);
 }
 
+static inline void pci_write32(unsigned int slot, unsigned int reg, uint32_t v)
+{
+	pci_select(slot, reg);
+	outl(PCI_CONFIG_DATA, v);
+}
+
 /* First slot >= `from` holding vendor:device, or -1. */
 static inline int pci_find(unsigned int from, uint16_t vendor, uint16_t device)
 {
@@ -155,6 +163,71 @@ static inline uint32_t virtio_bar_addr(unsigned int slot, unsigned int bar)
 	if ((lo & 6) == 4) /* 64-bit */
 		hi = bar < 5 ? pci_read32(slot, PCI_BAR0 + 4 * (bar + 1)) : 1;
 	return hi ? 0 : lo & ~0xfu;
+}
+
+/*
+ * Where pci_assign_bars() places BARs: the start of Ember's PCI window
+ * (boot/layout.h), and on QEMU's q35 free too (its RAM ends below; its
+ * chipset and APIC ranges start at 0xfec00000).
+ */
+#define PCI_MMIO_WINDOW 0xc0000000u
+#define PCI_MMIO_WINDOW_END 0xfc000000u
+
+/*
+ * Give every memory BAR of `slot` that reads 0 an address, as firmware
+ * would: sized by writing all ones with decoding off, placed naturally
+ * aligned in the window above the BARs placed before it (one allocator per
+ * guest), then memory decoding and bus mastering on. Ember assigns every
+ * BAR itself, so there nothing changes; a guest started as QEMU's -bios
+ * has none assigned. Returns 0, or VIRTIO_E_BAR if a BAR does not fit.
+ */
+static inline int pci_assign_bars(unsigned int slot)
+{
+	static uint32_t next = PCI_MMIO_WINDOW;
+	uint16_t cmd = pci_read16(slot, PCI_COMMAND);
+	int sized = 0, placed = 0, err = 0;
+
+	for (unsigned int bar = 0; bar < 6; bar++) {
+		unsigned int reg = PCI_BAR0 + 4 * bar;
+		uint32_t lo = pci_read32(slot, reg), hi = 0, mask, hmask = 0xffffffffu, size, addr;
+		int is64 = (lo & 7) == 4 && bar < 5;
+
+		if (lo & 1)
+			continue; /* I/O space: the guests use none */
+		if (is64)
+			hi = pci_read32(slot, reg + 4);
+		if ((lo & ~0xfu) || hi) {
+			bar += (unsigned int)is64;
+			continue;
+		}
+		pci_write16(slot, PCI_COMMAND, (uint16_t)(cmd & ~PCI_COMMAND_MEMORY));
+		sized = 1;
+		pci_write32(slot, reg, 0xffffffffu);
+		mask = pci_read32(slot, reg) & ~0xfu;
+		pci_write32(slot, reg, lo);
+		if (is64) {
+			pci_write32(slot, reg + 4, 0xffffffffu);
+			hmask = pci_read32(slot, reg + 4);
+			pci_write32(slot, reg + 4, 0);
+		}
+		bar += (unsigned int)is64;
+		if (!mask && !is64)
+			continue; /* not implemented */
+		size = ~mask + 1;
+		addr = (next + size - 1) & ~(size - 1);
+		if (!mask || hmask != 0xffffffffu || addr < next || addr > PCI_MMIO_WINDOW_END - size) {
+			err = VIRTIO_E_BAR; /* 4 GiB or more, or the window is full */
+			break;
+		}
+		pci_write32(slot, reg, addr | (lo & 0xf));
+		next = addr + size;
+		placed = 1;
+	}
+	if (placed)
+		cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	if (sized)
+		pci_write16(slot, PCI_COMMAND, cmd);
+	return err;
 }
 
 /*
