@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/log.h"
@@ -227,6 +228,46 @@ static void submit_queued(struct blk *b)
 
 static void reap(struct blk *b, bool wait);
 
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/*
+ * The queue is empty. Rather than ask the guest for a kick at once (an exit
+ * for every batch it adds), watch the ring for up to poll_ns, handing back
+ * completions as they come. True if the driver added requests meanwhile:
+ * the caller takes them without a kick. Only with EVENT_IDX, where not
+ * moving avail_event is what keeps the guest from kicking.
+ */
+static bool poll_queue(struct blk *b)
+{
+	struct vq *q = &b->vdev.vq[0];
+	uint64_t start;
+
+	if (!b->poll_ns || !q->event_idx)
+		return false;
+	virtio_queue_interrupt(&b->vdev, 0); /* what is done so far, before the wait */
+	start = now_ns();
+	do {
+		if (vq_avail_pending(q))
+			return true;
+		if (b->uring && b->inflight) {
+			unsigned int before = b->inflight;
+
+			reap(b, false);
+			if (b->inflight != before)
+				virtio_queue_interrupt(&b->vdev, 0);
+		}
+		__builtin_ia32_pause();
+	} while (now_ns() - start < b->poll_ns);
+	b->poll_ns /= 2; /* nothing came: look for less time next */
+	return false;
+}
+
 /* Take every available request, up to the free slots. Lock held. */
 static void process_queue(struct blk *b)
 {
@@ -258,7 +299,9 @@ static void process_queue(struct blk *b)
 		if (b->uring)
 			reap(b, false);
 		b->stalled = free_slot(b) < 0;
-	} while (!b->stalled && vq_enable_notify(q));
+	} while (!b->stalled && (poll_queue(b) || vq_enable_notify(q)));
+	if (!b->stalled && b->poll_ns < b->poll_max_ns)
+		b->kicks_since = now_ns();
 	virtio_queue_interrupt(&b->vdev, 0);
 }
 
@@ -302,8 +345,22 @@ static void uring_ready(void *ctx, uint32_t events)
 
 static void blk_queue_notify(struct virtio_dev *v, unsigned int q)
 {
-	if (q == 0)
-		process_queue(to_blk(v));
+	struct blk *b = to_blk(v);
+
+	if (q != 0)
+		return;
+	if (b->kicks_since) {
+		uint64_t waited = now_ns() - b->kicks_since;
+
+		/* A longer look would have caught this kick: look longer next time. */
+		if (waited < b->poll_max_ns) {
+			b->poll_ns = 2 * (waited > b->poll_ns ? waited : b->poll_ns);
+			if (b->poll_ns > b->poll_max_ns)
+				b->poll_ns = b->poll_max_ns;
+		}
+		b->kicks_since = 0;
+	}
+	process_queue(b);
 }
 
 static void blk_reset(struct virtio_dev *v)
@@ -467,6 +524,8 @@ int blk_open(struct blk *b, const struct blk_options *o, const struct gm *mem, s
 	if (o->id) /* 20 bytes, NUL-padded, not terminated when all 20 are used (as specified) */
 		memcpy(b->id, o->id, strnlen(o->id, sizeof(b->id)));
 	fill_config(b);
+	b->poll_max_ns = (uint64_t)(o->poll_us < BLK_POLL_US_MAX ? o->poll_us : BLK_POLL_US_MAX) * 1000;
+	b->poll_ns = b->poll_max_ns;
 	b->nreq = BLK_QUEUE_SIZE;
 	b->req = calloc(b->nreq, sizeof(*b->req)); /* pages are touched only when used */
 	if (!b->req) {

@@ -13,6 +13,12 @@
  *
  * Threads: requests are parsed, submitted and completed on the I/O thread
  * with the virtio_dev lock held.
+ *
+ * Kicks: a kick costs the guest an exit, so once the queue is empty the
+ * I/O thread keeps looking at it for a short window (poll_us) before it
+ * asks the guest to kick again (EVENT_IDX). The window adapts: it halves
+ * each time nothing comes, and grows when a kick arrives soon after the
+ * queue went back to kicks.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,7 +37,11 @@ struct blk_options {
 	bool readonly;
 	const char *id; /* serial reported by GET_ID (up to 20 bytes), may be NULL */
 	bool sync_io;	/* no io_uring: each request done in turn on the I/O thread */
+	unsigned int poll_us; /* longest look at an idle queue before asking for kicks; 0: never */
 };
+
+#define BLK_POLL_US_DEFAULT 32
+#define BLK_POLL_US_MAX 1000
 
 struct blk_req {
 	bool busy;
@@ -57,6 +67,9 @@ struct blk {
 	int uring_fd; /* eventfd io_uring signals on completions */
 	unsigned int inflight, queued;
 	bool stalled; /* stopped taking requests: all slots in use */
+	/* Queue polling (process_queue()): the longest window, the current one, and
+	 * when the queue last went back to kicks (0: it has not, or the window is full). */
+	uint64_t poll_max_ns, poll_ns, kicks_since;
 	struct blk_req *req;
 	unsigned int nreq;
 };

@@ -188,6 +188,11 @@ void vq_push(struct vq *q, uint16_t head, uint32_t len)
 	vq_publish(q);
 }
 
+bool vq_avail_pending(const struct vq *q)
+{
+	return q->ready && !q->broken && load16(&q->avail[AVAIL_IDX]) != q->last_avail;
+}
+
 bool vq_should_notify(struct vq *q)
 {
 	uint16_t old, used_event;

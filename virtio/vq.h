@@ -85,6 +85,9 @@ void vq_push(struct vq *q, uint16_t head, uint32_t len);
 void vq_fill(struct vq *q, uint16_t head, uint32_t len);
 void vq_publish(struct vq *q);
 
+/* Has the driver made buffers available that vq_pop() has not taken? No side effects. */
+bool vq_avail_pending(const struct vq *q);
+
 /* After pushes: should the guest be interrupted (flags or EVENT_IDX)? */
 bool vq_should_notify(struct vq *q);
 

@@ -39,7 +39,8 @@ int cli_parse_size(const char *s, uint64_t *bytes)
 	return 0;
 }
 
-static int parse_cpus(const char *s, unsigned int *cpus)
+/* A plain decimal number in [min, max]. */
+static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned int *out)
 {
 	char *end;
 	unsigned long v;
@@ -48,10 +49,15 @@ static int parse_cpus(const char *s, unsigned int *cpus)
 		return -EINVAL;
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (errno || *end || v < 1 || v > CLI_MAX_CPUS)
+	if (errno || *end || v < min || v > max)
 		return -EINVAL;
-	*cpus = (unsigned int)v;
+	*out = (unsigned int)v;
 	return 0;
+}
+
+static int parse_cpus(const char *s, unsigned int *cpus)
+{
+	return parse_uint(s, 1, CLI_MAX_CPUS, cpus);
 }
 
 static int parse_serial(const char *s, struct cli_config *cfg)
@@ -98,6 +104,12 @@ static int disk_item(const char *item, struct cli_disk *d, char *path_buf, size_
 		d->sync_io = true;
 	} else if (!strcmp(item, "aio=io_uring")) {
 		d->sync_io = false;
+	} else if (!strncmp(item, "poll=", 5)) {
+		unsigned int us;
+
+		if (parse_uint(item + 5, 0, CLI_POLL_US_MAX, &us))
+			return -EINVAL;
+		d->poll_us = (int)us;
 	} else if (!strncmp(item, "id=", 3)) {
 		if (strlen(item + 3) > 20)
 			return -EINVAL;
@@ -114,6 +126,7 @@ int cli_parse_disk(const char *s, struct cli_disk *d, char *path_buf, size_t pat
 	bool too_long;
 
 	memset(d, 0, sizeof(*d));
+	d->poll_us = -1;
 	if (!strchr(s, '=')) { /* a bare file name; "file,ro" is a mistake, not a name */
 		if (!*s || strchr(s, ',') || strlen(s) >= path_size)
 			return -EINVAL;
@@ -212,7 +225,7 @@ static int apply_opt(enum opt id, const char *val, struct cli_config *cfg)
 			return bad("--disk", val, "at most 8 disks");
 		if (cli_parse_disk(val, &cfg->disk[cfg->nr_disks], cfg->disk_paths[cfg->nr_disks],
 				   sizeof(cfg->disk_paths[0])))
-			return bad("--disk", val, "use path=FILE[,readonly=on][,id=SERIAL][,aio=io_uring|sync] (id: 20 bytes at most)");
+			return bad("--disk", val, "use path=FILE[,readonly=on][,id=SERIAL][,aio=io_uring|sync][,poll=US] (id: 20 bytes at most, poll: 0-1000)");
 		cfg->nr_disks++;
 		break;
 	case OPT_NET:
@@ -332,8 +345,10 @@ void cli_usage(void)
 	      "  --cpus N           number of vCPUs, 1-255 (default 1)\n"
 	      "  --firmware PATH    raw image mapped below 4 GiB, started at the reset vector\n"
 	      "  --serial MODE      guest COM1: stdio (default), file=PATH or none\n"
-	      "  --disk path=FILE[,readonly=on][,id=SERIAL][,aio=io_uring|sync]\n"
+	      "  --disk path=FILE[,readonly=on][,id=SERIAL][,aio=io_uring|sync][,poll=US]\n"
 	      "                     virtio-blk disk on a raw image (repeatable: vda, vdb, ...)\n"
+	      "                     poll: microseconds the I/O thread watches an idle queue\n"
+	      "                     before asking the guest to notify (0-1000, default 32)\n"
 	      "  --net tap=NAME[,mac=52:54:00:xx:xx:xx]\n"
 	      "                     virtio-net on a tap device, created if missing (repeatable)\n"
 	      "  --seccomp on|off   system call filters per thread (default on; off to debug)\n"

@@ -10,6 +10,7 @@
 
 #define CLI_MAX_DISKS 8
 #define CLI_MAX_NICS 4
+#define CLI_POLL_US_MAX 1000
 
 enum cli_command { CLI_RUN, CLI_HELP, CLI_VERSION };
 
@@ -24,6 +25,7 @@ struct cli_disk {
 	bool readonly;
 	bool sync_io; /* aio=sync: one request at a time, no io_uring */
 	char id[21];  /* serial, at most 20 bytes */
+	int poll_us;  /* poll=US (0 to CLI_POLL_US_MAX); -1: the device's default */
 };
 enum cli_serial { CLI_SERIAL_STDIO, CLI_SERIAL_FILE, CLI_SERIAL_NONE };
 

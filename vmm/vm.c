@@ -141,7 +141,8 @@ static int plug_virtio(struct vm *vm, struct virtio_dev *vdev, struct virtio_pci
 static int add_disk(struct vm *vm, unsigned int i, const struct cli_disk *d)
 {
 	struct blk_options o = { .path = d->path, .readonly = d->readonly,
-				   .id = d->id[0] ? d->id : NULL, .sync_io = d->sync_io };
+				   .id = d->id[0] ? d->id : NULL, .sync_io = d->sync_io,
+				   .poll_us = d->poll_us < 0 ? BLK_POLL_US_DEFAULT : (unsigned int)d->poll_us };
 	struct vm_disk *vd = &vm->disk[i];
 	unsigned int slot = LAYOUT_PCI_FIRST_SLOT + i;
 	int err;

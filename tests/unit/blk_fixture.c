@@ -32,7 +32,8 @@ void bfx_image(struct bfx *f, uint64_t size)
 
 int bfx_try_open(struct bfx *f, bool readonly, bool sync, const char *id)
 {
-	struct blk_options o = { .path = f->path, .readonly = readonly, .id = id, .sync_io = sync };
+	struct blk_options o = { .path = f->path, .readonly = readonly, .id = id, .sync_io = sync,
+				 .poll_us = f->poll_us };
 	struct virtio_dev *v = &f->b.vdev;
 	int err;
 
@@ -46,9 +47,11 @@ int bfx_try_open(struct bfx *f, bool readonly, bool sync, const char *id)
 	f->opened = true;
 	fake_vring_init_at(&f->v, &f->m, BLK_QUEUE_SIZE, BFX_RING);
 	ck_assert_int_eq(vq_setup(&v->vq[0], &f->m, BLK_QUEUE_SIZE, f->v.desc, f->v.avail,
-				  f->v.used, false, true),
+				  f->v.used, f->event_idx, true),
 			 0);
-	v->driver_features = v->host_features & ~VIRTIO_FEAT_EVENT_IDX;
+	v->driver_features = v->host_features;
+	if (!f->event_idx)
+		v->driver_features &= ~VIRTIO_FEAT_EVENT_IDX;
 	v->status |= VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
 		     VIRTIO_STATUS_DRIVER_OK;
 	if (f->uring) {

@@ -719,5 +719,6 @@ Suite *blk_suite(void)
 
 	blk_io_tcases(s);
 	blk_flush_tcases(s);
+	blk_poll_tcases(s);
 	return s;
 }

@@ -45,6 +45,8 @@ struct bfx {
 	struct blk b;
 	struct evloop loop;
 	bool uring, loop_running, opened;
+	bool event_idx;	      /* set before bfx_try_open(): negotiate EVENT_IDX */
+	unsigned int poll_us; /* set before bfx_try_open(): blk_options.poll_us */
 	uint16_t next;	   /* next free descriptor of the ring */
 	unsigned int nreq; /* header / status slots handed out */
 };
@@ -52,6 +54,7 @@ struct bfx {
 /* Test cases defined beside test_blk.c, added to its suite. */
 void blk_io_tcases(Suite *s);
 void blk_flush_tcases(Suite *s);
+void blk_poll_tcases(Suite *s);
 
 /* The byte the image holds at `off` when created. */
 uint8_t bfx_pattern(uint64_t off);

@@ -345,24 +345,28 @@ END_TEST
 static const struct {
 	const char *s, *path, *id;
 	bool readonly, sync_io;
+	int poll_us; /* 0 in this table means the default (-1) */
 } good_disks[] = {
-	{ "path=/img/a.raw", "/img/a.raw", "", false, false },
-	{ "disk.img", "disk.img", "", false, false }, /* a bare file name */
-	{ "/var/lib/vm disk.img", "/var/lib/vm disk.img", "", false, false },
-	{ "path=a,readonly=on", "a", "", true, false },
-	{ "path=a,readonly=off", "a", "", false, false },
-	{ "path=a,ro", "a", "", true, false },
-	{ "path=a,readonly", "a", "", true, false },
-	{ "readonly=on,path=a", "a", "", true, false },
-	{ "path=a,readonly=on,readonly=off", "a", "", false, false },
-	{ "path=a,id=serial-1", "a", "serial-1", false, false },
-	{ "path=a,id=abcdefghijklmnopqrst", "a", "abcdefghijklmnopqrst", false, false },
-	{ "path=a,id=", "a", "", false, false },
-	{ "path=a,aio=sync", "a", "", false, true },
-	{ "path=a,aio=io_uring", "a", "", false, false },
-	{ "path=a,aio=sync,aio=io_uring", "a", "", false, false },
-	{ "path=x/y.qcow,ro,id=vd0,aio=sync", "x/y.qcow", "vd0", true, true },
-	{ "path=a=b", "a=b", "", false, false },
+	{ "path=/img/a.raw", "/img/a.raw", "", false, false, 0 },
+	{ "disk.img", "disk.img", "", false, false, 0 }, /* a bare file name */
+	{ "/var/lib/vm disk.img", "/var/lib/vm disk.img", "", false, false, 0 },
+	{ "path=a,readonly=on", "a", "", true, false, 0 },
+	{ "path=a,readonly=off", "a", "", false, false, 0 },
+	{ "path=a,ro", "a", "", true, false, 0 },
+	{ "path=a,readonly", "a", "", true, false, 0 },
+	{ "readonly=on,path=a", "a", "", true, false, 0 },
+	{ "path=a,readonly=on,readonly=off", "a", "", false, false, 0 },
+	{ "path=a,id=serial-1", "a", "serial-1", false, false, 0 },
+	{ "path=a,id=abcdefghijklmnopqrst", "a", "abcdefghijklmnopqrst", false, false, 0 },
+	{ "path=a,id=", "a", "", false, false, 0 },
+	{ "path=a,aio=sync", "a", "", false, true, 0 },
+	{ "path=a,aio=io_uring", "a", "", false, false, 0 },
+	{ "path=a,aio=sync,aio=io_uring", "a", "", false, false, 0 },
+	{ "path=x/y.qcow,ro,id=vd0,aio=sync", "x/y.qcow", "vd0", true, true, 0 },
+	{ "path=a=b", "a=b", "", false, false, 0 },
+	{ "path=a,poll=0", "a", "", false, false, -2 }, /* -2: explicitly 0 */
+	{ "path=a,poll=1000", "a", "", false, false, 1000 },
+	{ "path=a,poll=32,aio=sync", "a", "", false, true, 32 },
 };
 
 START_TEST(test_disk_parses)
@@ -377,6 +381,16 @@ START_TEST(test_disk_parses)
 	ck_assert_str_eq(d.id, good_disks[_i].id);
 	ck_assert_int_eq(d.readonly, good_disks[_i].readonly);
 	ck_assert_int_eq(d.sync_io, good_disks[_i].sync_io);
+	switch (good_disks[_i].poll_us) {
+	case 0:
+		ck_assert_int_eq(d.poll_us, -1);
+		break;
+	case -2:
+		ck_assert_int_eq(d.poll_us, 0);
+		break;
+	default:
+		ck_assert_int_eq(d.poll_us, good_disks[_i].poll_us);
+	}
 }
 END_TEST
 
@@ -394,6 +408,11 @@ static const char *const bad_disks[] = {
 	"path=a,RO",
 	",path=a",
 	"file=a",
+	"path=a,poll=",
+	"path=a,poll=1001",
+	"path=a,poll=-1",
+	"path=a,poll=10us",
+	"path=a,poll=99999999999999999999",
 };
 
 START_TEST(test_disk_garbage_rejected)
