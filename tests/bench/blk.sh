@@ -11,7 +11,9 @@
 # each phase with the TSC: 64 KiB sequential reads and writes over the whole
 # image (256 in flight, published 128 at a time), the same with 1 MiB
 # requests (32 in flight, 16 at a time), and 4 KiB random reads with at most
-# 32 in flight (16 at a time). The host turns TSC cycles into time with its
+# 32 in flight (16 at a time); then the sequential phases again with every
+# request's data in one buffer ("1 buf"), which is how dd works: those are
+# the like-for-like lines for the host dd comparison. The host turns TSC cycles into time with its
 # own TSC rate (build/tschz); a guest spin of 2^30 cycles, timed by the wall
 # clock between the guest's lines before and after it, checks that the
 # guest's TSC runs at that rate, in each VMM.
@@ -259,7 +261,9 @@ printf "$fmt" "" "io_uring" "sync" "" "cached" "uring" "sync" "uring" "sync" "fo
 	"uring/sync/QEMU"
 for line in "seqread 64K:seqread:seqread64K" "seqwrite 64K:seqwrite:seqwrite64K" \
 	"seqread 1M:seqread1m:seqread1M" "seqwrite 1M:seqwrite1m:seqwrite1M" \
-	"randread 4K QD$RAND_QD:randread:randread"; do
+	"randread 4K QD$RAND_QD:randread:randread" \
+	"seqread 64K 1 buf:seqread1b:seqread64K" "seqwrite 64K 1 buf:seqwrite1b:seqwrite64K" \
+	"seqread 1M 1 buf:seqread1m1b:seqread1M" "seqwrite 1M 1 buf:seqwrite1m1b:seqwrite1M"; do
 	IFS=: read -r label phase host <<<"$line"
 	unit="MiB/s"
 	[ "$phase" = randread ] && unit=IOPS
@@ -291,7 +295,8 @@ for line in "seqread 64K:seqread" "seqwrite 64K:seqwrite" "seqread 1M:seqread1m"
 done
 echo "host: dd for the sequential lines, ${RANDREAD:-(randread not built: liburing missing)}" \
 	"for the random one; \"dd, guest footprint\": dd through the page cache with a buffer as large" \
-	"as the guest's requests in flight (16M for 64K x 256, 32M for 1M x 32)"
+	"as the guest's requests in flight (16M for 64K x 256, 32M for 1M x 32); \"1 buf\": the guest puts" \
+	"every request's data in one buffer, as dd does"
 # CPU time of other processes (and of kernel threads, writeback included) during the runs
 times >"$OUT/times"
 mine=$(tail -1 "$OUT/times" | awk '{for (i = 1; i <= 2; i++) {split($i, p, "m"); s += p[1] * 60 + p[2]}; print s}')
