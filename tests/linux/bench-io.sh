@@ -206,9 +206,10 @@ best_rate() {
 }
 mib_s() { awk -v s="$1" -v m="$2" 'BEGIN { if (s > 0) printf "%.1f\n", m / s; else print "-" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
-# "median M min N (K pings)" of the round-trip times (ms) on stdin, one a line.
+# "median M min N (K pings)" of the round-trip times (ms) on stdin, one a line
+# (a reply timed 0.000 ms, which the test host's clock gives now and then, is left out).
 rtt_stats() {
-	sort -g | awk '{ t[NR] = $1 } END {
+	awk '$1 > 0' | sort -g | awk '{ t[NR] = $1 } END {
 		if (NR == 0) { print "- -"; exit }
 		m = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
 		printf "%.3f %.3f %d\n", m, t[1], NR }'
