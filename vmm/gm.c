@@ -30,7 +30,11 @@ static uint8_t *map_aligned(uint64_t size)
 	if (head)
 		munmap(p, head);
 	munmap(start + size, GM_ALIGN - head);
-	madvise(start, size, MADV_HUGEPAGE); /* a hint: fine to fail */
+	/* A hint, fine to fail. Not the first 2 MiB: every guest touches a few pages
+	 * there at once (firmware alias, boot tables, real-mode stack), and a huge
+	 * page would have the host zero all 2 MiB before the guest's first step. */
+	if (size > GM_ALIGN)
+		madvise(start + GM_ALIGN, size - GM_ALIGN, MADV_HUGEPAGE);
 	return start;
 }
 
