@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "vmm/log.h"
@@ -37,12 +38,21 @@ void net_default_mac(const char *tap, uint8_t mac[6])
 	mac[5] = (uint8_t)h;
 }
 
+/* What the tap's registration wakes on: frames to read unless paused, room to write
+ * while transmission waits for its next turn. */
+static void tap_events(struct net *n, bool rx_paused, bool tx_more)
+{
+	if (n->rx_paused != rx_paused || n->tx_more != tx_more) {
+		n->rx_paused = rx_paused;
+		n->tx_more = tx_more;
+		evloop_set_events(n->loop, n->tap_fd,
+				  (rx_paused ? 0 : EPOLLIN) | (tx_more ? EPOLLOUT : 0));
+	}
+}
+
 static void pause_rx(struct net *n, bool pause)
 {
-	if (n->rx_paused != pause) {
-		n->rx_paused = pause;
-		evloop_set_active(n->loop, n->tap_fd, !pause);
-	}
+	tap_events(n, pause, n->tx_more);
 }
 
 /* Copy `len` bytes to byte `off` of an iovec list. */
@@ -149,28 +159,41 @@ static void rx(struct net *n)
 		virtio_queue_interrupt(&n->vdev, RXQ);
 }
 
-/* I/O thread: the tap has frames for the guest. */
+static void tx(struct net *n);
+
+/* I/O thread: the tap has frames for the guest, or room for frames waiting to go out. */
 static void tap_ready(void *ctx, uint32_t events)
 {
 	struct net *n = ctx;
 
-	(void)events;
 	pthread_mutex_lock(&n->vdev.lock);
-	if (n->vdev.status & VIRTIO_STATUS_DRIVER_OK)
-		rx(n);
-	else
-		pause_rx(n, true);
+	if (!(n->vdev.status & VIRTIO_STATUS_DRIVER_OK)) {
+		tap_events(n, true, false);
+	} else {
+		if (events & EPOLLOUT)
+			tx(n);
+		if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+			rx(n);
+	}
 	pthread_mutex_unlock(&n->vdev.lock);
 }
 
+/*
+ * Send what the guest queued, at most NET_TX_BATCH frames a turn: a guest that
+ * keeps adding frames would otherwise hold the I/O thread. With more waiting,
+ * the queue is left without a kick request and the loop calls back on EPOLLOUT
+ * (a tap nearly always has room), after the other sources have had their turn.
+ */
 static void tx(struct net *n)
 {
 	struct vq *q = &n->vdev.vq[TXQ];
 	struct vq_chain c;
+	unsigned int frames = 0;
 	int r;
 
 	do {
-		while ((r = vq_pop(q, &c)) == 1) {
+		while ((r = frames < NET_TX_BATCH ? vq_pop(q, &c) : 0) == 1) {
+			frames++;
 			/* The chain is header + frame, exactly what the tap takes. */
 			if (c.read_len < HDR_LEN || writev(n->tap_fd, c.seg, (int)c.nread) < 0) {
 				if (log_limit_ok(&n->vdev.warn_limit, 10, LOG_WARN))
@@ -182,10 +205,17 @@ static void tx(struct net *n)
 			vq_push(q, c.head, 0);
 		}
 		if (r < 0) {
+			tap_events(n, n->rx_paused, false);
 			virtio_needs_reset(&n->vdev);
 			return;
 		}
+		if (frames == NET_TX_BATCH && vq_avail_pending(q)) {
+			tap_events(n, n->rx_paused, true);
+			virtio_queue_interrupt(&n->vdev, TXQ);
+			return;
+		}
 	} while (vq_enable_notify(q));
+	tap_events(n, n->rx_paused, false);
 	virtio_queue_interrupt(&n->vdev, TXQ);
 }
 
@@ -221,7 +251,7 @@ static void net_activate(struct virtio_dev *v)
 
 static void net_reset(struct virtio_dev *v)
 {
-	pause_rx(to_net(v), true);
+	tap_events(to_net(v), true, false);
 }
 
 static void net_config_read(struct virtio_dev *v, uint32_t off, void *data, uint32_t len)

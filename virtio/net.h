@@ -22,6 +22,7 @@
 #include "vmm/evloop.h"
 
 #define NET_QUEUE_SIZE 256
+#define NET_TX_BATCH 128 /* frames sent per turn of the I/O thread */
 #define NET_RX_MAX_CHAINS NET_QUEUE_SIZE /* buffers one received frame may span: the whole ring */
 #define NET_RX_MAX_IOV 1024
 
@@ -38,6 +39,7 @@ struct net {
 	struct evloop *loop;
 	struct virtio_net_config cfg;
 	bool rx_paused;
+	bool tx_more; /* the transmit queue stopped at its per-turn bound: resume on EPOLLOUT */
 	size_t rx_max; /* largest frame (with header) the guest accepts */
 	uint16_t rx_head[NET_RX_MAX_CHAINS];
 	uint32_t rx_len[NET_RX_MAX_CHAINS];

@@ -70,17 +70,22 @@ void evloop_del(struct evloop *l, int fd)
 	pthread_mutex_unlock(&l->lock);
 }
 
-void evloop_set_active(struct evloop *l, int fd, bool active)
+void evloop_set_events(struct evloop *l, int fd, uint32_t events)
 {
 	pthread_mutex_lock(&l->lock);
 	for (int i = 0; i < EVLOOP_MAX_SRCS; i++) {
 		if (l->src[i].fn && l->src[i].fd == fd) {
-			struct epoll_event ev = { .events = active ? EPOLLIN : 0, .data.u32 = (uint32_t)i };
+			struct epoll_event ev = { .events = events, .data.u32 = (uint32_t)i };
 
 			epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
 		}
 	}
 	pthread_mutex_unlock(&l->lock);
+}
+
+void evloop_set_active(struct evloop *l, int fd, bool active)
+{
+	evloop_set_events(l, fd, active ? EPOLLIN : 0);
 }
 
 static void *loop(void *arg)

@@ -45,6 +45,9 @@ void evloop_del(struct evloop *l, int fd);
 /* Keep `fd` registered but stop (active false) or resume waking on it: back-pressure. */
 void evloop_set_active(struct evloop *l, int fd, bool active);
 
+/* Wake on exactly `events` (EPOLLIN, EPOLLOUT, both or none) of a registered `fd`. */
+void evloop_set_events(struct evloop *l, int fd, uint32_t events);
+
 __attribute__((warn_unused_result)) int evloop_start(struct evloop *l);
 /* Signal the stop eventfd and join the thread. */
 void evloop_stop(struct evloop *l);

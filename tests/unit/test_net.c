@@ -403,6 +403,41 @@ START_TEST(test_tx_event_idx_asks_for_next_kick)
 }
 END_TEST
 
+/*
+ * A kick with more than NET_TX_BATCH frames queued: the device sends the
+ * bound, leaves the queue without a kick request (EVENT_IDX) and asks the
+ * loop for EPOLLOUT; the loop's next turn sends the rest, in order, and
+ * then asks for kicks again.
+ */
+START_TEST(test_tx_bounded_turn_resumes_on_loop)
+{
+	const unsigned int total = NET_TX_BATCH + 40;
+	int big = 1 << 20;
+	struct nfx f;
+
+	nfx_attach(&f);
+	nfx_activate(&f, &(struct nfx_cfg){ .event_idx = true });
+	setsockopt(f.n.tap_fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	for (unsigned int i = 0; i < total; i++)
+		tx_one(&f, i, 20);
+	nfx_kick(&f, TXQ);
+	ck_assert_uint_eq(nfx_used_idx(&f, TXQ), NET_TX_BATCH);
+	ck_assert(f.n.tx_more);
+	ck_assert_uint_eq(fake_vring_avail_event(&f.tx), 0); /* no kick asked for meanwhile */
+	nfx_start(&f);
+	nfx_wait_used(&f, TXQ, (uint16_t)total);
+	for (unsigned int i = 0; i < total; i++)
+		peer_got(&f, i, 20);
+	peer_got_nothing(&f);
+	pthread_mutex_lock(&f.n.vdev.lock);
+	ck_assert(!f.n.tx_more);
+	ck_assert_uint_eq(fake_vring_avail_event(&f.tx), total);
+	pthread_mutex_unlock(&f.n.vdev.lock);
+	ck_assert_uint_eq(f.n.tx_errors, 0);
+	nfx_close(&f);
+}
+END_TEST
+
 /* ---- net_open on a tap ---- */
 
 START_TEST(test_open_bad_names)
@@ -593,6 +628,7 @@ Suite *net_suite(void)
 	tcase_add_loop_test(tx_tc, test_tx_hostile_needs_reset, 0, 9);
 	tcase_add_test(tx_tc, test_tx_full_socket_drops_not_stalls);
 	tcase_add_test(tx_tc, test_tx_event_idx_asks_for_next_kick);
+	tcase_add_test(tx_tc, test_tx_bounded_turn_resumes_on_loop);
 	suite_add_tcase(s, tx_tc);
 
 	net_rx_tcases(s);
