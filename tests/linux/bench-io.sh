@@ -215,7 +215,17 @@ rtt_stats() {
 		printf "%.3f %.3f %d\n", m, t[1], NR }'
 }
 
-declare -A buf dir png pmin h2g g2h
+# irq_per_mib LOG DIR MIB: "QUEUE=N ..." virtio queue interrupts per MiB moved
+# during the DIR (H2G, G2H) transfers of every boot in LOG (BEFORE/AFTER pairs).
+irq_per_mib() {
+	grep -a -o "BENCH-IRQ-$2-[A-Z]*=.*" "$1" | awk -v mib="$3" '
+		{ split($0, kv, "="); after = kv[1] ~ /AFTER$/; n = split(kv[2], f, " ")
+		  for (i = 1; i <= n; i++) { split(f[i], p, ":"); q = p[1]; sub(/^virtio[0-9]+-/, "", q)
+			if (after) d[q] += p[2] - b[q]; else b[q] = p[2] } }
+		END { for (q in d) printf "%s=%.0f ", q, d[q] / mib; print "" }'
+}
+
+declare -A buf dir png pmin h2g g2h irqh irqg
 for vmm in ember qemu; do
 	log="$run_dir/$vmm.log"
 	src=$all_log
@@ -252,6 +262,8 @@ for vmm in ember qemu; do
 	dir[$vmm]=$(markers BENCH-BLK-DIRECT "$log" | best_rate 256)
 	read -r png[$vmm] pmin[$vmm] v < <(markers BENCH-PING-TIMES "$log" | tr ' ' '\n' | grep . | rtt_stats)
 	markers BENCH-PING-STATS "$log" | grep -v " 0% packet loss" | sed "s/^/$vmm: ping: /" || true
+	irqh[$vmm]=$(irq_per_mib "$log" H2G $((mb * runs * rounds)))
+	irqg[$vmm]=$(irq_per_mib "$log" G2H $((mb * runs * rounds)))
 	h2g[$vmm]=$(markers BENCH-H2G "$log" | awk '$1 == 0 { print $2 }' | best_rate "$mb")
 	g2h[$vmm]=$(markers BENCH-G2H "$log" | awk '$1 == 0 { print $2 }' | best_rate "$mb")
 	v=$(markers BENCH-H2G "$log" | grep -vc '^0 ' || true)
@@ -272,4 +284,6 @@ echo "virtio-blk, dd if=/dev/vda bs=1M of 256 MiB, best of $((runs * rounds)): p
 echo "virtio-net TCP (busybox nc, $mb MiB from a tmpfs file, best of $((runs * rounds))): host -> guest: ember ${h2g[ember]} MiB/s, qemu microvm ${h2g[qemu]} MiB/s, ratio $(ratio "${h2g[ember]}" "${h2g[qemu]}");" \
 	"guest -> host: ember ${g2h[ember]} MiB/s, qemu microvm ${g2h[qemu]} MiB/s, ratio $(ratio "${g2h[ember]}" "${g2h[qemu]}")"
 echo "virtio-net ping guest -> host, 50 x $rounds, RTT median (min): ember ${png[ember]} (${pmin[ember]}) ms, qemu microvm ${png[qemu]} (${pmin[qemu]}) ms, ratio of medians $(ratio "${png[qemu]}" "${png[ember]}")"
+echo "guest interrupts per MiB (virtio queues), host -> guest: ember ${irqh[ember]:--}, qemu microvm ${irqh[qemu]:--};" \
+	"guest -> host: ember ${irqg[ember]:--}, qemu microvm ${irqg[qemu]:--}"
 echo "logs: $run_dir"

@@ -25,6 +25,13 @@ while [ "$i" -le "$runs" ]; do
 	i=$((i + 1))
 done
 
+# irq_snapshot KEY: the virtio queue interrupts taken so far, "NAME:COUNT ..."
+irq_snapshot() {
+	echo "BENCH-IRQ-$1=$(awk '/virtio.*-(input|output)/ { n = 0
+		for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
+		printf "%s:%d ", $NF, n }' /proc/interrupts)"
+}
+
 peer=$(param peer0)
 if net_setup 0; then
 	ping_report BENCH-PING "$peer" 50
@@ -33,6 +40,7 @@ if net_setup 0; then
 	# ours has read everything). nc ends when its stdin does too: a fifo
 	# opened read-write never ends.
 	mkfifo /tmp/nc.in
+	irq_snapshot H2G-BEFORE
 	i=1
 	while [ "$i" -le "$runs" ]; do
 		timeout 300 nc -l -p $((5100 + i)) <>/tmp/nc.in >/dev/null &
@@ -51,7 +59,9 @@ if net_setup 0; then
 	# Then to the host's port 5200+i, from a tmpfs file: sending from a pipe
 	# (dd | nc) reset the guest (triple fault) under both VMMs in 3 of 8
 	# runs in the nested test host.
+	irq_snapshot H2G-AFTER
 	dd if=/dev/zero of=/tmp/tx bs=1M count="$mb" 2>/dev/null
+	irq_snapshot G2H-BEFORE
 	i=1
 	while [ "$i" -le "$runs" ]; do
 		t0=$(now)
@@ -59,6 +69,7 @@ if net_setup 0; then
 		echo "BENCH-G2H=$? $(since "$t0")"
 		i=$((i + 1))
 	done
+	irq_snapshot G2H-AFTER
 fi
 echo "BENCH-NET-DONE"
 wait_host 120
