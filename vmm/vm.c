@@ -138,6 +138,9 @@ static int plug_virtio(struct vm *vm, struct virtio_dev *vdev, struct virtio_pci
 	return err;
 }
 
+/* The command line's limit for poll= is the device's: one number, checked in two modules. */
+_Static_assert(CLI_POLL_US_MAX == BLK_POLL_US_MAX, "--disk poll= range and virtio-blk's disagree");
+
 static int add_disk(struct vm *vm, unsigned int i, const struct cli_disk *d)
 {
 	struct blk_options o = { .path = d->path, .readonly = d->readonly,
