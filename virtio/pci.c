@@ -391,6 +391,7 @@ static void kick_ready(void *ctx, uint32_t events)
 	if (read(k->fd, &n, sizeof(n)) < 0)
 		return;
 	pthread_mutex_lock(&v->lock);
+	v->stats[k->q].kicks += n; /* an eventfd adds up the kicks since the last read */
 	if ((v->status & VIRTIO_STATUS_DRIVER_OK) && !(v->status & VIRTIO_STATUS_NEEDS_RESET) &&
 	    v->vq[k->q].ready)
 		v->ops->queue_notify(v, k->q);

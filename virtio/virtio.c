@@ -60,6 +60,18 @@ void virtio_needs_reset(struct virtio_dev *v)
 
 void virtio_queue_interrupt(struct virtio_dev *v, unsigned int q)
 {
-	if (q < v->num_queues && vq_should_notify(&v->vq[q]) && v->transport)
+	if (q < v->num_queues && vq_should_notify(&v->vq[q]) && v->transport) {
+		v->stats[q].interrupts++;
 		v->transport->notify_queue(v, q);
+	}
+}
+
+void virtio_log_stats(struct virtio_dev *v, const char *label)
+{
+	pthread_mutex_lock(&v->lock);
+	for (unsigned int q = 0; q < v->num_queues; q++)
+		log_info("%s: queue %u: %llu kicks, %llu interrupts", label, q,
+			 (unsigned long long)v->stats[q].kicks,
+			 (unsigned long long)v->stats[q].interrupts);
+	pthread_mutex_unlock(&v->lock);
 }

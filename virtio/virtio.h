@@ -63,6 +63,12 @@ struct virtio_queue_cfg {
 	uint64_t desc, avail, used;
 };
 
+/* What one queue has cost so far: the guest's kicks (each a VM exit) and the
+ * interrupts sent to it. Counted under the device lock; printed with -v. */
+struct virtio_queue_stats {
+	uint64_t kicks, interrupts;
+};
+
 struct virtio_dev {
 	pthread_mutex_t lock;
 	const char *name;
@@ -82,6 +88,7 @@ struct virtio_dev {
 	const struct virtio_transport_ops *transport;
 	void *transport_ctx;
 	struct log_limit warn_limit; /* guest-triggered warnings */
+	struct virtio_queue_stats stats[VIRTIO_MAX_QUEUES]; /* kept across resets */
 };
 
 /*
@@ -101,6 +108,9 @@ static inline bool virtio_has(const struct virtio_dev *v, uint64_t f)
 {
 	return (v->driver_features & f) == f;
 }
+
+/* Log each queue's counts at info level, as "LABEL: queue N: K kicks, I interrupts". */
+void virtio_log_stats(struct virtio_dev *v, const char *label);
 
 /* Mark the device broken (a queue broke a rule): NEEDS_RESET and a config interrupt. Lock held. */
 void virtio_needs_reset(struct virtio_dev *v);

@@ -144,9 +144,11 @@ static int start_and_wait(struct vm *vm, const struct cli_config *cfg)
 	console_close(&con);
 	if (vm->exit_reason[0])
 		log_info("%s", vm->exit_reason);
-	if (log_get_level() >= LOG_INFO)
+	if (log_get_level() >= LOG_INFO) {
 		log_info("guest RAM touched: %llu KiB",
 			 (unsigned long long)(gm_resident(&vm->mem) >> 10));
+		vm_log_stats(vm);
+	}
 	return status;
 }
 

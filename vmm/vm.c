@@ -398,6 +398,24 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+void vm_log_stats(struct vm *vm)
+{
+	char label[40];
+
+	for (unsigned int i = 0; vm->disk && i < vm->nr_disks; i++) {
+		if (!vm->disk[i].open)
+			continue;
+		snprintf(label, sizeof(label), "virtio-blk vd%c", 'a' + (int)(i % 26));
+		virtio_log_stats(&vm->disk[i].blk.vdev, label);
+	}
+	for (unsigned int i = 0; vm->nic && i < vm->nr_nics; i++) {
+		if (!vm->nic[i].open)
+			continue;
+		snprintf(label, sizeof(label), "virtio-net %s", vm->nic[i].net.tap);
+		virtio_log_stats(&vm->nic[i].net.vdev, label);
+	}
+}
+
 void vm_destroy(struct vm *vm)
 {
 	for (unsigned int i = 0; vm->vcpu && i < vm->nr_vcpus; i++)

@@ -120,6 +120,10 @@ struct vm {
 __attribute__((warn_unused_result)) int vm_create(struct vm *vm, const struct vm_config *cfg);
 void vm_destroy(struct vm *vm);
 
+/* Log each virtio queue's kicks and interrupts (info level): disks as vda,
+ * vdb..., network devices by their tap. */
+void vm_log_stats(struct vm *vm);
+
 /* Ask the VM to stop with `status` (first request wins). Thread-safe. */
 void vm_request_stop(struct vm *vm, int status, const char *reason);
 

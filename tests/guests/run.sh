@@ -94,9 +94,11 @@ check "virtio-blk: the image holds the pattern at the right offsets, zeros elsew
 	blk_image_ok "$OUT/blk.img"
 
 truncate -s 1M "$OUT/blk-sync.img"
-run blksync --firmware $G/blk.bin --disk "path=$OUT/blk-sync.img,id=ember-test-disk,aio=sync"
+run blksync -v --firmware $G/blk.bin --disk "path=$OUT/blk-sync.img,id=ember-test-disk,aio=sync"
 check "virtio-blk with aio=sync: the same requests and the same image (status $st)" \
 	bash -c "[ $st -eq 0 ] && grep -qx 'blk ok' $OUT/blksync.out && cmp -s $OUT/blk.img $OUT/blk-sync.img"
+check "-v: the queue's kicks and interrupts are counted at exit" \
+	grep -qE '^ember: virtio-blk vda: queue 0: [1-9][0-9]* kicks, [1-9][0-9]* interrupts$' "$OUT/blksync.err"
 
 truncate -s 1M "$OUT/blk2.img"
 head -c 65536 /dev/urandom >"$OUT/ro.img"

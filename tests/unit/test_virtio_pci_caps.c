@@ -231,6 +231,9 @@ START_TEST(test_isr_read_clears_intx)
 	queue_interrupt(&p);
 	pfx_wr(&p, ISR, 0, 1);
 	ck_assert_uint_eq(pfx_rd(&p, ISR, 1), 1);
+	/* Counted: the interrupts sent, not the one the driver declined. */
+	ck_assert_uint_eq(p.d.vdev.stats[0].interrupts, 3);
+	ck_assert_uint_eq(p.d.vdev.stats[0].kicks, 0);
 	pfx_close(&p);
 }
 END_TEST
@@ -389,6 +392,11 @@ START_TEST(test_kick_served_on_io_thread)
 	pfx_wr(&p, NOTIFY, 0, 2);
 	usleep(20000);
 	ck_assert_uint_eq(notified(&p, 0), 2);
+	/* Every kick is counted, served or not. */
+	pthread_mutex_lock(&p.d.vdev.lock);
+	ck_assert_uint_eq(p.d.vdev.stats[0].kicks, 4);
+	ck_assert_uint_eq(p.d.vdev.stats[1].kicks, 1);
+	pthread_mutex_unlock(&p.d.vdev.lock);
 	pfx_close(&p);
 }
 END_TEST
