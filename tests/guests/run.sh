@@ -29,6 +29,10 @@ run unmapped --firmware $G/unmapped.bin
 check "unmapped port/MMIO read all ones, PCI host bridge answers (status $st)" \
 	grep -q "unmapped accesses ok" "$OUT/unmapped.out"
 
+run features --firmware $G/smp.bin
+check "CPUID: x2APIC, TSC-deadline timer, hypervisor bit, KVM signature (status $st)" \
+	grep -qx "features: x2apic tsc-deadline hypervisor kvm" "$OUT/features.out"
+
 for n in 1 2 4; do
 	run smp$n --firmware $G/smp.bin --cpus $n
 	check "smp: $n vCPUs each report once (status $st)" \

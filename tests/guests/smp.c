@@ -1,7 +1,8 @@
 /*
- * Every vCPU reports. The BSP reads the CPU count from CPUID leaf 0xb
- * (core level), wakes the APs with INIT-SIPI-SIPI through its local APIC,
- * and waits until each has checked in and printed its line.
+ * Every vCPU reports. The BSP prints the CPUID features a Linux guest's
+ * timer and interrupt set-up depend on, reads the CPU count from CPUID leaf
+ * 0xb (core level), wakes the APs with INIT-SIPI-SIPI through its local
+ * APIC, and waits until each has checked in and printed its line.
  */
 #include "guest.h"
 
@@ -51,6 +52,27 @@ static void send_ipi(uint32_t icr)
 	mmio_write32(LAPIC_ICR_LO, icr);
 }
 
+/* "features:" then x2apic, tsc-deadline, hypervisor and kvm (the KVM
+ * signature at leaf 0x40000000), each present or with a leading "no-". */
+static void report_features(void)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} leaf1[] = { { 21, "x2apic" }, { 24, "tsc-deadline" }, { 31, "hypervisor" } };
+	uint32_t r[4];
+
+	cpuid(1, 0, r);
+	puts_serial("features:");
+	for (unsigned int i = 0; i < sizeof(leaf1) / sizeof(leaf1[0]); i++) {
+		puts_serial(r[2] & (1u << leaf1[i].bit) ? " " : " no-");
+		puts_serial(leaf1[i].name);
+	}
+	cpuid(0x40000000, 0, r);
+	/* "KVMKVMKVM\0\0\0" in ebx, ecx, edx */
+	puts_serial(r[1] == 0x4b4d564b && r[2] == 0x564b4d56 && r[3] == 0x4d ? " kvm\n" : " no-kvm\n");
+}
+
 void guest_main(void)
 {
 	uint32_t r[4], n, spins = 0;
@@ -58,6 +80,7 @@ void guest_main(void)
 	CHECKED_IN = 0;
 	PRINT_LOCK = 0;
 	SEEN_MASK = 0;
+	report_features();
 	cpuid(0xb, 1, r);
 	n = r[1] & 0xffff;
 	if (n == 0 || n > 32)
