@@ -85,12 +85,7 @@ if [[ "$mode" == direct ]]; then
 		sh "$scen" >"$all_log" 2>&1 || true
 else
 	overlay="$KIT/stage/bench-overlay-$$"
-	rm -rf "$overlay"
-	mkdir -p "$overlay"
-	if [[ -n "${EMBER_HOST_OVERLAY:-}" ]]; then
-		cp -a "$EMBER_HOST_OVERLAY/." "$overlay/"
-	fi
-	kit_qemu_overlay "$overlay"
+	kit_bench_overlay "$overlay"
 	EMBER_HOST_OVERLAY="$overlay" "$KIT_LIB_DIR/mkhost.sh" "$scen" "$run_dir/host.cpio.gz"
 	rm -rf "$overlay"
 	kit_log "booting the nested test host: ember and QEMU microvm, $runs runs each (a few minutes under TCG)"

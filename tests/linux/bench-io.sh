@@ -17,10 +17,19 @@
 # the nested test host with this machine's QEMU copied in; the taps and
 # their addresses exist only there.
 #
+# Beside the figures, per MiB moved in each direction: the guest's virtio
+# interrupts and, where the host's debugfs shows them, KVM's counters for
+# the VM (exits; instructions emulated, which on AMD includes every queue
+# kick; interrupts injected) and the VMM's CPU time (vCPU threads, the
+# guest's part of it, the other threads). ember's own count of kicks and
+# interrupts per queue (-v) is in its log.
+#
 # Usage: tests/linux/bench-io.sh   (make bench runs it)
-# Env: RUNS (2), ROUNDS (2), MB (128), EMBER_KVM_MODE=direct|nested, EMBER_GUEST_TIMEOUT
-# (400 s per VMM run). Logs: build/kit/logs/bench-io-<time>/ (bench-io-latest):
-# all.log (all-2.log: the retry boot, see below), ember.log, qemu.log.
+# Env: RUNS (2), ROUNDS (2), MB (128), VMMS ("ember qemu"; ember-poll0 is
+# ember with --disk ...,poll=0), EMBER_KVM_MODE=direct|nested,
+# EMBER_GUEST_TIMEOUT (400 s per VMM run). Logs: build/kit/logs/bench-io-<time>/
+# (bench-io-latest): all.log (all-2.log: the retry boot, see below), one
+# log per VMM (ember.log, qemu.log...).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -32,6 +41,11 @@ guest_tmo=${EMBER_GUEST_TIMEOUT:-400}
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || kit_die "RUNS must be a positive number"
 [[ "$mb" =~ ^[1-9][0-9]*$ ]] || kit_die "MB must be a positive number"
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || kit_die "ROUNDS must be a positive number"
+read -r -a vmms <<<"${VMMS:-ember qemu}"
+for v in "${vmms[@]}"; do
+	[[ "$v" =~ ^(ember|ember-poll0|qemu)$ ]] || kit_die "VMMS: '$v' is not one of ember, ember-poll0, qemu"
+done
+((${#vmms[@]})) || kit_die "VMMS is empty"
 kit_bench_start bench-io
 all_log="$run_dir/all.log"
 
@@ -55,6 +69,27 @@ HEAD
 # stdout is the guest's console. RUNS rounds each way (guest/tests/bench-io.sh):
 # host -> guest to port 5100+i once the guest says BENCH-LISTENING=i, timed
 # here; guest -> host to port 5200+i, timed in the guest.
+# kvm_snapshot KEY: for the one VM running now, KVM's counters (debugfs)
+# and the CPU time, in ms, of the VMM's threads (its pid names the VM's
+# debugfs directory): vcpu_ms those that run a vCPU (their guest time > 0),
+# guest_ms the part of it in the guest, vmm_ms all the others (device
+# emulation, main loop). "NAME:COUNT ..."; nothing where debugfs is not
+# there to read.
+kvm_snapshot() {
+	for _d in /sys/kernel/debug/kvm/*-*; do
+		[ -r "$_d/exits" ] || continue
+		_cpu=$(cat /proc/"$(basename "$_d" | cut -d- -f1)"/task/*/stat 2>/dev/null | awk '
+			# From the state on: utime is field 12, stime 13, guest_time 41 (USER_HZ 100).
+			{ sub(/.*\) /, ""); t = ($12 + $13) * 10
+			  if ($41 > 0) { v += t; g += $41 * 10 } else o += t }
+			END { printf "vcpu_ms:%d guest_ms:%d vmm_ms:%d", v, g, o }')
+		note "BENCH-KVM-$1" "$(for _f in exits insn_emulation irq_injections halt_exits; do
+			printf '%s:%s ' "$_f" "$(cat "$_d/$_f" 2>/dev/null || echo 0)"
+		done)$_cpu"
+		return 0
+	done
+}
+
 host_side() {
 	tap_up "$1" "$2" "$3" || return 0
 	mkfifo g2h.fifo
@@ -65,10 +100,17 @@ host_side() {
 	done
 	for i in $(seq "$RUNS"); do
 		wait_for "$1" "BENCH-LISTENING=$i" "$TMO" || break
+		[ "$i" = 1 ] && kvm_snapshot H2G-BEFORE
 		t0=$(uptime_s)
 		timeout "$TMO" "$BB" nc "$4" $((5100 + i)) <h2g.dat >/dev/null
 		note BENCH-H2G "$? $(elapsed "$t0")"
 	done
+	kvm_snapshot H2G-AFTER
+	# The guest marks its sending's start and end (polled: within 0.2 s).
+	if wait_for "$1" BENCH-IRQ-G2H-BEFORE "$TMO"; then
+		kvm_snapshot G2H-BEFORE
+		wait_for "$1" BENCH-IRQ-G2H-AFTER "$TMO" && kvm_snapshot G2H-AFTER
+	fi
 	wait_for "$1" BENCH-NET-DONE "$TMO"
 	for p in $pids; do
 		kill "$p" 2>/dev/null
@@ -100,6 +142,7 @@ one() {
 
 mkdir -p "$TMPD"
 cd "$TMPD" || exit 1
+[ -d /sys/kernel/debug/kvm ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 HOSTLOG=$TMPD/tun.host
 load_tun
 cat "$HOSTLOG"
@@ -112,9 +155,16 @@ for round in $(seq "$ROUNDS"); do
 echo "BENCH-ROUND=$round"
 case " $VMMS " in
 *" ember "*)
-one ember tap0 10.0.0 "$EMBER" run --kernel "$KERNEL" --initrd "$INITRD" \
+one ember tap0 10.0.0 "$EMBER" run -v --kernel "$KERNEL" --initrd "$INITRD" \
 	--cmdline "console=ttyS0 $args ember.ip0=10.0.0.2/24 ember.peer0=10.0.0.1 quiet" \
 	--memory 512M --cpus 1 --serial stdio --disk path=bench.img --net tap=tap0
+;;
+esac
+case " $VMMS " in
+*" ember-poll0 "*)
+one ember-poll0 tapp 10.0.2 "$EMBER" run -v --kernel "$KERNEL" --initrd "$INITRD" \
+	--cmdline "console=ttyS0 $args ember.ip0=10.0.2.2/24 ember.peer0=10.0.2.1 quiet" \
+	--memory 512M --cpus 1 --serial stdio --disk path=bench.img,poll=0 --net tap=tapp
 ;;
 esac
 case " $VMMS " in
@@ -135,12 +185,7 @@ BODY
 
 if [[ "$mode" == nested ]]; then
 	overlay="$KIT/stage/bench-io-overlay-$$"
-	rm -rf "$overlay"
-	mkdir -p "$overlay"
-	if [[ -n "${EMBER_HOST_OVERLAY:-}" ]]; then
-		cp -a "$EMBER_HOST_OVERLAY/." "$overlay/"
-	fi
-	kit_qemu_overlay "$overlay"
+	kit_bench_overlay "$overlay"
 fi
 
 # run_boot LOG VMM...: the runs of the VMMs named, in one test-host boot (or
@@ -179,12 +224,12 @@ complete() {
 	((n == rounds))
 }
 
-run_boot "$all_log" ember qemu
+run_boot "$all_log" "${vmms[@]}"
 # In the nested test host the test host or a guest sometimes crashes under
 # network load (README.txt, known findings): the VMMs whose run did not
 # complete get one more boot; the figures come from the last run of each.
 retry=()
-for vmm in ember qemu; do
+for vmm in "${vmms[@]}"; do
 	complete "$vmm" "$all_log" || retry+=("$vmm")
 done
 if ((${#retry[@]})) && [[ "$mode" == nested ]]; then
@@ -215,18 +260,19 @@ rtt_stats() {
 		printf "%.3f %.3f %d\n", m, t[1], NR }'
 }
 
-# irq_per_mib LOG DIR MIB: "QUEUE=N ..." virtio queue interrupts per MiB moved
-# during the DIR (H2G, G2H) transfers of every boot in LOG (BEFORE/AFTER pairs).
-irq_per_mib() {
-	grep -a -o "BENCH-IRQ-$2-[A-Z]*=.*" "$1" | awk -v mib="$3" '
+# per_mib LOG PREFIX MIB: "NAME=N ..." each counter's increase per MiB moved,
+# from the PREFIX-BEFORE/PREFIX-AFTER "NAME:COUNT ..." pairs of every boot in
+# LOG (PREFIX: BENCH-IRQ-H2G, BENCH-KVM-G2H...).
+per_mib() {
+	grep -a -o "$2-[A-Z]*=.*" "$1" | awk -v mib="$3" '
 		{ split($0, kv, "="); after = kv[1] ~ /AFTER$/; n = split(kv[2], f, " ")
 		  for (i = 1; i <= n; i++) { split(f[i], p, ":"); q = p[1]; sub(/^virtio[0-9]+-/, "", q)
 			if (after) d[q] += p[2] - b[q]; else b[q] = p[2] } }
-		END { for (q in d) printf "%s=%.0f ", q, d[q] / mib; print "" }'
+		END { for (q in d) printf "%s=%.0f\n", q, d[q] / mib }' | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
-declare -A buf dir png pmin h2g g2h irqh irqg
-for vmm in ember qemu; do
+declare -A buf dir png pmin h2g g2h irqh irqg kvmh kvmg
+for vmm in "${vmms[@]}"; do
 	log="$run_dir/$vmm.log"
 	src=$all_log
 	if [[ " ${retry[*]} " == *" $vmm "* ]]; then
@@ -262,8 +308,11 @@ for vmm in ember qemu; do
 	dir[$vmm]=$(markers BENCH-BLK-DIRECT "$log" | best_rate 256)
 	read -r png[$vmm] pmin[$vmm] v < <(markers BENCH-PING-TIMES "$log" | tr ' ' '\n' | grep . | rtt_stats)
 	markers BENCH-PING-STATS "$log" | grep -v " 0% packet loss" | sed "s/^/$vmm: ping: /" || true
-	irqh[$vmm]=$(irq_per_mib "$log" H2G $((mb * runs * rounds)))
-	irqg[$vmm]=$(irq_per_mib "$log" G2H $((mb * runs * rounds)))
+	n=$((mb * runs * rounds))
+	irqh[$vmm]=$(per_mib "$log" BENCH-IRQ-H2G "$n")
+	irqg[$vmm]=$(per_mib "$log" BENCH-IRQ-G2H "$n")
+	kvmh[$vmm]=$(per_mib "$log" BENCH-KVM-H2G "$n")
+	kvmg[$vmm]=$(per_mib "$log" BENCH-KVM-G2H "$n")
 	h2g[$vmm]=$(markers BENCH-H2G "$log" | awk '$1 == 0 { print $2 }' | best_rate "$mb")
 	g2h[$vmm]=$(markers BENCH-G2H "$log" | awk '$1 == 0 { print $2 }' | best_rate "$mb")
 	v=$(markers BENCH-H2G "$log" | grep -vc '^0 ' || true)
@@ -278,12 +327,23 @@ for vmm in ember qemu; do
 done
 where="nested test host (QEMU TCG): figures are relative"
 [[ "$mode" == nested ]] || where="this machine's /dev/kvm"
-echo "Linux guest I/O, 1 vCPU, 512 MiB, $where; ratios ember/qemu (>1: ember better, for RTT qemu/ember)"
-echo "virtio-blk, dd if=/dev/vda bs=1M of 256 MiB, best of $((runs * rounds)): page cache: ember ${buf[ember]} MiB/s, qemu microvm ${buf[qemu]} MiB/s, ratio $(ratio "${buf[ember]}" "${buf[qemu]}");" \
-	"O_DIRECT: ember ${dir[ember]} MiB/s, qemu microvm ${dir[qemu]} MiB/s, ratio $(ratio "${dir[ember]}" "${dir[qemu]}")"
-echo "virtio-net TCP (busybox nc, $mb MiB from a tmpfs file, best of $((runs * rounds))): host -> guest: ember ${h2g[ember]} MiB/s, qemu microvm ${h2g[qemu]} MiB/s, ratio $(ratio "${h2g[ember]}" "${h2g[qemu]}");" \
-	"guest -> host: ember ${g2h[ember]} MiB/s, qemu microvm ${g2h[qemu]} MiB/s, ratio $(ratio "${g2h[ember]}" "${g2h[qemu]}")"
-echo "virtio-net ping guest -> host, 50 x $rounds, RTT median (min): ember ${png[ember]} (${pmin[ember]}) ms, qemu microvm ${png[qemu]} (${pmin[qemu]}) ms, ratio of medians $(ratio "${png[qemu]}" "${png[ember]}")"
-echo "guest interrupts per MiB (virtio queues), host -> guest: ember ${irqh[ember]:--}, qemu microvm ${irqh[qemu]:--};" \
-	"guest -> host: ember ${irqg[ember]:--}, qemu microvm ${irqg[qemu]:--}"
+echo "Linux guest I/O, 1 vCPU, 512 MiB, $where (qemu: -M microvm; ember-poll0: --disk ...,poll=0)."
+echo "virtio-blk: dd if=/dev/vda bs=1M of 256 MiB, page cache and O_DIRECT; virtio-net: TCP with busybox nc," \
+	"$mb MiB from a tmpfs file, host -> guest and guest -> host (best of $((runs * rounds)) each), ping guest -> host" \
+	"50 x $rounds, RTT median (min)"
+for vmm in "${vmms[@]}"; do
+	echo "$vmm: dd ${buf[$vmm]} / ${dir[$vmm]} MiB/s; TCP ${h2g[$vmm]} / ${g2h[$vmm]} MiB/s; ping ${png[$vmm]} (${pmin[$vmm]}) ms"
+done
+if [[ -n "${buf[qemu]+set}" ]]; then
+	for vmm in "${vmms[@]}"; do
+		[[ "$vmm" != qemu ]] || continue
+		echo "$vmm / qemu (>1: $vmm better): dd $(ratio "${buf[$vmm]}" "${buf[qemu]}") / $(ratio "${dir[$vmm]}" "${dir[qemu]}");" \
+			"TCP $(ratio "${h2g[$vmm]}" "${h2g[qemu]}") / $(ratio "${g2h[$vmm]}" "${g2h[qemu]}");" \
+			"ping (qemu's median / $vmm's) $(ratio "${png[qemu]}" "${png[$vmm]}")"
+	done
+fi
+for vmm in "${vmms[@]}"; do
+	echo "$vmm per MiB, host -> guest: guest interrupts ${irqh[$vmm]:--}; KVM ${kvmh[$vmm]:--}"
+	echo "$vmm per MiB, guest -> host: guest interrupts ${irqg[$vmm]:--}; KVM ${kvmg[$vmm]:--}"
+done
 echo "logs: $run_dir"

@@ -96,21 +96,36 @@ kit_qemu_overlay() {
 	cp -a /usr/share/qemu /usr/share/seabios "$root/usr/share/"
 }
 
+# kit_run_dir NAME: sets run_dir to a new build/kit/logs/NAME-<time>/,
+# linked as NAME-latest; the ten newest are kept.
+kit_run_dir() {
+	run_dir="$KIT/logs/$1-$(date +%Y%m%d-%H%M%S)-$$"
+	mkdir -p "$run_dir"
+	find "$KIT/logs" -maxdepth 1 -type d -name "$1-[0-9]*" | LC_ALL=C sort | head -n -10 |
+		xargs -r rm -rf
+	ln -sfn "$(basename "$run_dir")" "$KIT/logs/$1-latest"
+}
+
 # kit_bench_start NAME: what both Linux benchmarks do first. Checks for
 # ember and QEMU, fetches the kernel and builds the guest initramfs, sets
-# QEMU_BIN, mode (kit_kvm_mode) and run_dir (build/kit/logs/NAME-<time>/,
-# linked as NAME-latest; the ten newest are kept).
+# QEMU_BIN, mode (kit_kvm_mode) and run_dir (kit_run_dir NAME).
 kit_bench_start() {
-	local name=$1
 	[[ -x "$EMBER" ]] || kit_die "$EMBER missing; run make"
 	QEMU_BIN=$(command -v qemu-system-x86_64) ||
 		kit_die "qemu-system-x86_64 missing; run tests/deps.sh"
 	"$KIT_LIB_DIR/fetch.sh"
 	"$KIT_LIB_DIR/mkguest.sh"
 	mode=$(kit_kvm_mode)
-	run_dir="$KIT/logs/$name-$(date +%Y%m%d-%H%M%S)-$$"
-	mkdir -p "$run_dir"
-	find "$KIT/logs" -maxdepth 1 -type d -name "$name-[0-9]*" | LC_ALL=C sort | head -n -10 |
-		xargs -r rm -rf
-	ln -sfn "$(basename "$run_dir")" "$KIT/logs/$name-latest"
+	kit_run_dir "$1"
+}
+
+# kit_bench_overlay DIR: DIR, emptied, gets what the benchmark's test host
+# adds to its root: $EMBER_HOST_OVERLAY's files and this machine's QEMU.
+kit_bench_overlay() {
+	rm -rf "$1"
+	mkdir -p "$1"
+	if [[ -n "${EMBER_HOST_OVERLAY:-}" ]]; then
+		cp -a "$EMBER_HOST_OVERLAY/." "$1/"
+	fi
+	kit_qemu_overlay "$1"
 }

@@ -10,6 +10,9 @@
 . /tests/lib.sh
 runs=$(param runs 2)
 mb=$(param mb 128)
+# How the kernel set up its interrupts and timers on this VMM's CPUID.
+dmesg | grep -i -E 'x2apic|tsc.deadline|clocksource: Switched|kvm-clock: using|PV EOI|pv.*ipi' |
+	sed 's/^\[[ 0-9.]*\] */BENCH-DMESG=/'
 echo "BENCH-DISK-BYTES=$(($(cat /sys/block/vda/size 2>/dev/null || echo 0) * 512))"
 # Seconds per whole-disk read (this busybox's dd prints no rate).
 i=1
@@ -25,11 +28,12 @@ while [ "$i" -le "$runs" ]; do
 	i=$((i + 1))
 done
 
-# irq_snapshot KEY: the virtio queue interrupts taken so far, "NAME:COUNT ..."
+# irq_snapshot KEY: the virtio queue and local timer (LOC) interrupts taken
+# so far, "NAME:COUNT ..."
 irq_snapshot() {
-	echo "BENCH-IRQ-$1=$(awk '/virtio.*-(input|output)/ { n = 0
+	echo "BENCH-IRQ-$1=$(awk '/virtio.*-(input|output)|^ *LOC:/ { n = 0
 		for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
-		printf "%s:%d ", $NF, n }' /proc/interrupts)"
+		printf "%s:%d ", $1 == "LOC:" ? "LOC" : $NF, n }' /proc/interrupts)"
 }
 
 peer=$(param peer0)
@@ -37,22 +41,13 @@ if net_setup 0; then
 	ping_report BENCH-PING "$peer" 50
 	# Round i: the host sends to port 5100+i (it waits for
 	# BENCH-LISTENING=i and times its nc: connect to close, which is after
-	# ours has read everything). nc ends when its stdin does too: a fifo
-	# opened read-write never ends.
-	mkfifo /tmp/nc.in
+	# ours has read everything).
 	irq_snapshot H2G-BEFORE
 	i=1
 	while [ "$i" -le "$runs" ]; do
-		timeout 300 nc -l -p $((5100 + i)) <>/tmp/nc.in >/dev/null &
-		pid=$!
-		n=0
-		until netstat -ltn | grep -q ":$((5100 + i)) "; do
-			n=$((n + 1))
-			[ "$n" -lt 50 ] || break
-			sleep 0.1
-		done
+		nc_listen 300 $((5100 + i)) /dev/null
 		echo "BENCH-LISTENING=$i"
-		wait "$pid"
+		wait "$nc_pid"
 		echo "BENCH-H2G-STATUS=$?"
 		i=$((i + 1))
 	done

@@ -121,3 +121,20 @@ net_setup() {
 		return 1
 	fi
 }
+
+# nc_listen SECONDS PORT OUT: busybox nc listens on PORT in the background
+# for SECONDS at most (its pid in nc_pid), writing what it receives to OUT;
+# returns once the port is open (or after 5 s). nc ends when its stdin does
+# too: it reads a fifo opened read-write, which never ends.
+nc_listen() {
+	[ -p /tmp/nc.in ] || mkfifo /tmp/nc.in
+	timeout "$1" nc -l -p "$2" <>/tmp/nc.in >"$3" &
+	# shellcheck disable=SC2034 # for the caller
+	nc_pid=$!
+	_n=0
+	until netstat -ltn | grep -q ":$2 "; do
+		_n=$((_n + 1))
+		[ "$_n" -lt 50 ] || break
+		sleep 0.1
+	done
+}

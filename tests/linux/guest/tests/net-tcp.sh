@@ -8,19 +8,9 @@
 report_links
 net_setup 0 || { echo "EMBER-NC-SENT"; exit 1; }
 peer=$(param peer0)
-# nc exits when its stdin ends as well as when the peer closes; a fifo
-# opened read-write never ends.
-mkfifo /tmp/nc.in
-timeout 180 nc -l -p 5001 <>/tmp/nc.in >/tmp/rx &
-pid=$!
-n=0
-until netstat -ltn | grep -q ':5001 '; do
-	n=$((n + 1))
-	[ "$n" -lt 50 ] || break
-	sleep 0.1
-done
+nc_listen 180 5001 /tmp/rx
 echo "EMBER-NC-LISTENING"
-wait "$pid"
+wait "$nc_pid"
 echo "EMBER-RX-STATUS=$?"
 echo "EMBER-RX-BYTES=$(wc -c </tmp/rx)"
 echo "EMBER-RX-SHA256=$(sha256sum </tmp/rx | cut -d' ' -f1)"
