@@ -74,6 +74,61 @@ static void iov_put(const struct iovec *iov, unsigned int niov, size_t off, cons
 	}
 }
 
+/* Forget the receive buffers taken (a reset, or a queue that broke). */
+static void rx_drop_all(struct net *n)
+{
+	n->rx_chains = n->rx_niov = 0;
+	n->rx_room = 0;
+}
+
+/* The first `k` buffers taken were filled: the rest move to the front. */
+static void rx_drop_front(struct net *n, unsigned int k)
+{
+	unsigned int segs = 0;
+
+	for (unsigned int i = 0; i < k; i++) {
+		segs += n->rx_nseg[i];
+		n->rx_room -= n->rx_cap[i];
+	}
+	n->rx_chains -= k;
+	n->rx_niov -= segs;
+	memmove(n->rx_iov, n->rx_iov + segs, n->rx_niov * sizeof(n->rx_iov[0]));
+	memmove(n->rx_head, n->rx_head + k, n->rx_chains * sizeof(n->rx_head[0]));
+	memmove(n->rx_cap, n->rx_cap + k, n->rx_chains * sizeof(n->rx_cap[0]));
+	memmove(n->rx_nseg, n->rx_nseg + k, n->rx_chains * sizeof(n->rx_nseg[0]));
+}
+
+/*
+ * Take buffers from the ring until those held fit the largest frame (one
+ * buffer without MRG_RXBUF). Returns 1 when they do, 0 when the ring ran
+ * out first, -1 when the guest broke the queue.
+ */
+static int rx_take(struct net *n, struct vq *q, bool mrg)
+{
+	struct vq_chain c;
+	int r;
+
+	while (n->rx_room < n->rx_max && n->rx_chains < (mrg ? NET_RX_MAX_CHAINS : 1)) {
+		r = vq_pop(q, &c);
+		if (r <= 0)
+			return r;
+		/* Receive buffers are write-only, and each holds at least a header (virtio
+		 * 1.2, 5.1.6.3.1: every buffer does with MRG_RXBUF). */
+		if (c.nread || n->rx_niov + c.n > NET_RX_MAX_IOV || c.write_len < HDR_LEN) {
+			q->broken = true;
+			return -1;
+		}
+		memcpy(&n->rx_iov[n->rx_niov], c.seg, c.n * sizeof(c.seg[0]));
+		n->rx_niov += c.n;
+		n->rx_head[n->rx_chains] = c.head;
+		n->rx_cap[n->rx_chains] = (uint32_t)c.write_len;
+		n->rx_nseg[n->rx_chains] = (uint16_t)c.n;
+		n->rx_room += c.write_len;
+		n->rx_chains++;
+	}
+	return 1;
+}
+
 /*
  * Receive one frame. Returns 1 when a frame was delivered, 0 when the tap
  * has none, -1 when the guest lacks buffers (reading is paused), -2 when the
@@ -83,61 +138,43 @@ static int rx_one(struct net *n)
 {
 	struct vq *q = &n->vdev.vq[RXQ];
 	bool mrg = virtio_has(&n->vdev, VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF));
-	unsigned int chains = 0, niov = 0, used = 0;
-	size_t room = 0, left;
-	struct vq_chain c;
+	unsigned int used = 0;
+	size_t left;
 	uint16_t nbuf;
 	ssize_t got;
-	int r = 0;
+	int r;
 
 again:
-	while (room < n->rx_max && chains < (mrg ? NET_RX_MAX_CHAINS : 1)) {
-		r = vq_pop(q, &c);
-		if (r <= 0)
-			break;
-		if (c.nread || niov + c.n > NET_RX_MAX_IOV || c.write_len < (chains ? 1 : HDR_LEN)) {
-			q->broken = true; /* receive buffers are write-only and hold a header */
-			r = -1;
-			break;
-		}
-		memcpy(&n->rx_iov[niov], c.seg, c.n * sizeof(c.seg[0]));
-		niov += c.n;
-		n->rx_head[chains] = c.head;
-		n->rx_len[chains] = (uint32_t)c.write_len;
-		room += c.write_len;
-		chains++;
-	}
+	r = rx_take(n, q, mrg);
 	if (r < 0) {
+		rx_drop_all(n);
 		virtio_needs_reset(&n->vdev);
 		pause_rx(n, true); /* the tap stays readable: do not wake for it until a reset */
 		return -2;
 	}
 	/* Too little room for the largest frame: wait for more, unless the whole ring is ours. */
-	if (!chains || (room < n->rx_max && chains < q->size && mrg)) {
+	if (!n->rx_chains || (r == 0 && mrg && n->rx_chains < q->size)) {
 		/* Ring drained: with EVENT_IDX, ask for a kick at the next buffer posted. */
-		if (r == 0 && vq_enable_notify(q))
+		if (vq_enable_notify(q))
 			goto again; /* buffers arrived meanwhile */
-		vq_unpop(q, (uint16_t)chains);
 		pause_rx(n, true);
 		return -1;
 	}
-	got = readv(n->tap_fd, n->rx_iov, (int)niov);
-	if (got < (ssize_t)HDR_LEN) {
-		vq_unpop(q, (uint16_t)chains);
+	got = readv(n->tap_fd, n->rx_iov, (int)n->rx_niov);
+	if (got < (ssize_t)HDR_LEN)
 		return 0; /* nothing to read (EAGAIN), or a runt we cannot describe */
-	}
-	for (left = (size_t)got; left && used < chains; used++) {
-		n->rx_len[used] = left < n->rx_len[used] ? (uint32_t)left : n->rx_len[used];
+	for (left = (size_t)got; left && used < n->rx_chains; used++) {
+		n->rx_len[used] = left < n->rx_cap[used] ? (uint32_t)left : n->rx_cap[used];
 		left -= n->rx_len[used];
 	}
 	/* num_buffers before any used entry, and all entries of the frame at once: a driver
 	 * reads the header as soon as it sees the first buffer, then takes the others. */
 	nbuf = (uint16_t)used;
-	iov_put(n->rx_iov, niov, NUM_BUFFERS_OFF, &nbuf, sizeof(nbuf));
+	iov_put(n->rx_iov, n->rx_niov, NUM_BUFFERS_OFF, &nbuf, sizeof(nbuf));
 	for (unsigned int i = 0; i < used; i++)
 		vq_fill(q, n->rx_head[i], n->rx_len[i]);
 	vq_publish(q);
-	vq_unpop(q, (uint16_t)(chains - used));
+	rx_drop_front(n, used);
 	return 1;
 }
 
@@ -245,12 +282,14 @@ static void net_activate(struct virtio_dev *v)
 	}
 	if (tap_set_offload(n->tap_fd, off))
 		log_warn("%s: the tap refused offloads %#x; large frames are cut in the host", n->tap, off);
+	rx_drop_all(n);
 	n->rx_max = HDR_LEN + (gso ? GSO_MAX_FRAME : ETH_MAX_FRAME);
 	pause_rx(n, false);
 }
 
 static void net_reset(struct virtio_dev *v)
 {
+	rx_drop_all(to_net(v)); /* the buffers taken belong to the old rings */
 	tap_events(to_net(v), true, false);
 }
 

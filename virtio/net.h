@@ -41,8 +41,15 @@ struct net {
 	bool rx_paused;
 	bool tx_more; /* the transmit queue stopped at its per-turn bound: resume on EPOLLOUT */
 	size_t rx_max; /* largest frame (with header) the guest accepts */
+	/* Receive buffers taken from the ring and not filled yet, in ring order: the
+	 * next frame goes into them. Kept from frame to frame (a reset drops them), so
+	 * a small frame costs one buffer taken, not the dozens a 64 KiB one may need. */
+	unsigned int rx_chains, rx_niov;
+	size_t rx_room; /* bytes they hold */
 	uint16_t rx_head[NET_RX_MAX_CHAINS];
-	uint32_t rx_len[NET_RX_MAX_CHAINS];
+	uint32_t rx_cap[NET_RX_MAX_CHAINS];  /* each one's size */
+	uint16_t rx_nseg[NET_RX_MAX_CHAINS]; /* each one's segments in rx_iov */
+	uint32_t rx_len[NET_RX_MAX_CHAINS];  /* what the frame just read put in each */
 	struct iovec rx_iov[NET_RX_MAX_IOV];
 	uint64_t tx_errors;
 };

@@ -213,6 +213,68 @@ START_TEST(test_rx_mrg_spans_buffers)
 }
 END_TEST
 
+/*
+ * The buffers taken for a frame and left unfilled stay taken, in ring order,
+ * for the next frames: each small frame then takes one more from the ring
+ * (not the 43 that make room for 64 KiB again). A reset drops them: the
+ * frame after it goes to the new ring's buffer.
+ */
+START_TEST(test_rx_mrg_buffers_kept)
+{
+	uint64_t gpa[48], ngpa;
+	uint16_t head[48], nhead;
+	struct virtio_dev *v;
+	struct nfx f;
+
+	nfx_open(&f, NFX_MRG | NFX_TSO4);
+	v = &f.n.vdev;
+	for (unsigned int i = 0; i < 48; i++)
+		head[i] = post(&f, 1536, &gpa[i]);
+	for (unsigned int k = 0; k < 5; k++) {
+		nfx_send(&f, &rx_in, 10 + k, 60 + k);
+		nfx_kick(&f, RXQ);
+		ck_assert_uint_eq(nfx_used_idx(&f, RXQ), k + 1);
+		nfx_used_is(&f, RXQ, (uint16_t)k, head[k], NFX_HDR + 60 + k);
+		hdr_is(&f, gpa[k], 1);
+		ck_assert(nfx_guest_is_pattern(&f, gpa[k] + NFX_HDR, 10 + k, 0, 60 + k));
+		/* 43 x 1536 bytes hold the largest frame (65549 with its header); after each
+		 * frame the device took one more, looking for the next. */
+		pthread_mutex_lock(&v->lock);
+		ck_assert_uint_eq(v->vq[RXQ].last_avail, 44 + k);
+		ck_assert_uint_eq(f.n.rx_chains, 43);
+		pthread_mutex_unlock(&v->lock);
+	}
+	/* A frame spanning some of the kept buffers and one more taken. */
+	nfx_send(&f, &rx_in, 20, 3000);
+	nfx_kick(&f, RXQ);
+	ck_assert_uint_eq(nfx_used_idx(&f, RXQ), 7);
+	nfx_used_is(&f, RXQ, 5, head[5], 1536);
+	nfx_used_is(&f, RXQ, 6, head[6], NFX_HDR + 3000 - 1536);
+	hdr_is(&f, gpa[5], 2);
+	pthread_mutex_lock(&v->lock);
+	v->ops->reset(v);
+	virtio_dev_reset(v);
+	ck_assert_uint_eq(f.n.rx_chains, 0);
+	pthread_mutex_unlock(&v->lock);
+	nfx_activate(&f, &(struct nfx_cfg){ .features = NFX_MRG | NFX_TSO4 });
+	for (unsigned int i = 0; i < 48; i++) {
+		uint64_t g;
+		uint16_t h = post(&f, 1536, &g);
+
+		if (i == 0)
+			nhead = h, ngpa = g;
+	}
+	nfx_send(&f, &rx_in, 21, 70);
+	nfx_kick(&f, RXQ);
+	ck_assert_uint_eq(nfx_used_idx(&f, RXQ), 1);
+	nfx_used_is(&f, RXQ, 0, nhead, NFX_HDR + 70);
+	ck_assert(nfx_guest_is_pattern(&f, ngpa + NFX_HDR, 21, 0, 70));
+	for (unsigned int i = 7; i < 48; i++) /* the old ring's kept buffers: untouched */
+		ck_assert_uint_eq(*nfx_host(&f, gpa[i], 1), 0xee);
+	nfx_close(&f);
+}
+END_TEST
+
 /* Mergeable without TSO: room for one Ethernet frame is enough, one buffer used. */
 START_TEST(test_rx_mrg_without_gso)
 {
@@ -415,6 +477,10 @@ START_TEST(test_rx_bad_buffers_need_reset)
 		nfx_publish(&f, RXQ, &(struct fake_seg){ gpa + 2048, 1536, F_R }, 1);
 		break;
 	case 5: nfx_publish(&f, RXQ, &(struct fake_seg){ NFX_RAM - 100, 1536, F_W }, 1); break;
+	case 6: /* a good first buffer, a second one shorter than a header */
+		nfx_publish(&f, RXQ, &(struct fake_seg){ gpa, 1536, F_W }, 1);
+		nfx_publish(&f, RXQ, &(struct fake_seg){ gpa + 2048, 11, F_W }, 1);
+		break;
 	}
 	nfx_send(&f, &rx_in, 1, 100);
 	nfx_kick(&f, RXQ);
@@ -621,6 +687,7 @@ void net_rx_tcases(Suite *s)
 
 	tcase_add_test(rx_tc, test_rx_plain);
 	tcase_add_test(rx_tc, test_rx_header_split);
+	tcase_add_test(rx_tc, test_rx_mrg_buffers_kept);
 	tcase_add_test(rx_tc, test_rx_batch_one_kick);
 	tcase_add_test(rx_tc, test_rx_through_event_loop);
 	tcase_add_test(rx_tc, test_rx_runt_dropped);
@@ -637,7 +704,7 @@ void net_rx_tcases(Suite *s)
 	tcase_add_test(bp_tc, test_rx_event_idx_backpressure);
 	suite_add_tcase(s, bp_tc);
 
-	tcase_add_loop_test(bad_tc, test_rx_bad_buffers_need_reset, 0, 6);
+	tcase_add_loop_test(bad_tc, test_rx_bad_buffers_need_reset, 0, 7);
 	tcase_add_test(bad_tc, test_rx_broken_queue_does_not_spin);
 	tcase_add_test(bad_tc, test_rx_queue_not_ready_does_not_spin);
 	tcase_add_test(bad_tc, test_rx_not_before_driver_ok);
