@@ -91,7 +91,8 @@ else
 	kit_log "booting the nested test host: ember and QEMU microvm, $runs runs each (a few minutes under TCG)"
 	rc=0
 	t0=$(kit_now_ms)
-	"$KIT_LIB_DIR/testhost.sh" -t $((120 + 2 * runs * (guest_tmo + 10))) \
+	# -w: a console silent for 5 minutes is a wedged test host (README.txt).
+	"$KIT_LIB_DIR/testhost.sh" -t $((120 + 2 * runs * (guest_tmo + 10))) -w 300 \
 		-c "$run_dir/host.cpio.gz" -l "$all_log" >/dev/null || rc=$?
 	ms=$(($(kit_now_ms) - t0))
 	kit_log "test host exited with status $rc after $((ms / 1000)) s"

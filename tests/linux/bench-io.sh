@@ -207,7 +207,9 @@ run_boot() {
 		EMBER_HOST_OVERLAY="$overlay" "$KIT_LIB_DIR/mkhost.sh" "$scen" "$run_dir/host.cpio.gz"
 		kit_log "booting the nested test host: $* with disk and network (a few minutes under TCG)"
 		t0=$(kit_now_ms)
-		"$KIT_LIB_DIR/testhost.sh" -t $((120 + rounds * $# * (guest_tmo + 10))) \
+		# -w: a console silent for 5 minutes is a wedged test host (README.txt);
+		# the VMMs it did not finish get the retry boot below.
+		"$KIT_LIB_DIR/testhost.sh" -t $((120 + rounds * $# * (guest_tmo + 10))) -w 300 \
 			-c "$run_dir/host.cpio.gz" -l "$log" >/dev/null || rc=$?
 		ms=$(($(kit_now_ms) - t0))
 		kit_log "test host exited with status $rc after $((ms / 1000)) s"
