@@ -481,7 +481,17 @@ static int restrict_ring(struct blk *b)
 static int setup_uring(struct blk *b)
 {
 	b->uring_fd = -1;
-	if (io_uring_queue_init(BLK_QUEUE_SIZE, &b->ring, IORING_SETUP_R_DISABLED) < 0) {
+	/*
+	 * Completions the kernel finishes on this thread's behalf wait for its next
+	 * system call rather than interrupting it (COOP_TASKRUN; TASKRUN_FLAG tells
+	 * liburing's peek to enter the kernel for them): buffered writes, which
+	 * io_uring hands to its workers on ext4, went 10% faster so. Kernels before
+	 * 5.19 lack both flags.
+	 */
+	if (io_uring_queue_init(BLK_QUEUE_SIZE, &b->ring,
+				IORING_SETUP_R_DISABLED | IORING_SETUP_COOP_TASKRUN |
+					IORING_SETUP_TASKRUN_FLAG) < 0 &&
+	    io_uring_queue_init(BLK_QUEUE_SIZE, &b->ring, IORING_SETUP_R_DISABLED) < 0) {
 		log_info("io_uring unavailable: disk I/O is synchronous");
 		return 0;
 	}
