@@ -244,7 +244,7 @@ START_TEST(test_rx_mrg_buffers_kept)
 		ck_assert_uint_eq(f.n.rx_chains, 43);
 		pthread_mutex_unlock(&v->lock);
 	}
-	/* A frame spanning some of the kept buffers and one more taken. */
+	/* A frame spanning two of the kept buffers. */
 	nfx_send(&f, &rx_in, 20, 3000);
 	nfx_kick(&f, RXQ);
 	ck_assert_uint_eq(nfx_used_idx(&f, RXQ), 7);
