@@ -83,11 +83,6 @@ void evloop_set_events(struct evloop *l, int fd, uint32_t events)
 	pthread_mutex_unlock(&l->lock);
 }
 
-void evloop_set_active(struct evloop *l, int fd, bool active)
-{
-	evloop_set_events(l, fd, active ? EPOLLIN : 0);
-}
-
 static void *loop(void *arg)
 {
 	struct evloop *l = arg;

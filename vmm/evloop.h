@@ -42,10 +42,8 @@ __attribute__((warn_unused_result)) int evloop_add(struct evloop *l, int fd, evl
 /* Stop watching `fd`. */
 void evloop_del(struct evloop *l, int fd);
 
-/* Keep `fd` registered but stop (active false) or resume waking on it: back-pressure. */
-void evloop_set_active(struct evloop *l, int fd, bool active);
-
-/* Wake on exactly `events` (EPOLLIN, EPOLLOUT, both or none) of a registered `fd`. */
+/* Wake on exactly `events` (EPOLLIN, EPOLLOUT, both or none) of a registered `fd`;
+ * none keeps it registered without waking on it (back-pressure). */
 void evloop_set_events(struct evloop *l, int fd, uint32_t events);
 
 __attribute__((warn_unused_result)) int evloop_start(struct evloop *l);

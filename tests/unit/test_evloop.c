@@ -193,7 +193,7 @@ START_TEST(test_add_from_callback)
 }
 END_TEST
 
-START_TEST(test_set_active_pauses_a_source)
+START_TEST(test_set_events_pauses_a_source)
 {
 	struct evloop l;
 	struct src s;
@@ -202,13 +202,13 @@ START_TEST(test_set_active_pauses_a_source)
 	ck_assert_int_eq(evloop_init(&l), 0);
 	ck_assert_int_eq(evloop_add(&l, s.fd, on_ready, &s), 0);
 	ck_assert_int_eq(evloop_start(&l), 0);
-	evloop_set_active(&l, s.fd, false);
+	evloop_set_events(&l, s.fd, 0);
 	signal_src(&s);
 	usleep(20000);
 	ck_assert_uint_eq(calls(&s), 0);
-	evloop_set_active(&l, s.fd, true); /* still readable: served at once */
+	evloop_set_events(&l, s.fd, EPOLLIN); /* still readable: served at once */
 	wait_calls(&s, 1);
-	evloop_set_active(&l, 12345, false); /* not registered: harmless */
+	evloop_set_events(&l, 12345, 0); /* not registered: harmless */
 	signal_src(&s);
 	wait_calls(&s, 2);
 	evloop_stop(&l);
@@ -259,7 +259,7 @@ Suite *evloop_suite(void)
 	tcase_add_test(tc, test_del_stops_callbacks);
 	tcase_add_test(tc, test_stop_joins_the_thread);
 	tcase_add_test(tc, test_add_from_callback);
-	tcase_add_test(tc, test_set_active_pauses_a_source);
+	tcase_add_test(tc, test_set_events_pauses_a_source);
 	tcase_add_test(tc, test_add_errors_and_capacity);
 	suite_add_tcase(s, tc);
 	return s;
