@@ -282,7 +282,6 @@ static void net_activate(struct virtio_dev *v)
 	}
 	if (tap_set_offload(n->tap_fd, off))
 		log_warn("%s: the tap refused offloads %#x; large frames are cut in the host", n->tap, off);
-	rx_drop_all(n);
 	n->rx_max = HDR_LEN + (gso ? GSO_MAX_FRAME : ETH_MAX_FRAME);
 	pause_rx(n, false);
 }
