@@ -49,6 +49,17 @@ static void paused_with_pending(struct nfx *f, ssize_t frame)
 	pthread_mutex_unlock(&f->n.vdev.lock);
 }
 
+/* The driver writes status 0: the transport calls ops->reset, then resets the rest. */
+static void driver_reset(struct nfx *f)
+{
+	struct virtio_dev *v = &f->n.vdev;
+
+	pthread_mutex_lock(&v->lock);
+	v->ops->reset(v);
+	virtio_dev_reset(v);
+	pthread_mutex_unlock(&v->lock);
+}
+
 /* ---- plain buffers ---- */
 
 START_TEST(test_rx_plain)
@@ -251,19 +262,12 @@ START_TEST(test_rx_mrg_buffers_kept)
 	nfx_used_is(&f, RXQ, 5, head[5], 1536);
 	nfx_used_is(&f, RXQ, 6, head[6], NFX_HDR + 3000 - 1536);
 	hdr_is(&f, gpa[5], 2);
-	pthread_mutex_lock(&v->lock);
-	v->ops->reset(v);
-	virtio_dev_reset(v);
+	driver_reset(&f);
 	ck_assert_uint_eq(f.n.rx_chains, 0);
-	pthread_mutex_unlock(&v->lock);
 	nfx_activate(&f, &(struct nfx_cfg){ .features = NFX_MRG | NFX_TSO4 });
-	for (unsigned int i = 0; i < 48; i++) {
-		uint64_t g;
-		uint16_t h = post(&f, 1536, &g);
-
-		if (i == 0)
-			nhead = h, ngpa = g;
-	}
+	nhead = post(&f, 1536, &ngpa);
+	for (unsigned int i = 1; i < 48; i++)
+		nfx_post_rx(&f, 1536);
 	nfx_send(&f, &rx_in, 21, 70);
 	nfx_kick(&f, RXQ);
 	ck_assert_uint_eq(nfx_used_idx(&f, RXQ), 1);
@@ -547,23 +551,17 @@ END_TEST
 
 START_TEST(test_rx_reset_pauses)
 {
-	struct virtio_dev *v;
 	uint64_t gpa;
 	struct nfx f;
 	uint16_t head;
 
 	nfx_open(&f, 0);
-	v = &f.n.vdev;
 	nfx_post_rx(&f, 2048);
 	nfx_post_rx(&f, 2048);
 	nfx_start(&f);
 	nfx_send(&f, &rx_in, 1, 100);
 	nfx_wait_used(&f, RXQ, 1);
-	/* The driver writes status 0: the transport calls ops->reset, then resets the rest. */
-	pthread_mutex_lock(&v->lock);
-	v->ops->reset(v);
-	virtio_dev_reset(v);
-	pthread_mutex_unlock(&v->lock);
+	driver_reset(&f);
 	nfx_send(&f, &rx_in, 2, 200);
 	ck_assert_double_lt(nfx_loop_cpu_ms(&f, 100), 30);
 	paused_with_pending(&f, NFX_HDR + 200);
