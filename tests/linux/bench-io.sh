@@ -65,10 +65,6 @@ HEAD
 	cat "$KIT_LIB_DIR/host/hooks.sh"
 	cat <<'BODY'
 
-# host_side OUT TAP HOSTADDR GUESTIP: the host's part while a VMM runs; its
-# stdout is the guest's console. RUNS rounds each way (guest/tests/bench-io.sh):
-# host -> guest to port 5100+i once the guest says BENCH-LISTENING=i, timed
-# here; guest -> host to port 5200+i, timed in the guest.
 # kvm_snapshot KEY: for the one VM running now, KVM's counters (debugfs)
 # and the CPU time, in ms, of the VMM's threads (its pid names the VM's
 # debugfs directory): vcpu_ms those that run a vCPU (their guest time > 0),
@@ -90,6 +86,10 @@ kvm_snapshot() {
 	done
 }
 
+# host_side OUT TAP HOSTADDR GUESTIP: the host's part while a VMM runs; its
+# stdout is the guest's console. RUNS rounds each way (guest/tests/bench-io.sh):
+# host -> guest to port 5100+i once the guest says BENCH-LISTENING=i, timed
+# here; guest -> host to port 5200+i, timed in the guest.
 host_side() {
 	tap_up "$1" "$2" "$3" || return 0
 	mkfifo g2h.fifo
@@ -140,6 +140,13 @@ one() {
 	echo "BENCH-END=$name"
 }
 
+# one_ember NAME TAP SUBNET [DISK-OPTIONS]: one ember run (-v: its queue counts).
+one_ember() {
+	one "$1" "$2" "$3" "$EMBER" run -v --kernel "$KERNEL" --initrd "$INITRD" \
+		--cmdline "console=ttyS0 $args ember.ip0=$3.2/24 ember.peer0=$3.1 quiet" \
+		--memory 512M --cpus 1 --serial stdio --disk "path=bench.img${4:-}" --net "tap=$2"
+}
+
 mkdir -p "$TMPD"
 cd "$TMPD" || exit 1
 [ -d /sys/kernel/debug/kvm ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
@@ -154,18 +161,10 @@ args="ember.test=bench-io ember.runs=$RUNS ember.mb=$MB panic=-1"
 for round in $(seq "$ROUNDS"); do
 echo "BENCH-ROUND=$round"
 case " $VMMS " in
-*" ember "*)
-one ember tap0 10.0.0 "$EMBER" run -v --kernel "$KERNEL" --initrd "$INITRD" \
-	--cmdline "console=ttyS0 $args ember.ip0=10.0.0.2/24 ember.peer0=10.0.0.1 quiet" \
-	--memory 512M --cpus 1 --serial stdio --disk path=bench.img --net tap=tap0
-;;
+*" ember "*) one_ember ember tap0 10.0.0 ;;
 esac
 case " $VMMS " in
-*" ember-poll0 "*)
-one ember-poll0 tapp 10.0.2 "$EMBER" run -v --kernel "$KERNEL" --initrd "$INITRD" \
-	--cmdline "console=ttyS0 $args ember.ip0=10.0.2.2/24 ember.peer0=10.0.2.1 quiet" \
-	--memory 512M --cpus 1 --serial stdio --disk path=bench.img,poll=0 --net tap=tapp
-;;
+*" ember-poll0 "*) one_ember ember-poll0 tapp 10.0.2 ,poll=0 ;;
 esac
 case " $VMMS " in
 *" qemu "*)

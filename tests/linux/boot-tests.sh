@@ -289,6 +289,16 @@ else
 		rm -f "$run_dir/host.cpio.gz"
 	}
 	run_host "$scen" "$all_log" "${selected[@]}"
+	# run_again NAME ENTRY...: those SCENARIOS rows in a fresh test host, their
+	# console appended to all.log.
+	run_again() {
+		local script="$run_dir/scenario-$1.sh"
+		shift
+		write_script "$script" "$@"
+		run_host "$script" "$all_log.retry" "$@"
+		cat "$all_log.retry" >>"$all_log"
+		rm -f "$all_log.retry"
+	}
 	# A test host that stopped early (wedged under TCG: seen once, silent
 	# for 45 minutes in the middle of the first guest boot) gets one second
 	# chance: the
@@ -309,10 +319,7 @@ ended; the ${#rest[@]} unfinished scenario(s) ran again in a fresh one (first lo
 		kit_log "$retry_note"
 		# The finished scenarios' part of the first log, then the retry's.
 		sed "/^EMBER-SCENARIO-BEGIN=$stopped_in\$/,\$d" "$first" >"$all_log"
-		write_script "$run_dir/scenario-retry.sh" "${rest[@]}"
-		run_host "$run_dir/scenario-retry.sh" "$all_log.retry" "${rest[@]}"
-		cat "$all_log.retry" >>"$all_log"
-		rm -f "$all_log.retry"
+		run_again retry "${rest[@]}"
 	fi
 	# Under TCP load the nested test host's guests sometimes crash (triple
 	# or double fault), QEMU's as well as ember's (README.txt, known
@@ -327,18 +334,16 @@ ended; the ${#rest[@]} unfinished scenario(s) ran again in a fresh one (first lo
 		fi
 	done
 	if ((${#crashed[@]})); then
-		first="$run_dir/all-crash.log"
-		tr -d '\r' <"$all_log" >"$first"
-		cp "$first" "$all_log"
+		crash_log="$run_dir/all-crash.log"
+		tr -d '\r' <"$all_log" >"$crash_log"
+		drop=()
 		for s in "${crashed[@]}"; do
-			sed -i "/^EMBER-SCENARIO-BEGIN=${s%%|*}\$/,/^EMBER-SCENARIO-END=${s%%|*}\$/d" "$all_log"
+			drop+=(-e "/^EMBER-SCENARIO-BEGIN=${s%%|*}\$/,/^EMBER-SCENARIO-END=${s%%|*}\$/d")
 		done
-		crash_note="the guest of ${crashed[*]%%|*} crashed (first log: $first); ran again in a fresh test host"
+		sed "${drop[@]}" "$crash_log" >"$all_log"
+		crash_note="the guest of ${crashed[*]%%|*} crashed (first log: $crash_log); ran again in a fresh test host"
 		kit_log "$crash_note"
-		write_script "$run_dir/scenario-crashed.sh" "${crashed[@]}"
-		run_host "$run_dir/scenario-crashed.sh" "$all_log.retry" "${crashed[@]}"
-		cat "$all_log.retry" >>"$all_log"
-		rm -f "$all_log.retry"
+		run_again crashed "${crashed[@]}"
 	fi
 	rm -rf "$overlay"
 fi
