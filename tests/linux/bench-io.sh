@@ -262,14 +262,18 @@ rtt_stats() {
 }
 
 # per_mib LOG PREFIX MIB: "NAME=N ..." each counter's increase per MiB moved,
-# from the PREFIX-BEFORE/PREFIX-AFTER "NAME:COUNT ..." pairs of every boot in
-# LOG (PREFIX: BENCH-IRQ-H2G, BENCH-KVM-G2H...).
+# from the PREFIX-BEFORE/PREFIX-AFTER "NAME:COUNT ..." pairs in LOG (PREFIX:
+# BENCH-IRQ-H2G, BENCH-KVM-G2H...), each pair around MIB moved. Only whole
+# pairs count: a run cut short by a crash leaves a BEFORE without its AFTER.
 per_mib() {
 	grep -a -o "$2-[A-Z]*=.*" "$1" | awk -v mib="$3" '
 		{ split($0, kv, "="); after = kv[1] ~ /AFTER$/; n = split(kv[2], f, " ")
+		  if (after && !open) next
+		  open = !after; pairs += after
 		  for (i = 1; i <= n; i++) { split(f[i], p, ":"); q = p[1]; sub(/^virtio[0-9]+-/, "", q)
 			if (after) d[q] += p[2] - b[q]; else b[q] = p[2] } }
-		END { for (q in d) printf "%s=%.0f\n", q, d[q] / mib }' | sort | tr '\n' ' ' | sed 's/ $//'
+		END { for (q in d) printf "%s=%.0f\n", q, d[q] / (pairs * mib) }' | sort | tr '\n' ' ' |
+		sed 's/ $//'
 }
 
 declare -A buf dir png pmin h2g g2h irqh irqg kvmh kvmg
@@ -309,7 +313,7 @@ for vmm in "${vmms[@]}"; do
 	dir[$vmm]=$(markers BENCH-BLK-DIRECT "$log" | best_rate 256)
 	read -r png[$vmm] pmin[$vmm] v < <(markers BENCH-PING-TIMES "$log" | tr ' ' '\n' | grep . | rtt_stats)
 	markers BENCH-PING-STATS "$log" | grep -v " 0% packet loss" | sed "s/^/$vmm: ping: /" || true
-	n=$((mb * runs * rounds))
+	n=$((mb * runs))
 	irqh[$vmm]=$(per_mib "$log" BENCH-IRQ-H2G "$n")
 	irqg[$vmm]=$(per_mib "$log" BENCH-IRQ-G2H "$n")
 	kvmh[$vmm]=$(per_mib "$log" BENCH-KVM-H2G "$n")
