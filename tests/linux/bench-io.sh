@@ -27,7 +27,10 @@
 # Usage: tests/linux/bench-io.sh   (make bench runs it)
 # Env: RUNS (2), ROUNDS (2), MB (128), VMMS ("ember qemu"; ember-poll0 is
 # ember with --disk ...,poll=0), EMBER_KVM_MODE=direct|nested,
-# EMBER_GUEST_TIMEOUT (400 s per VMM run). Logs: build/kit/logs/bench-io-<time>/
+# EMBER_GUEST_TIMEOUT (400 s per VMM run), TRACE=1 (KVM's exit reasons and
+# the guest's MMIO addresses while the guest sends, from the test host's
+# kvm tracepoints, as BENCH-TRACE-* lines in the log; keep MB small, the
+# trace buffer holds ~100k events). Logs: build/kit/logs/bench-io-<time>/
 # (bench-io-latest): all.log (all-2.log: the retry boot, see below), one
 # log per VMM (ember.log, qemu.log...).
 set -euo pipefail
@@ -61,6 +64,7 @@ body="$run_dir/bench-io.body"
 : "${KERNEL:=/guest/vmlinuz}" "${INITRD:=/guest/guest.cpio.gz}" "${TMPD:=/tmp}"
 HEAD
 	echo ": \"\${RUNS:=$runs}\" \"\${ROUNDS:=$rounds}\" \"\${MB:=$mb}\" \"\${TMO:=$guest_tmo}\""
+	echo ": \"\${TRACE:=${TRACE:-}}\""
 	echo "EXIT_MARK=BENCH-STATUS="
 	cat "$KIT_LIB_DIR/host/hooks.sh"
 	cat <<'BODY'
@@ -86,6 +90,33 @@ kvm_snapshot() {
 	done
 }
 
+# trace_start / trace_report KEY: with TRACE set, the VM exits' reasons and
+# the MMIO accesses KVM saw between the two (kvm_exit, kvm_mmio events) as
+# "BENCH-TRACE-KEY-EXITS=reason:count ..." and "BENCH-TRACE-KEY-MMIO=
+# type@gpa:count ...", the 12 most frequent of each.
+TRACEFS=/sys/kernel/debug/tracing
+trace_start() {
+	[ -n "$TRACE" ] && [ -d $TRACEFS/events/kvm ] || return 0
+	echo 0 >$TRACEFS/tracing_on
+	echo 8192 >$TRACEFS/buffer_size_kb
+	echo >$TRACEFS/trace
+	echo 1 >$TRACEFS/events/kvm/kvm_exit/enable
+	echo 1 >$TRACEFS/events/kvm/kvm_mmio/enable
+	echo 1 >$TRACEFS/tracing_on
+}
+trace_top() { sort | uniq -c | sort -rn | head -12 | awk '{ printf "%s:%s ", $2, $1 }'; }
+trace_report() {
+	[ -n "$TRACE" ] && [ -d $TRACEFS/events/kvm ] || return 0
+	echo 0 >$TRACEFS/tracing_on
+	note "BENCH-TRACE-$1-EXITS" "$(awk '/kvm_exit:/ { for (i = 1; i < NF; i++)
+		if ($i == "reason") print $(i + 1) }' $TRACEFS/trace | trace_top)"
+	note "BENCH-TRACE-$1-MMIO" "$(awk '/kvm_mmio:/ { for (i = 1; i < NF; i++)
+		if ($i == "gpa") print $(i - 3) "@" $(i + 1) }' $TRACEFS/trace | trace_top)"
+	note "BENCH-TRACE-$1-LOST" "$(cat $TRACEFS/per_cpu/cpu*/stats 2>/dev/null |
+		awk '/overrun/ { n += $2 } END { print n + 0 }')"
+	echo 0 >$TRACEFS/events/kvm/enable
+}
+
 # host_side OUT TAP HOSTADDR GUESTIP: the host's part while a VMM runs; its
 # stdout is the guest's console. RUNS rounds each way (guest/tests/bench-io.sh):
 # host -> guest to port 5100+i once the guest says BENCH-LISTENING=i, timed
@@ -109,7 +140,8 @@ host_side() {
 	# The guest marks its sending's start and end (polled: within 0.2 s).
 	if wait_for "$1" BENCH-IRQ-G2H-BEFORE "$TMO"; then
 		kvm_snapshot G2H-BEFORE
-		wait_for "$1" BENCH-IRQ-G2H-AFTER "$TMO" && kvm_snapshot G2H-AFTER
+		trace_start
+		wait_for "$1" BENCH-IRQ-G2H-AFTER "$TMO" && kvm_snapshot G2H-AFTER && trace_report G2H
 	fi
 	wait_for "$1" BENCH-NET-DONE "$TMO"
 	for p in $pids; do
