@@ -105,11 +105,12 @@ rand_iops() {
 	"$RANDREAD" "$IMG" $RAND_OPS $RAND_QD "$1" | awk '{printf "%.0f\n", $2 / ($4 / 1e9)}'
 }
 
-# ember_cmd ID [disk options]: the guest under Ember, its output on stdout
+# ember_cmd ID [disk options]: the guest under Ember, with as much RAM as
+# QEMU's below, its output on stdout
 ember_cmd() {
 	local id=$1
 	shift
-	"$EMBER" run --firmware "$GUEST" --disk "path=$IMG,id=$id$*" </dev/null
+	"$EMBER" run --memory 128M --firmware "$GUEST" --disk "path=$IMG,id=$id$*" </dev/null
 }
 
 # ember_run ID [disk options]: the guest's output in $OUT/ember.out
