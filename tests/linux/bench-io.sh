@@ -90,10 +90,11 @@ kvm_snapshot() {
 	done
 }
 
-# trace_start / trace_report KEY: with TRACE set, the VM exits' reasons and
+# trace_start / trace_stop [KEY]: with TRACE set, the VM exits' reasons and
 # the MMIO accesses KVM saw between the two (kvm_exit, kvm_mmio events) as
 # "BENCH-TRACE-KEY-EXITS=reason:count ..." and "BENCH-TRACE-KEY-MMIO=
-# type@gpa:count ...", the 12 most frequent of each.
+# type@gpa:count ...", the 12 most frequent of each; without KEY (a run
+# that did not finish) tracing just stops.
 TRACEFS=/sys/kernel/debug/tracing
 trace_start() {
 	[ -n "$TRACE" ] && [ -d $TRACEFS/events/kvm ] || return 0
@@ -105,16 +106,17 @@ trace_start() {
 	echo 1 >$TRACEFS/tracing_on
 }
 trace_top() { sort | uniq -c | sort -rn | head -12 | awk '{ printf "%s:%s ", $2, $1 }'; }
-trace_report() {
+trace_stop() {
 	[ -n "$TRACE" ] && [ -d $TRACEFS/events/kvm ] || return 0
 	echo 0 >$TRACEFS/tracing_on
+	echo 0 >$TRACEFS/events/kvm/enable
+	[ -n "${1:-}" ] || return 0
 	note "BENCH-TRACE-$1-EXITS" "$(awk '/kvm_exit:/ { for (i = 1; i < NF; i++)
 		if ($i == "reason") print $(i + 1) }' $TRACEFS/trace | trace_top)"
 	note "BENCH-TRACE-$1-MMIO" "$(awk '/kvm_mmio:/ { for (i = 1; i < NF; i++)
 		if ($i == "gpa") print $(i - 3) "@" $(i + 1) }' $TRACEFS/trace | trace_top)"
 	note "BENCH-TRACE-$1-LOST" "$(cat $TRACEFS/per_cpu/cpu*/stats 2>/dev/null |
 		awk '/overrun/ { n += $2 } END { print n + 0 }')"
-	echo 0 >$TRACEFS/events/kvm/enable
 }
 
 # host_side OUT TAP HOSTADDR GUESTIP: the host's part while a VMM runs; its
@@ -141,7 +143,12 @@ host_side() {
 	if wait_for "$1" BENCH-IRQ-G2H-BEFORE "$TMO"; then
 		kvm_snapshot G2H-BEFORE
 		trace_start
-		wait_for "$1" BENCH-IRQ-G2H-AFTER "$TMO" && kvm_snapshot G2H-AFTER && trace_report G2H
+		if wait_for "$1" BENCH-IRQ-G2H-AFTER "$TMO"; then
+			kvm_snapshot G2H-AFTER
+			trace_stop G2H
+		else
+			trace_stop
+		fi
 	fi
 	wait_for "$1" BENCH-NET-DONE "$TMO"
 	for p in $pids; do
