@@ -111,11 +111,7 @@ static void set_intx(struct virtio_pci *vp, int level)
 
 static void reset(struct virtio_pci *vp)
 {
-	struct virtio_dev *v = vp->vdev;
-
-	if (v->ops->reset)
-		v->ops->reset(v);
-	virtio_dev_reset(v);
+	virtio_driver_reset(vp->vdev);
 	vp->isr = 0;
 	set_intx(vp, 0);
 }

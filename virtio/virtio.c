@@ -47,6 +47,13 @@ void virtio_dev_reset(struct virtio_dev *v)
 	}
 }
 
+void virtio_driver_reset(struct virtio_dev *v)
+{
+	if (v->ops->reset)
+		v->ops->reset(v);
+	virtio_dev_reset(v);
+}
+
 void virtio_needs_reset(struct virtio_dev *v)
 {
 	if (v->status & VIRTIO_STATUS_NEEDS_RESET)

@@ -120,3 +120,10 @@ void virtio_queue_interrupt(struct virtio_dev *v, unsigned int q);
 
 /* Reset everything the driver negotiated (status 0 written). Lock held. */
 void virtio_dev_reset(struct virtio_dev *v);
+
+/*
+ * The driver wrote status 0: the device drops the work that points into the
+ * old rings (ops->reset), then everything negotiated goes (virtio_dev_reset).
+ * What a transport does on that write, besides its own registers. Lock held.
+ */
+void virtio_driver_reset(struct virtio_dev *v);

@@ -125,8 +125,7 @@ static void reset(struct blk_fuzz *f)
 	struct virtio_dev *v = &f->b->vdev;
 
 	pthread_mutex_lock(&v->lock);
-	v->ops->reset(v);
-	virtio_dev_reset(v);
+	virtio_driver_reset(v);
 	pthread_mutex_unlock(&v->lock);
 }
 

@@ -143,8 +143,7 @@ static void reset(struct net_fuzz *f)
 	struct virtio_dev *v = &f->n.vdev;
 
 	pthread_mutex_lock(&v->lock);
-	v->ops->reset(v);
-	virtio_dev_reset(v);
+	virtio_driver_reset(v);
 	pthread_mutex_unlock(&v->lock);
 }
 

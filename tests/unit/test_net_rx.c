@@ -49,15 +49,12 @@ static void paused_with_pending(struct nfx *f, ssize_t frame)
 	pthread_mutex_unlock(&f->n.vdev.lock);
 }
 
-/* The driver writes status 0: the transport calls ops->reset, then resets the rest. */
+/* The driver writes status 0, as the transport passes it on. */
 static void driver_reset(struct nfx *f)
 {
-	struct virtio_dev *v = &f->n.vdev;
-
-	pthread_mutex_lock(&v->lock);
-	v->ops->reset(v);
-	virtio_dev_reset(v);
-	pthread_mutex_unlock(&v->lock);
+	pthread_mutex_lock(&f->n.vdev.lock);
+	virtio_driver_reset(&f->n.vdev);
+	pthread_mutex_unlock(&f->n.vdev.lock);
 }
 
 /* ---- plain buffers ---- */
