@@ -87,15 +87,13 @@ static void rx_drop_front(struct net *n, unsigned int k)
 	unsigned int segs = 0;
 
 	for (unsigned int i = 0; i < k; i++) {
-		segs += n->rx_nseg[i];
-		n->rx_room -= n->rx_cap[i];
+		segs += n->rx_buf[i].nseg;
+		n->rx_room -= n->rx_buf[i].cap;
 	}
 	n->rx_chains -= k;
 	n->rx_niov -= segs;
 	memmove(n->rx_iov, n->rx_iov + segs, n->rx_niov * sizeof(n->rx_iov[0]));
-	memmove(n->rx_head, n->rx_head + k, n->rx_chains * sizeof(n->rx_head[0]));
-	memmove(n->rx_cap, n->rx_cap + k, n->rx_chains * sizeof(n->rx_cap[0]));
-	memmove(n->rx_nseg, n->rx_nseg + k, n->rx_chains * sizeof(n->rx_nseg[0]));
+	memmove(n->rx_buf, n->rx_buf + k, n->rx_chains * sizeof(n->rx_buf[0]));
 }
 
 /*
@@ -120,9 +118,9 @@ static int rx_take(struct net *n, struct vq *q, bool mrg)
 		}
 		memcpy(&n->rx_iov[n->rx_niov], c.seg, c.n * sizeof(c.seg[0]));
 		n->rx_niov += c.n;
-		n->rx_head[n->rx_chains] = c.head;
-		n->rx_cap[n->rx_chains] = (uint32_t)c.write_len;
-		n->rx_nseg[n->rx_chains] = (uint16_t)c.n;
+		n->rx_buf[n->rx_chains] = (struct net_rx_buf){
+			.head = c.head, .nseg = (uint16_t)c.n, .cap = (uint32_t)c.write_len,
+		};
 		n->rx_room += c.write_len;
 		n->rx_chains++;
 	}
@@ -164,15 +162,17 @@ again:
 	if (got < (ssize_t)HDR_LEN)
 		return 0; /* nothing to read (EAGAIN), or a runt we cannot describe */
 	for (left = (size_t)got; left && used < n->rx_chains; used++) {
-		n->rx_len[used] = left < n->rx_cap[used] ? (uint32_t)left : n->rx_cap[used];
-		left -= n->rx_len[used];
+		struct net_rx_buf *b = &n->rx_buf[used];
+
+		b->len = left < b->cap ? (uint32_t)left : b->cap;
+		left -= b->len;
 	}
 	/* num_buffers before any used entry, and all entries of the frame at once: a driver
 	 * reads the header as soon as it sees the first buffer, then takes the others. */
 	nbuf = (uint16_t)used;
 	iov_put(n->rx_iov, n->rx_niov, NUM_BUFFERS_OFF, &nbuf, sizeof(nbuf));
 	for (unsigned int i = 0; i < used; i++)
-		vq_fill(q, n->rx_head[i], n->rx_len[i]);
+		vq_fill(q, n->rx_buf[i].head, n->rx_buf[i].len);
 	vq_publish(q);
 	rx_drop_front(n, used);
 	return 1;

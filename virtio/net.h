@@ -46,10 +46,12 @@ struct net {
 	 * a small frame costs one buffer taken, not the dozens a 64 KiB one may need. */
 	unsigned int rx_chains, rx_niov;
 	size_t rx_room; /* bytes they hold */
-	uint16_t rx_head[NET_RX_MAX_CHAINS];
-	uint32_t rx_cap[NET_RX_MAX_CHAINS];  /* each one's size */
-	uint16_t rx_nseg[NET_RX_MAX_CHAINS]; /* each one's segments in rx_iov */
-	uint32_t rx_len[NET_RX_MAX_CHAINS];  /* what the frame just read put in each */
+	struct net_rx_buf {
+		uint16_t head;
+		uint16_t nseg; /* its segments in rx_iov */
+		uint32_t cap;  /* its size */
+		uint32_t len;  /* what the frame just read put in it */
+	} rx_buf[NET_RX_MAX_CHAINS];
 	struct iovec rx_iov[NET_RX_MAX_IOV];
 	uint64_t tx_errors;
 };
