@@ -51,6 +51,8 @@
 #define PORT_PCI_CONFIG 0xcf8 /* 0xcf8-0xcff */
 #define PORT_DEBUG_EXIT 0x501 /* test/firmware exit port */
 #define PORT_ACPI_SLEEP 0x600 /* ACPI sleep control, then sleep status */
+#define LAYOUT_PCI_IO 0xc000ULL /* PCI I/O BAR window: ports 0xc000-0xcfff */
+#define LAYOUT_PCI_IO_SIZE 0x1000ULL
 
 #define IRQ_COM1 4
 

@@ -10,6 +10,9 @@
 #define HOST_DEVICE 0x0d57
 #define CLASS_HOST_BRIDGE 0x060000
 #define BAR_MEM_TYPE_64 0x4
+#define BAR_IO_SPACE 0x1
+#define IO_BAR_MAX 256 /* what a type-0 function may ask for */
+#define IO_ADDR_MASK 0xfffcU /* x86 ports are 16 bits: the upper half reads 0 */
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -53,6 +56,19 @@ int pci_dev_add_bar(struct pci_dev *d, unsigned int i, uint64_t size, bool is64,
 	return 0;
 }
 
+int pci_dev_add_io_bar(struct pci_dev *d, unsigned int i, uint32_t size, const struct bus_ops *ops,
+		       void *ctx)
+{
+	uint32_t flags = BAR_IO_SPACE;
+
+	if (i >= PCI_BARS || size < 4 || size > IO_BAR_MAX || (size & (size - 1)) || !ops ||
+	    d->bar[i].size || (i > 0 && d->bar[i - 1].is64))
+		return -EINVAL;
+	d->bar[i] = (struct pci_bar){ .size = size, .io = true, .ops = ops, .ctx = ctx };
+	memcpy(d->cfg + PCI_BAR0 + 4 * i, &flags, 4);
+	return 0;
+}
+
 int pci_dev_add_cap(struct pci_dev *d, uint8_t id, const void *body, unsigned int len)
 {
 	unsigned int off = d->cap_end;
@@ -85,6 +101,8 @@ uint64_t pci_dev_bar_addr(const struct pci_dev *d, unsigned int i)
 
 	if (i >= PCI_BARS || !d->bar[i].size)
 		return 0;
+	if (d->bar[i].io)
+		return get32(d->cfg + PCI_BAR0 + 4 * i) & IO_ADDR_MASK;
 	a = get32(d->cfg + PCI_BAR0 + 4 * i) & ~0xfULL;
 	if (d->bar[i].is64)
 		a |= (uint64_t)get32(d->cfg + PCI_BAR0 + 4 * (i + 1)) << 32;
@@ -97,6 +115,7 @@ int pci_init(struct pci *p)
 	pci_dev_header(&p->host_bridge, HOST_VENDOR, HOST_DEVICE, CLASS_HOST_BRIDGE);
 	p->slot[0] = &p->host_bridge;
 	pci_set_window(p, LAYOUT_PCI_MMIO, LAYOUT_PCI_MMIO_SIZE);
+	pci_set_io_window(p, LAYOUT_PCI_IO, LAYOUT_PCI_IO_SIZE);
 	return -pthread_mutex_init(&p->lock, NULL);
 }
 
@@ -104,6 +123,12 @@ void pci_set_window(struct pci *p, uint64_t base, uint64_t size)
 {
 	p->mmio_base = p->mmio_next = base;
 	p->mmio_size = size;
+}
+
+void pci_set_io_window(struct pci *p, uint64_t base, uint64_t size)
+{
+	p->io_base = p->io_next = base;
+	p->io_size = size;
 }
 
 void pci_destroy(struct pci *p)
@@ -121,25 +146,41 @@ static void set_bar_addr(struct pci_dev *d, unsigned int i, uint64_t addr)
 		memcpy(d->cfg + PCI_BAR0 + 4 * (i + 1), &hi, 4);
 }
 
+/* Next free, naturally aligned `size` bytes at or above *next in [base, base + len), or 0. */
+static uint64_t place(uint64_t *next, uint64_t size, uint64_t base, uint64_t len)
+{
+	uint64_t addr = (*next + size - 1) & ~(size - 1);
+
+	if (addr < *next || addr + size < addr || addr + size > base + len)
+		return 0;
+	*next = addr + size;
+	return addr;
+}
+
 int pci_add(struct pci *p, unsigned int slot, struct pci_dev *d)
 {
-	uint64_t next = p->mmio_next;
+	uint64_t mem = p->mmio_next, io = p->io_next;
+	uint64_t addr[PCI_BARS] = { 0 };
 
 	if (slot >= PCI_SLOTS || !d)
 		return -EINVAL;
 	if (p->slot[slot])
 		return -EEXIST;
 	for (unsigned int i = 0; i < PCI_BARS; i++) {
-		uint64_t size = d->bar[i].size, addr = (next + size - 1) & ~(size - 1);
+		const struct pci_bar *b = &d->bar[i];
 
-		if (!size)
+		if (!b->size)
 			continue;
-		if (addr < next || addr + size < addr || addr + size > p->mmio_base + p->mmio_size)
+		addr[i] = b->io ? place(&io, b->size, p->io_base, p->io_size)
+				: place(&mem, b->size, p->mmio_base, p->mmio_size);
+		if (!addr[i])
 			return -ENOSPC;
-		set_bar_addr(d, i, addr);
-		next = addr + size;
 	}
-	p->mmio_next = next;
+	for (unsigned int i = 0; i < PCI_BARS; i++)
+		if (d->bar[i].size)
+			set_bar_addr(d, i, addr[i]);
+	p->mmio_next = mem;
+	p->io_next = io;
 	p->slot[slot] = d;
 	for (unsigned int i = 0; i < PCI_BARS; i++)
 		if (d->bar[i].size && d->ops && d->ops->bar_moved)
@@ -179,7 +220,9 @@ static void write_bar_locked(struct pci_dev *d, int i, uint32_t reg, const uint8
 	uint32_t dword_reg = reg & ~3U, val = get32(d->cfg + dword_reg);
 
 	memcpy((uint8_t *)&val + (reg & 3), v, len);
-	if (dword_reg == PCI_BAR0 + 4U * (unsigned int)i) /* low half: keep the flags */
+	if (d->bar[i].io) /* ports: keep the space bit */
+		val = (uint32_t)(val & ~(d->bar[i].size - 1) & IO_ADDR_MASK) | BAR_IO_SPACE;
+	else if (dword_reg == PCI_BAR0 + 4U * (unsigned int)i) /* low half: keep the flags */
 		val = (uint32_t)((val & ~(d->bar[i].size - 1)) & ~0xfULL) |
 		      (get32(d->cfg + dword_reg) & 0xf);
 	else /* high half: size bits above 4 GiB read back as zero too */
@@ -236,22 +279,24 @@ static void config_write(void *ctx, uint64_t off, const void *data, uint32_t len
 
 const struct bus_ops pci_config_ops = { .read = config_read, .write = config_write };
 
-/* Find the BAR decoding [addr, addr + len); copies what the access needs. */
-static bool find_bar(struct pci *p, uint64_t addr, uint32_t len, struct pci_bar *out,
+/* Find the BAR decoding [addr, addr + len) in memory or I/O space; copies what the access needs. */
+static bool find_bar(struct pci *p, bool io, uint64_t addr, uint32_t len, struct pci_bar *out,
 		     uint64_t *offset)
 {
+	uint8_t decode = io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY;
 	bool found = false;
 
 	pthread_mutex_lock(&p->lock);
 	for (unsigned int s = 0; s < PCI_SLOTS && !found; s++) {
 		struct pci_dev *d = p->slot[s];
 
-		if (!d || !(d->cfg[PCI_COMMAND] & PCI_COMMAND_MEMORY))
+		if (!d || !(d->cfg[PCI_COMMAND] & decode))
 			continue;
 		for (unsigned int i = 0; i < PCI_BARS; i++) {
 			uint64_t base = pci_dev_bar_addr(d, i), size = d->bar[i].size;
 
-			if (size && addr >= base && addr - base < size && len <= size - (addr - base)) {
+			if (size && d->bar[i].io == io && addr >= base && addr - base < size &&
+			    len <= size - (addr - base)) {
 				*out = d->bar[i];
 				*offset = addr - base;
 				found = true;
@@ -263,26 +308,54 @@ static bool find_bar(struct pci *p, uint64_t addr, uint32_t len, struct pci_bar 
 	return found;
 }
 
-static void mmio_read(void *ctx, uint64_t off, void *data, uint32_t len)
+static void window_read(struct pci *p, bool io, uint64_t addr, void *data, uint32_t len)
 {
-	struct pci *p = ctx;
 	struct pci_bar bar;
 	uint64_t boff;
 
-	if (find_bar(p, p->mmio_base + off, len, &bar, &boff))
+	if (find_bar(p, io, addr, len, &bar, &boff))
 		bar.ops->read(bar.ctx, boff, data, len);
 	else
 		memset(data, 0xff, len);
 }
 
-static void mmio_write(void *ctx, uint64_t off, const void *data, uint32_t len)
+static void window_write(struct pci *p, bool io, uint64_t addr, const void *data, uint32_t len)
 {
-	struct pci *p = ctx;
 	struct pci_bar bar;
 	uint64_t boff;
 
-	if (find_bar(p, p->mmio_base + off, len, &bar, &boff))
+	if (find_bar(p, io, addr, len, &bar, &boff))
 		bar.ops->write(bar.ctx, boff, data, len);
 }
 
+static void mmio_read(void *ctx, uint64_t off, void *data, uint32_t len)
+{
+	struct pci *p = ctx;
+
+	window_read(p, false, p->mmio_base + off, data, len);
+}
+
+static void mmio_write(void *ctx, uint64_t off, const void *data, uint32_t len)
+{
+	struct pci *p = ctx;
+
+	window_write(p, false, p->mmio_base + off, data, len);
+}
+
 const struct bus_ops pci_mmio_ops = { .read = mmio_read, .write = mmio_write };
+
+static void io_read(void *ctx, uint64_t off, void *data, uint32_t len)
+{
+	struct pci *p = ctx;
+
+	window_read(p, true, p->io_base + off, data, len);
+}
+
+static void io_write(void *ctx, uint64_t off, const void *data, uint32_t len)
+{
+	struct pci *p = ctx;
+
+	window_write(p, true, p->io_base + off, data, len);
+}
+
+const struct bus_ops pci_io_ops = { .read = io_read, .write = io_write };

@@ -4,10 +4,10 @@
  * the host bridge at 00:00.0.
  *
  * Devices own a 256-byte configuration space; a write changes only the
- * bits their write mask allows. Memory BARs are emulated here: sizing,
- * relocation by the guest, and dispatch of accesses in the PCI MMIO window
- * (one bus range owned by this module) to the BAR that covers them, while
- * the device's memory decoding is on. Devices hear of BAR moves and of
+ * bits their write mask allows. BARs are emulated here: sizing, relocation
+ * by the guest, and dispatch of accesses in the PCI MMIO window and the PCI
+ * I/O port window (one bus range each, owned by this module) to the BAR that
+ * covers them, while the device's memory or I/O decoding is on. Devices hear of BAR moves and of
  * config writes through their pci_dev_ops.
  *
  * Locking: `lock` guards the address latch and every device's config
@@ -26,6 +26,7 @@
 #define PCI_BARS 6
 
 #define PCI_COMMAND 0x04
+#define PCI_COMMAND_IO 0x1
 #define PCI_COMMAND_MEMORY 0x2
 #define PCI_STATUS 0x06
 #define PCI_STATUS_CAP_LIST 0x10
@@ -45,8 +46,9 @@ struct pci_dev_ops {
 };
 
 struct pci_bar {
-	uint64_t size; /* power of two, >= 4 KiB; 0: BAR unused */
+	uint64_t size; /* power of two: memory >= 4 KiB, I/O 4-256 bytes; 0: BAR unused */
 	bool is64;
+	bool io; /* in I/O port space */
 	const struct bus_ops *ops; /* receives offsets within the BAR */
 	void *ctx;
 };
@@ -66,15 +68,18 @@ struct pci {
 	uint32_t address; /* the 0xcf8 latch */
 	struct pci_dev *slot[PCI_SLOTS];
 	struct pci_dev host_bridge;
-	uint64_t mmio_base, mmio_size, mmio_next; /* BAR window and its bump allocator */
+	uint64_t mmio_base, mmio_size, mmio_next; /* memory BAR window and its bump allocator */
+	uint64_t io_base, io_size, io_next;	  /* I/O BAR window (ports) and its allocator */
 };
 
 extern const struct bus_ops pci_config_ops; /* ctx: struct pci *, on the port bus */
 extern const struct bus_ops pci_mmio_ops;   /* ctx: struct pci *, over the BAR window */
+extern const struct bus_ops pci_io_ops;	    /* ctx: struct pci *, over the I/O BAR window */
 
-/* Set up bus 0 with the host bridge in slot 0 and BARs placed in [mmio_base, +mmio_size). */
+/* Set up bus 0 with the host bridge in slot 0 and the windows of boot/layout.h. */
 __attribute__((warn_unused_result)) int pci_init(struct pci *p);
 void pci_set_window(struct pci *p, uint64_t base, uint64_t size);
+void pci_set_io_window(struct pci *p, uint64_t base, uint64_t size);
 void pci_destroy(struct pci *p);
 
 /* Fill the identity fields of a type-0 header (and clear the rest). */
@@ -84,6 +89,11 @@ void pci_dev_header(struct pci_dev *d, uint16_t vendor, uint16_t device, uint32_
 __attribute__((warn_unused_result)) int pci_dev_add_bar(struct pci_dev *d, unsigned int i,
 							uint64_t size, bool is64,
 							const struct bus_ops *ops, void *ctx);
+
+/* Declare I/O BAR `i` of `size` ports (4-256, a power of two). Returns 0 or -EINVAL. */
+__attribute__((warn_unused_result)) int pci_dev_add_io_bar(struct pci_dev *d, unsigned int i,
+							   uint32_t size, const struct bus_ops *ops,
+							   void *ctx);
 
 /*
  * Append a capability: `body` holds the bytes after the ID and next

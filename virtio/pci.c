@@ -10,6 +10,7 @@
 #include <linux/kvm.h>
 
 #include "boot/layout.h"
+#include "vmm/log.h"
 
 /* BAR 0 layout: one 4 KiB page per structure. */
 #define COMMON_OFF 0x0000
@@ -20,6 +21,7 @@
 #define MSIX_PBA_OFF 0x5000
 #define REGION_SIZE 0x1000
 #define NOTIFY_MULT 4
+#define NOTIFY_IO_SIZE (NOTIFY_MULT * VIRTIO_MAX_QUEUES) /* I/O BAR 2: notifications only */
 
 #define VIRTIO_VENDOR 0x1af4
 #define VIRTIO_DEVICE_BASE 0x1040
@@ -233,9 +235,12 @@ static void bar_read(void *ctx, uint64_t off, void *data, uint32_t len)
 	pthread_mutex_unlock(&v->lock);
 }
 
+/* A kick that reached a vCPU thread: KVM had no ioeventfd for it (another width). */
 static void kick(struct virtio_pci *vp, unsigned int q)
 {
 	uint64_t one = 1;
+
+	__atomic_add_fetch(&vp->exit_kicks, 1, __ATOMIC_RELAXED);
 
 	if (q < vp->vdev->num_queues && write(vp->kick[q].fd, &one, sizeof(one)) < 0) {
 		/* Counter overflow only: a kick is pending anyway. */
@@ -253,7 +258,7 @@ static void bar_write(void *ctx, uint64_t off, const void *data, uint32_t len)
 		return;
 	}
 	if (off >= NOTIFY_OFF && off < NOTIFY_OFF + REGION_SIZE) {
-		/* A kick the ioeventfd did not catch (other width): pass it on to the I/O thread. */
+		/* Passed on to the I/O thread. */
 		if (r % NOTIFY_MULT == 0)
 			kick(vp, (unsigned int)(r / NOTIFY_MULT));
 		return;
@@ -268,6 +273,21 @@ static void bar_write(void *ctx, uint64_t off, const void *data, uint32_t len)
 }
 
 static const struct bus_ops bar_ops = { .read = bar_read, .write = bar_write };
+
+static void io_bar_read(void *ctx, uint64_t off, void *data, uint32_t len)
+{
+	(void)ctx, (void)off;
+	memset(data, 0, len);
+}
+
+static void io_bar_write(void *ctx, uint64_t off, const void *data, uint32_t len)
+{
+	(void)data, (void)len;
+	if (off % NOTIFY_MULT == 0)
+		kick(ctx, (unsigned int)(off / NOTIFY_MULT));
+}
+
+static const struct bus_ops io_bar_ops = { .read = io_bar_read, .write = io_bar_write };
 
 static void interrupt(struct virtio_pci *vp, uint16_t vector, uint8_t isr_bit)
 {
@@ -293,13 +313,13 @@ static const struct virtio_transport_ops transport_ops = {
 	.notify_config = notify_config,
 };
 
-static int ioeventfd(struct virtio_pci *vp, unsigned int q, uint64_t bar, bool assign)
+static int ioeventfd(struct virtio_pci *vp, unsigned int q, uint64_t base, bool io, bool assign)
 {
 	struct kvm_ioeventfd e = {
-		.addr = bar + NOTIFY_OFF + (uint64_t)q * NOTIFY_MULT,
+		.addr = base + (io ? 0 : NOTIFY_OFF) + (uint64_t)q * NOTIFY_MULT,
 		.len = vp->ioeventfd_any_len ? 0 : 2,
 		.fd = vp->kick[q].fd,
-		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+		.flags = (io ? KVM_IOEVENTFD_FLAG_PIO : 0) | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
 	};
 
 	if (vp->vm_fd < 0)
@@ -307,25 +327,35 @@ static int ioeventfd(struct virtio_pci *vp, unsigned int q, uint64_t bar, bool a
 	return ioctl(vp->vm_fd, KVM_IOEVENTFD, &e) < 0 ? -errno : 0;
 }
 
+/* Move the kick ioeventfds of one notification structure from *at to `want` (0: none). */
+static void move_kicks(struct virtio_pci *vp, uint64_t *at, uint64_t want, bool io)
+{
+	if (want == *at)
+		return;
+	for (unsigned int q = 0; *at && q < vp->vdev->num_queues; q++)
+		ioeventfd(vp, q, *at, io, false);
+	for (unsigned int q = 0; want && q < vp->vdev->num_queues; q++)
+		ioeventfd(vp, q, want, io, true);
+	*at = want;
+}
+
 /*
  * Kicks follow BAR 0 wherever the guest puts it inside the PCI window, and
- * only while the function decodes memory. pci lock held.
+ * only while the function decodes memory; the same for the I/O BAR, the
+ * I/O window and I/O decoding. pci lock held.
  */
 static void update_kicks(struct virtio_pci *vp)
 {
+	uint8_t cmd = vp->pci.cfg[PCI_COMMAND];
 	uint64_t addr = pci_dev_bar_addr(&vp->pci, 0);
-	bool decode = vp->pci.cfg[PCI_COMMAND] & PCI_COMMAND_MEMORY;
+	uint64_t port = pci_dev_bar_addr(&vp->pci, VIRTIO_PCI_NOTIFY_BAR);
 	bool usable = addr >= LAYOUT_PCI_MMIO &&
 		      addr + VIRTIO_PCI_BAR_SIZE <= LAYOUT_PCI_MMIO + LAYOUT_PCI_MMIO_SIZE;
-	uint64_t want = decode && usable ? addr : 0;
+	bool port_usable = port >= LAYOUT_PCI_IO &&
+			   port + NOTIFY_IO_SIZE <= LAYOUT_PCI_IO + LAYOUT_PCI_IO_SIZE;
 
-	if (want == vp->bar_addr)
-		return;
-	for (unsigned int q = 0; vp->bar_addr && q < vp->vdev->num_queues; q++)
-		ioeventfd(vp, q, vp->bar_addr, false);
-	for (unsigned int q = 0; want && q < vp->vdev->num_queues; q++)
-		ioeventfd(vp, q, want, true);
-	vp->bar_addr = want;
+	move_kicks(vp, &vp->bar_addr, (cmd & PCI_COMMAND_MEMORY) && usable ? addr : 0, false);
+	move_kicks(vp, &vp->io_addr, (cmd & PCI_COMMAND_IO) && port_usable ? port : 0, true);
 }
 
 static void bar_moved(void *ctx, unsigned int bar, uint64_t addr)
@@ -342,8 +372,16 @@ static void cfg_window(struct virtio_pci *vp, bool write)
 
 	memcpy(&off, cap + 8, 4);
 	memcpy(&len, cap + 12, 4);
-	if (cap[4] != 0 || (len != 1 && len != 2 && len != 4) || off % len ||
-	    off > VIRTIO_PCI_BAR_SIZE - len) /* not off + len: it wraps */
+	if ((len != 1 && len != 2 && len != 4) || off % len)
+		return;
+	if (cap[4] == VIRTIO_PCI_NOTIFY_BAR && off <= NOTIFY_IO_SIZE - len) {
+		if (write)
+			io_bar_write(vp, off, cap + 16, len);
+		else
+			io_bar_read(vp, off, cap + 16, len);
+		return;
+	}
+	if (cap[4] != 0 || off > VIRTIO_PCI_BAR_SIZE - len) /* not off + len: it wraps */
 		return;
 	if (write)
 		bar_write(vp, off, cap + 16, len);
@@ -404,7 +442,7 @@ static uint32_t class_of(uint32_t device_id)
 	}
 }
 
-static void add_vendor_cap(struct pci_dev *d, uint8_t type, uint32_t off, uint32_t len,
+static void add_vendor_cap(struct pci_dev *d, uint8_t type, uint8_t bar, uint32_t off, uint32_t len,
 			   const void *extra, unsigned int extra_len, int *where)
 {
 	uint8_t body[18] = { 0 };
@@ -412,7 +450,7 @@ static void add_vendor_cap(struct pci_dev *d, uint8_t type, uint32_t off, uint32
 
 	body[0] = (uint8_t)(16 + extra_len); /* cap_len */
 	body[1] = type;
-	body[2] = 0; /* BAR 0 */
+	body[2] = bar;
 	memcpy(body + 6, &off, 4);
 	memcpy(body + 10, &len, 4);
 	if (extra_len)
@@ -429,12 +467,16 @@ static int setup_caps(struct virtio_pci *vp, struct irq_router *router)
 	uint32_t mult = NOTIFY_MULT, zero = 0;
 	int err;
 
-	add_vendor_cap(d, CAP_COMMON, COMMON_OFF, sizeof(struct common_cfg), NULL, 0, NULL);
-	add_vendor_cap(d, CAP_NOTIFY, NOTIFY_OFF, NOTIFY_MULT * v->num_queues, &mult, 4, NULL);
-	add_vendor_cap(d, CAP_ISR, ISR_OFF, 1, NULL, 0, NULL);
+	add_vendor_cap(d, CAP_COMMON, 0, COMMON_OFF, sizeof(struct common_cfg), NULL, 0, NULL);
+	/* Two notification structures: a driver takes the first it can use (virtio 1.2,
+	 * 4.1.4), so ports come first and memory serves drivers without port I/O. */
+	add_vendor_cap(d, CAP_NOTIFY, VIRTIO_PCI_NOTIFY_BAR, 0, NOTIFY_MULT * v->num_queues, &mult,
+		       4, NULL);
+	add_vendor_cap(d, CAP_NOTIFY, 0, NOTIFY_OFF, NOTIFY_MULT * v->num_queues, &mult, 4, NULL);
+	add_vendor_cap(d, CAP_ISR, 0, ISR_OFF, 1, NULL, 0, NULL);
 	if (v->config_size)
-		add_vendor_cap(d, CAP_DEVICE, DEVICE_OFF, v->config_size, NULL, 0, NULL);
-	add_vendor_cap(d, CAP_PCI_CFG, 0, 0, &zero, 4, &vp->cfg_cap);
+		add_vendor_cap(d, CAP_DEVICE, 0, DEVICE_OFF, v->config_size, NULL, 0, NULL);
+	add_vendor_cap(d, CAP_PCI_CFG, 0, 0, 0, &zero, 4, &vp->cfg_cap);
 	if (vp->cfg_cap < 0)
 		return -ENOSPC;
 	/* The driver chooses bar, offset and length of the window, and its data. */
@@ -469,6 +511,8 @@ int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev, int vm_fd,
 	pci_dev_set_intx(&vp->pci, intx_gsi);
 	err = pci_dev_add_bar(&vp->pci, 0, VIRTIO_PCI_BAR_SIZE, true, &bar_ops, vp);
 	if (!err)
+		err = pci_dev_add_io_bar(&vp->pci, VIRTIO_PCI_NOTIFY_BAR, NOTIFY_IO_SIZE, &io_bar_ops, vp);
+	if (!err)
 		err = setup_caps(vp, router);
 	for (unsigned int q = 0; !err && q < vdev->num_queues; q++) {
 		vp->kick[q].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -492,10 +536,21 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 		if (vp->kick[q].fd < 0)
 			continue;
 		if (vp->bar_addr)
-			ioeventfd(vp, q, vp->bar_addr, false);
+			ioeventfd(vp, q, vp->bar_addr, false, false);
+		if (vp->io_addr)
+			ioeventfd(vp, q, vp->io_addr, true, false);
 		evloop_del(vp->loop, vp->kick[q].fd);
 		close(vp->kick[q].fd);
 		vp->kick[q].fd = -1;
 	}
 	msix_destroy(&vp->msix);
+}
+
+void virtio_pci_log_stats(struct virtio_pci *vp, const char *label)
+{
+	uint64_t n = __atomic_load_n(&vp->exit_kicks, __ATOMIC_RELAXED);
+
+	if (n)
+		log_info("%s: %llu kicks came as vCPU exits, not through an ioeventfd", label,
+			 (unsigned long long)n);
 }

@@ -2,7 +2,11 @@
 /*
  * The virtio-pci modern transport (virtio 1.2, 4.1): a PCI function whose
  * BAR 0 holds the common, ISR, device and notification structures and the
- * MSI-X table, described by vendor capabilities. Queue kicks arrive on one
+ * MSI-X table, described by vendor capabilities. A second notification
+ * structure sits in I/O BAR 2 and is listed first, so a driver that can use
+ * port I/O (Linux does) kicks with OUT: KVM learns port and value from the
+ * exit itself, where a memory write must be decoded, which on AMD hosts
+ * means emulating the instruction. Queue kicks of either kind arrive on one
  * ioeventfd per queue, served by the I/O thread; interrupts leave through
  * MSI-X (irqfd) or, when the driver does not enable MSI-X, INTx.
  */
@@ -15,6 +19,7 @@
 #include "vmm/irq.h"
 
 #define VIRTIO_PCI_BAR_SIZE 0x8000
+#define VIRTIO_PCI_NOTIFY_BAR 2 /* the I/O BAR: port notifications only */
 
 struct virtio_pci;
 
@@ -38,6 +43,8 @@ struct virtio_pci {
 	uint16_t queue_select;
 	struct virtio_pci_kick kick[VIRTIO_MAX_QUEUES];
 	uint64_t bar_addr;	 /* where the kick ioeventfds are registered, 0: nowhere */
+	uint64_t io_addr;	 /* the same for the port notifications */
+	uint64_t exit_kicks;	 /* kicks that came as a vCPU exit, not through an ioeventfd (atomic) */
 	bool ioeventfd_any_len; /* KVM matches kicks of any width */
 	int cfg_cap;		 /* offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
 };
@@ -52,3 +59,6 @@ __attribute__((warn_unused_result)) int virtio_pci_init(struct virtio_pci *vp,
 							struct irq_router *router,
 							struct evloop *loop, uint8_t intx_gsi);
 void virtio_pci_destroy(struct virtio_pci *vp);
+
+/* Log, at info level, kicks that cost a trip to user space ("LABEL: N kicks ..."), if any. */
+void virtio_pci_log_stats(struct virtio_pci *vp, const char *label);

@@ -103,6 +103,7 @@ static int add_devices(struct vm *vm)
 		{ PORT_DEBUG_EXIT, POWER_EXIT_PORT_LEN, "exit-port", &power_exit_port_ops, &vm->exit_hook },
 		{ PORT_ACPI_SLEEP, POWER_ACPI_LEN, "acpi-power", &power_acpi_ops, &vm->exit_hook },
 		{ PORT_PCI_CONFIG, PCI_CONFIG_LEN, "pci-config", &pci_config_ops, &vm->pci },
+		{ LAYOUT_PCI_IO, LAYOUT_PCI_IO_SIZE, "pci-io", &pci_io_ops, &vm->pci },
 	};
 	int err;
 
@@ -407,12 +408,14 @@ void vm_log_stats(struct vm *vm)
 			continue;
 		snprintf(label, sizeof(label), "virtio-blk vd%c", 'a' + (int)(i % 26));
 		virtio_log_stats(&vm->disk[i].blk.vdev, label);
+		virtio_pci_log_stats(&vm->disk[i].pci, label);
 	}
 	for (unsigned int i = 0; vm->nic && i < vm->nr_nics; i++) {
 		if (!vm->nic[i].open)
 			continue;
 		snprintf(label, sizeof(label), "virtio-net %s", vm->nic[i].net.tap);
 		virtio_log_stats(&vm->nic[i].net.vdev, label);
+		virtio_pci_log_stats(&vm->nic[i].pci, label);
 	}
 }
 

@@ -142,7 +142,8 @@ static uint8_t one(struct disk *d, uint32_t type, uint32_t sector, uint32_t buf,
 	return req(0)->status;
 }
 
-static void bring_up(struct disk *d, int slot, uint32_t qmem, uint8_t code)
+/* Kicks go to the first notification structure listed (ports on Ember), or to memory. */
+static void bring_up(struct disk *d, int slot, uint32_t qmem, uint8_t code, int mem_kicks)
 {
 	const uint64_t wanted = VIRTIO_FEATURE(VIRTIO_F_INDIRECT_DESC) |
 				VIRTIO_FEATURE(VIRTIO_BLK_F_FLUSH) |
@@ -152,6 +153,9 @@ static void bring_up(struct disk *d, int slot, uint32_t qmem, uint8_t code)
 
 	if ((err = virtio_pci_probe(&d->pci, (unsigned int)slot)))
 		fail(code, 0x100 | (uint32_t)-err);
+	if (mem_kicks)
+		d->pci.use_port = 0;
+	puts_serial(d->pci.use_port ? "kicks port\n" : "kicks memory\n");
 	if ((err = virtio_negotiate(&d->pci, wanted)))
 		fail(code, 0x200 | (uint32_t)-err);
 	if ((err = virtq_setup(&d->pci, &d->q, 0, QSIZE, qmem)))
@@ -309,7 +313,7 @@ static void readonly_disk(int slot)
 	struct disk d;
 	uint8_t s;
 
-	bring_up(&d, slot, QB, 29);
+	bring_up(&d, slot, QB, 29, 1); /* the other notification structure */
 	if (!virtio_has(&d.pci, VIRTIO_BLK_F_RO))
 		fail(30, (uint32_t)d.pci.features);
 	if ((s = one(&d, VIRTIO_BLK_T_OUT, 0, WBUF, 512)) != VIRTIO_BLK_S_IOERR)
@@ -332,7 +336,7 @@ void guest_main(void)
 	if (virtio_pci_probe(&d.pci, (unsigned int)slot))
 		fail(2, (uint32_t)slot);
 	check_feature_refusal(&d.pci);
-	bring_up(&d, slot, QA, 3);
+	bring_up(&d, slot, QA, 3, 0);
 	if (!virtio_has(&d.pci, VIRTIO_BLK_F_FLUSH))
 		fail(4, (uint32_t)d.pci.features);
 	if (virtio_has(&d.pci, VIRTIO_BLK_F_RO))

@@ -259,6 +259,27 @@ static const char *notify_odd(struct hctx *c, uint32_t arg)
 	return h_needs_reset(&c->a) ? "NEEDS_RESET after kicks" : h_read_ok(&c->a);
 }
 
+/* The port notification structure: every width at every port of it and past it. */
+static const char *notify_port_odd(struct hctx *c, uint32_t arg)
+{
+	uint16_t n = c->a.pci.notify_port;
+
+	(void)arg;
+	if (!n)
+		return "no port notification structure";
+	for (uint16_t off = 0; off < 64; off++) {
+		outb((uint16_t)(n + off), (uint8_t)off);
+		outw((uint16_t)(n + off), off);
+		outl((uint16_t)(n + off), 0xffffffffu);
+		(void)inb((uint16_t)(n + off));
+		(void)inw((uint16_t)(n + off));
+		(void)inl((uint16_t)(n + off));
+	}
+	outw(n, 0x1234); /* queue 0's port, another index: the port decides */
+	c->seen = "kicks of queue 0 served, others ignored";
+	return h_needs_reset(&c->a) ? "NEEDS_RESET after kicks" : h_read_ok(&c->a);
+}
+
 /* Kicks while the device is reset, and before DRIVER_OK. */
 static const char *notify_not_ready(struct hctx *c, uint32_t arg)
 {
@@ -522,6 +543,7 @@ static const struct hattack attacks[] = {
 	{ "notify-absent-queues-other-index", notify_absent, 1 },
 	{ "notify-every-width-odd-offsets", notify_odd, 0 },
 	{ "notify-reset-or-not-ready", notify_not_ready, 0 },
+	{ "notify-port-every-width-offset", notify_port_odd, 0 },
 	{ "pci-cfg-disk-a-width-1", pci_sweep, 1 << 8 | 0 },
 	{ "pci-cfg-disk-a-width-2", pci_sweep, 2 << 8 | 0 },
 	{ "pci-cfg-disk-a-width-4", pci_sweep, 4 << 8 | 0 },

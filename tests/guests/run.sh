@@ -103,13 +103,19 @@ check "virtio-blk with aio=sync: the same requests and the same image (status $s
 	bash -c "[ $st -eq 0 ] && grep -qx 'blk ok' $OUT/blksync.out && cmp -s $OUT/blk.img $OUT/blk-sync.img"
 check "-v: the queue's kicks and interrupts are counted at exit" \
 	grep -qE '^ember: virtio-blk vda: queue 0: [1-9][0-9]* kicks, [1-9][0-9]* interrupts$' "$OUT/blksync.err"
+check "virtio-blk: the guest kicks through the I/O port notification structure, listed first" \
+	grep -qx 'kicks port' "$OUT/blksync.out"
+check "-v: every port kick reached Ember through its ioeventfd, none as a vCPU exit" \
+	bash -c "! grep -q 'came as vCPU exits' $OUT/blksync.err"
 
 truncate -s 1M "$OUT/blk2.img"
 head -c 65536 /dev/urandom >"$OUT/ro.img"
 sum=$(sha256sum <"$OUT/ro.img")
-run blkro --firmware $G/blk.bin --disk "path=$OUT/blk2.img" --disk "path=$OUT/ro.img,readonly=on"
+run blkro -v --firmware $G/blk.bin --disk "path=$OUT/blk2.img" --disk "path=$OUT/ro.img,readonly=on"
 check "virtio-blk: a write to a readonly=on disk fails with IOERR, a read works (status $st)" \
 	bash -c "[ $st -eq 0 ] && grep -qx 'ro disk ok' $OUT/blkro.out && grep -qx 'blk ok' $OUT/blkro.out"
+check "virtio-blk: the second disk is kicked through the memory notification structure" \
+	bash -c "grep -qx 'kicks memory' $OUT/blkro.out && grep -qE '^ember: virtio-blk vdb: queue 0: [1-9][0-9]* kicks' $OUT/blkro.err"
 check "virtio-blk: the readonly image is unchanged" [ "$(sha256sum <"$OUT/ro.img")" = "$sum" ]
 
 # An image held open for writing by one Ember (echo.bin waits for a 'q' on

@@ -3,7 +3,9 @@
  *
  * PCI configuration space through ports 0xcf8/0xcfc (bus 0, function 0),
  * the vendor capabilities that say where the common, notify, ISR and device
- * structures are (nothing about the BAR layout is assumed), feature
+ * structures are (nothing about the BAR layout is assumed; a notification
+ * structure may be in an I/O BAR, and the first one listed is used, as the
+ * specification asks), feature
  * negotiation, and split virtqueues driven by polling: no interrupts, MSI-X
  * stays disabled. Paging is off, so a guest physical address is the pointer.
  * Ember assigns the BARs; where no one did (QEMU running the guest as its
@@ -59,6 +61,7 @@
 #define PCI_CONFIG_DATA 0xcfc
 #define PCI_SLOTS 32
 #define PCI_COMMAND 0x04
+#define PCI_COMMAND_IO 0x1
 #define PCI_COMMAND_MEMORY 0x2
 #define PCI_COMMAND_MASTER 0x4
 #define PCI_STATUS 0x06
@@ -139,9 +142,12 @@ static inline int pci_find(unsigned int from, uint16_t vendor, uint16_t device)
 
 struct virtio_pci {
 	unsigned int slot;
-	uint32_t common, isr, device, notify; /* addresses of the structures */
+	uint32_t common, isr, device, notify; /* addresses of the structures (notify: in memory) */
 	uint32_t device_len;		      /* length of the device structure */
 	uint32_t notify_mult;		      /* notify_off_multiplier */
+	uint16_t notify_port;		      /* a notification structure in I/O space, 0: none */
+	uint32_t notify_port_mult;
+	int use_port;			      /* kick through notify_port (listed first) */
 	uint64_t features;		      /* offered by the device, then negotiated */
 };
 
@@ -163,6 +169,17 @@ static inline uint32_t virtio_bar_addr(unsigned int slot, unsigned int bar)
 	if ((lo & 6) == 4) /* 64-bit */
 		hi = bar < 5 ? pci_read32(slot, PCI_BAR0 + 4 * (bar + 1)) : 1;
 	return hi ? 0 : lo & ~0xfu;
+}
+
+/* Port base of BAR `bar` of `slot` if it is an assigned I/O BAR, else 0. */
+static inline uint16_t virtio_io_bar(unsigned int slot, unsigned int bar)
+{
+	uint32_t lo;
+
+	if (bar > 5)
+		return 0;
+	lo = pci_read32(slot, PCI_BAR0 + 4 * bar);
+	return (lo & 1) ? (uint16_t)(lo & 0xfffc) : 0;
 }
 
 /*
@@ -242,6 +259,9 @@ static inline int virtio_pci_probe(struct virtio_pci *d, unsigned int slot)
 	d->slot = slot;
 	d->common = d->isr = d->device = d->notify = 0;
 	d->device_len = d->notify_mult = 0;
+	d->notify_port = 0;
+	d->notify_port_mult = 0;
+	d->use_port = 0;
 	d->features = 0;
 	if (!(pci_read16(slot, PCI_STATUS) & PCI_STATUS_CAP_LIST))
 		return VIRTIO_E_NOCAPLIST;
@@ -258,6 +278,16 @@ static inline int virtio_pci_probe(struct virtio_pci *d, unsigned int slot)
 		len = pci_read32(slot, p + 12);
 		if (type < VIRTIO_PCI_CAP_COMMON_CFG || type > VIRTIO_PCI_CAP_DEVICE_CFG)
 			continue; /* PCI_CFG access window, or unknown */
+		if (type == VIRTIO_PCI_CAP_NOTIFY_CFG && bar <= 5 &&
+		    (pci_read32(slot, PCI_BAR0 + 4 * bar) & 1)) {
+			base = virtio_io_bar(slot, bar);
+			if (base && !d->notify_port && off < 0x10000 - base) {
+				d->notify_port = (uint16_t)(base + off);
+				d->notify_port_mult = pci_read32(slot, p + 16);
+				d->use_port = !d->notify; /* the first notification structure listed */
+			}
+			continue; /* an unassigned I/O BAR, or a second port structure */
+		}
 		base = virtio_bar_addr(slot, bar);
 		if (!base || off + len < off)
 			return VIRTIO_E_BAR;
@@ -273,10 +303,11 @@ static inline int virtio_pci_probe(struct virtio_pci *d, unsigned int slot)
 			d->notify_mult = pci_read32(slot, p + 16);
 		}
 	}
-	if (!d->common || !d->notify || !d->isr)
+	if (!d->common || (!d->notify && !d->notify_port) || !d->isr)
 		return VIRTIO_E_CAPS;
 	pci_write16(slot, PCI_COMMAND,
-		    pci_read16(slot, PCI_COMMAND) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+		    pci_read16(slot, PCI_COMMAND) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+			    (d->notify_port ? PCI_COMMAND_IO : 0));
 	return 0;
 }
 
@@ -405,6 +436,7 @@ struct virtq {
 	volatile struct vring_avail *avail;
 	volatile struct vring_used *used;
 	uint32_t notify;     /* address the queue is kicked at */
+	uint16_t port;	     /* or its port, when not 0 */
 	uint16_t avail_idx;  /* next avail index (published by virtq_kick) */
 	uint16_t last_used;  /* next used entry to look at */
 	uint16_t free_head;  /* free descriptors, linked through .next */
@@ -458,6 +490,9 @@ static inline int virtq_setup(const struct virtio_pci *d, struct virtq *q, uint1
 	mmio_write32(d->common + VC_Q_DEVICE, mem + 0x2000);
 	mmio_write32(d->common + VC_Q_DEVICE + 4, 0);
 	q->notify = d->notify + mmio_read16(d->common + VC_Q_NOTIFY_OFF) * d->notify_mult;
+	q->port = d->use_port ? (uint16_t)(d->notify_port + mmio_read16(d->common + VC_Q_NOTIFY_OFF) *
+								d->notify_port_mult)
+			      : 0;
 	mmio_write16(d->common + VC_Q_ENABLE, 1);
 	return mmio_read16(d->common + VC_Q_ENABLE) == 1 ? 0 : VIRTIO_E_QENABLE;
 }
@@ -524,7 +559,10 @@ static inline void virtq_kick(struct virtq *q)
 	virtio_barrier(); /* ring entries before the index that publishes them */
 	q->avail->idx = q->avail_idx;
 	virtio_barrier(); /* the index before the notification */
-	mmio_write16(q->notify, q->index);
+	if (q->port)
+		outw(q->port, q->index);
+	else
+		mmio_write16(q->notify, q->index);
 }
 
 /* Has the device returned chains we have not looked at yet? */

@@ -1,7 +1,7 @@
 /*
  * devices/pci: configuration mechanism #1 at 0xcf8-0xcff, driven through pci_config_ops;
- * memory BARs (sizing, placement, relocation, dispatch through pci_mmio_ops), capabilities
- * and the config hooks devices hear.
+ * memory BARs (sizing, placement, relocation, dispatch through pci_mmio_ops), I/O BARs
+ * (the same through pci_io_ops), capabilities and the config hooks devices hear.
  */
 #include <errno.h>
 #include <string.h>
@@ -619,6 +619,157 @@ START_TEST(test_mmio_dispatch_needs_memory_enable)
 }
 END_TEST
 
+/* ---- I/O BARs ---- */
+
+static int add_io_bar(struct bar_dev *b, unsigned int i, uint32_t size)
+{
+	return pci_dev_add_io_bar(&b->d, i, size, &rec_ops, &b->rec[i]);
+}
+
+static uint32_t io_rd(struct pci *p, uint64_t port, uint32_t len)
+{
+	uint32_t v = 0;
+
+	pci_io_ops.read(p, port - p->io_base, &v, len);
+	return v;
+}
+
+static void io_wr(struct pci *p, uint64_t port, uint32_t v, uint32_t len)
+{
+	pci_io_ops.write(p, port - p->io_base, &v, len);
+}
+
+START_TEST(test_add_io_bar_validation)
+{
+	struct bar_dev b;
+
+	bar_dev_init(&b);
+	ck_assert_int_eq(add_io_bar(&b, PCI_BARS, 32), -EINVAL);
+	ck_assert_int_eq(add_io_bar(&b, 0, 0), -EINVAL);
+	ck_assert_int_eq(add_io_bar(&b, 0, 2), -EINVAL);   /* below 4 ports */
+	ck_assert_int_eq(add_io_bar(&b, 0, 24), -EINVAL);  /* not a power of two */
+	ck_assert_int_eq(add_io_bar(&b, 0, 512), -EINVAL); /* more than a function may decode */
+	ck_assert_int_eq(pci_dev_add_io_bar(&b.d, 0, 32, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(add_bar(&b, 0, 0x1000, true), 0);
+	ck_assert_int_eq(add_io_bar(&b, 0, 32), -EINVAL); /* taken */
+	ck_assert_int_eq(add_io_bar(&b, 1, 32), -EINVAL); /* BAR 0's high dword */
+	ck_assert_int_eq(add_io_bar(&b, 2, 256), 0);
+	ck_assert_int_eq(add_bar(&b, 2, 0x1000, false), -EINVAL);
+	ck_assert_int_eq(add_io_bar(&b, 3, 4), 0);
+	ck_assert_uint_eq(b.d.cfg[PCI_BAR0 + 8] & 3, 1); /* I/O space */
+	ck_assert(b.d.bar[2].io && !b.d.bar[2].is64);
+	ck_assert(!b.d.bar[0].io);
+}
+END_TEST
+
+/* BAR 0 memory (4 KiB), BAR 1 I/O (32 ports), BAR 2 I/O (4 ports) in slot 3; slot 4: BAR 0 I/O (256). */
+START_TEST(test_io_bars_placed_in_io_window)
+{
+	struct bar_dev a, c;
+	struct pci p;
+
+	pci_ok(&p);
+	ck_assert_uint_eq(p.io_base, 0xc000);
+	pci_set_io_window(&p, 0x1000, 0x200);
+	bar_dev_init(&a);
+	ck_assert_int_eq(add_bar(&a, 0, 0x1000, false), 0);
+	ck_assert_int_eq(add_io_bar(&a, 1, 32), 0);
+	ck_assert_int_eq(add_io_bar(&a, 2, 4), 0);
+	ck_assert_int_eq(pci_add(&p, 3, &a.d), 0);
+	ck_assert_uint_eq(pci_dev_bar_addr(&a.d, 0), p.mmio_base);
+	ck_assert_uint_eq(pci_dev_bar_addr(&a.d, 1), 0x1000);
+	ck_assert_uint_eq(pci_dev_bar_addr(&a.d, 2), 0x1020);
+	ck_assert_uint_eq(read_reg(&p, 3, PCI_BAR0 + 4), 0x1001);
+	ck_assert_uint_eq(a.moves, 3);
+	ck_assert_uint_eq(a.move_addr[1], 0x1000);
+	/* 256 ports, naturally aligned: 0x1100-0x11ff is the last that fits. */
+	bar_dev_init(&c);
+	ck_assert_int_eq(add_io_bar(&c, 0, 256), 0);
+	ck_assert_int_eq(pci_add(&p, 4, &c.d), 0);
+	ck_assert_uint_eq(pci_dev_bar_addr(&c.d, 0), 0x1100);
+	/* The window is full: the next device is refused, nothing of it placed. */
+	bar_dev_init(&c);
+	ck_assert_int_eq(add_bar(&c, 0, 0x1000, false), 0);
+	ck_assert_int_eq(add_io_bar(&c, 1, 4), 0);
+	ck_assert_int_eq(pci_add(&p, 5, &c.d), -ENOSPC);
+	ck_assert_uint_eq(c.moves, 0);
+	ck_assert_uint_eq(pci_dev_bar_addr(&c.d, 0), 0);
+	ck_assert_uint_eq(read_reg(&p, 5, 0x00), 0xffffffff);
+	pci_destroy(&p);
+}
+END_TEST
+
+START_TEST(test_io_bar_sizing_and_relocation)
+{
+	struct bar_dev b;
+	struct pci p;
+	uint64_t port;
+
+	pci_ok(&p);
+	bar_dev_init(&b);
+	ck_assert_int_eq(add_io_bar(&b, 1, 32), 0);
+	ck_assert_int_eq(pci_add(&p, 3, &b.d), 0);
+	port = pci_dev_bar_addr(&b.d, 1);
+	ck_assert_uint_eq(port, 0xc000);
+	b.moves = 0;
+	/* Sizing: ports are 16 bits here, so the upper half reads 0; the space bit stays. */
+	cfg_wr(&p, 3, PCI_BAR0 + 4, 0xffffffff, 4);
+	ck_assert_uint_eq(read_reg(&p, 3, PCI_BAR0 + 4), 0xffe1);
+	ck_assert_uint_eq(b.move_addr[0], 0xffe0);
+	/* Moved by the guest; bits below the size and the space bit cannot be changed. */
+	cfg_wr(&p, 3, PCI_BAR0 + 4, 0xd01e, 4);
+	ck_assert_uint_eq(read_reg(&p, 3, PCI_BAR0 + 4), 0xd001);
+	ck_assert_uint_eq(pci_dev_bar_addr(&b.d, 1), 0xd000);
+	cfg_wr(&p, 3, PCI_BAR0 + 4 + 1, 0xc1, 1);
+	ck_assert_uint_eq(pci_dev_bar_addr(&b.d, 1), 0xc100);
+	ck_assert_uint_eq(b.moves, 3);
+	ck_assert_uint_eq(b.move_bar[2], 1);
+	ck_assert_uint_eq(b.move_addr[2], 0xc100);
+	pci_destroy(&p);
+}
+END_TEST
+
+START_TEST(test_io_dispatch_needs_io_enable)
+{
+	struct bar_dev b;
+	struct pci p;
+	uint64_t mem, port;
+
+	pci_ok(&p);
+	bar_dev_init(&b);
+	ck_assert_int_eq(add_bar(&b, 0, 0x1000, false), 0);
+	ck_assert_int_eq(add_io_bar(&b, 1, 32), 0);
+	ck_assert_int_eq(pci_add(&p, 3, &b.d), 0);
+	mem = pci_dev_bar_addr(&b.d, 0);
+	port = pci_dev_bar_addr(&b.d, 1);
+	/* Memory decoding does not open the ports. */
+	cfg_wr(&p, 3, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	ck_assert_uint_eq(io_rd(&p, port + 4, 2), 0xffff);
+	io_wr(&p, port, 1, 2);
+	ck_assert_uint_eq(b.rec[1].reads + b.rec[1].writes, 0);
+	cfg_wr(&p, 3, PCI_COMMAND, PCI_COMMAND_IO, 2);
+	ck_assert_uint_eq(io_rd(&p, port + 4, 2), 0x1414);
+	ck_assert_uint_eq(b.rec[1].off, 4);
+	io_wr(&p, port + 30, 0xbeef, 2);
+	ck_assert_uint_eq(b.rec[1].writes, 1);
+	ck_assert_uint_eq(b.rec[1].off, 30);
+	ck_assert_uint_eq(b.rec[1].val, 0xbeef);
+	/* Straddling the end, or past it: nobody. */
+	io_wr(&p, port + 30, 0, 4);
+	ck_assert_uint_eq(io_rd(&p, port + 32, 1), 0xff);
+	ck_assert_uint_eq(b.rec[1].writes, 1);
+	/* I/O decoding alone does not open memory, and the windows do not mix: both
+	 * BARs start their window, yet the port access reaches the I/O BAR only. */
+	ck_assert_uint_eq(mmio_rd(&p, mem, 4), 0xffffffff);
+	ck_assert_uint_eq(mem - p.mmio_base, port - p.io_base);
+	cfg_wr(&p, 3, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY, 2);
+	ck_assert_uint_eq(io_rd(&p, port, 4), 0x10101010);
+	ck_assert_uint_eq(b.rec[1].reads, 2);
+	ck_assert_uint_eq(b.rec[0].reads + b.rec[0].writes, 0);
+	pci_destroy(&p);
+}
+END_TEST
+
 START_TEST(test_capability_chain)
 {
 	static const uint8_t body[] = { 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7 };
@@ -722,6 +873,10 @@ Suite *pci_suite(void)
 	tcase_add_test(bar_tc, test_bar_sizing_above_4g);
 	tcase_add_test(bar_tc, test_bar_relocation);
 	tcase_add_test(bar_tc, test_mmio_dispatch_needs_memory_enable);
+	tcase_add_test(bar_tc, test_add_io_bar_validation);
+	tcase_add_test(bar_tc, test_io_bars_placed_in_io_window);
+	tcase_add_test(bar_tc, test_io_bar_sizing_and_relocation);
+	tcase_add_test(bar_tc, test_io_dispatch_needs_io_enable);
 	tcase_add_test(bar_tc, test_capability_chain);
 	tcase_add_test(bar_tc, test_config_hooks);
 	suite_add_tcase(s, bar_tc);

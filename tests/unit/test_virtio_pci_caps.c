@@ -1,8 +1,8 @@
 /*
  * virtio/pci: the PCI side of the transport: identity, the capability list,
  * ISR and MSI-X interrupts, device configuration, the notification region
- * and kicks served on the I/O thread, the VIRTIO_PCI_CAP_PCI_CFG window, BAR
- * moves, and one request end to end through virtio-blk.
+ * and kicks served on the I/O thread, port kicks through I/O BAR 2, the
+ * VIRTIO_PCI_CAP_PCI_CFG window, BAR moves, and one request end to end through virtio-blk.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +47,7 @@ static unsigned int walk_caps(const struct pci_dev *d, struct cap *out, unsigned
 	return n;
 }
 
+/* The one capability of `type` (not for notifications: there are two). */
 static const struct cap *find_vendor_cap(const struct cap *c, unsigned int n, uint8_t type)
 {
 	const struct cap *found = NULL;
@@ -85,7 +86,11 @@ START_TEST(test_pci_identity_and_bar)
 	ck_assert_uint_eq(p.vp.pci.bar[0].size, VIRTIO_PCI_BAR_SIZE);
 	ck_assert(p.vp.pci.bar[0].is64);
 	ck_assert_uint_eq(get32(cfg + PCI_BAR0) & 0xf, 0x4); /* memory, 64-bit */
-	for (unsigned int i = 2; i < PCI_BARS; i++)
+	/* BAR 2: the port notifications. */
+	ck_assert(p.vp.pci.bar[VIRTIO_PCI_NOTIFY_BAR].io);
+	ck_assert_uint_eq(p.vp.pci.bar[VIRTIO_PCI_NOTIFY_BAR].size, 4 * VIRTIO_MAX_QUEUES);
+	ck_assert_uint_eq(get32(cfg + PCI_BAR0 + 4 * VIRTIO_PCI_NOTIFY_BAR) & 3, 1);
+	for (unsigned int i = VIRTIO_PCI_NOTIFY_BAR + 1; i < PCI_BARS; i++)
 		ck_assert_uint_eq(p.vp.pci.bar[i].size, 0);
 	pfx_close(&p);
 }
@@ -100,20 +105,26 @@ START_TEST(test_capability_list)
 
 	pfx_open(&p);
 	n = walk_caps(&p.vp.pci, c, 16);
-	ck_assert_uint_eq(n, 6);
+	ck_assert_uint_eq(n, 7);
 	k = find_vendor_cap(c, n, VIRTIO_PCI_CAP_COMMON_CFG);
 	ck_assert_ptr_nonnull(k);
 	ck_assert_uint_eq(k->len, 16);
 	ck_assert_uint_eq(k->bar, 0);
 	ck_assert_uint_eq(k->offset, COMMON);
 	ck_assert_uint_ge(k->length, sizeof(struct virtio_pci_common_cfg));
-	k = find_vendor_cap(c, n, VIRTIO_PCI_CAP_NOTIFY_CFG);
-	ck_assert_ptr_nonnull(k);
-	ck_assert_uint_eq(k->len, 20);
-	ck_assert_uint_eq(k->bar, 0);
-	ck_assert_uint_eq(k->offset, NOTIFY);
-	ck_assert_uint_eq(k->extra, 4); /* notify_off_multiplier */
-	ck_assert_uint_ge(k->length, 4 * (PFX_QUEUES - 1) + 2);
+	/* Two notification structures, ports first: a driver takes the first it can use. */
+	for (unsigned int i = 0, seen = 0; i < n; i++) {
+		if (c[i].id != CAP_VENDOR || c[i].type != VIRTIO_PCI_CAP_NOTIFY_CFG)
+			continue;
+		ck_assert_uint_eq(c[i].len, 20);
+		ck_assert_uint_eq(c[i].bar, seen++ ? 0 : VIRTIO_PCI_NOTIFY_BAR);
+		ck_assert_uint_eq(c[i].offset, c[i].bar ? 0 : NOTIFY);
+		ck_assert_uint_eq(c[i].extra, 4); /* notify_off_multiplier */
+		ck_assert_uint_ge(c[i].length, 4 * (PFX_QUEUES - 1) + 2);
+		ck_assert_uint_le(seen, 2);
+		if (i + 1 == n)
+			ck_assert_uint_eq(seen, 2);
+	}
 	k = find_vendor_cap(c, n, VIRTIO_PCI_CAP_ISR_CFG);
 	ck_assert_ptr_nonnull(k);
 	ck_assert_uint_eq(k->bar, 0);
@@ -128,10 +139,10 @@ START_TEST(test_capability_list)
 	ck_assert_ptr_nonnull(k);
 	ck_assert_uint_eq(k->len, 20);
 	ck_assert_int_eq(k->at, p.vp.cfg_cap);
-	/* Every region lies inside BAR 0. */
+	/* Every region lies inside its BAR. */
 	for (unsigned int i = 0; i < n; i++)
 		if (c[i].id == CAP_VENDOR && c[i].type != VIRTIO_PCI_CAP_PCI_CFG)
-			ck_assert_uint_le(c[i].offset + c[i].length, VIRTIO_PCI_BAR_SIZE);
+			ck_assert_uint_le(c[i].offset + c[i].length, p.vp.pci.bar[c[i].bar].size);
 	for (unsigned int i = 0; i < n; i++) {
 		const uint8_t *m = p.vp.pci.cfg + c[i].at;
 		uint16_t ctrl;
@@ -159,7 +170,7 @@ START_TEST(test_no_device_cap_without_config)
 
 	pfx_open_cfg(&p, 0);
 	n = walk_caps(&p.vp.pci, c, 16);
-	ck_assert_uint_eq(n, 5);
+	ck_assert_uint_eq(n, 6);
 	ck_assert_ptr_null(find_vendor_cap(c, n, VIRTIO_PCI_CAP_DEVICE_CFG));
 	ck_assert_uint_eq(pfx_rd(&p, DEVCFG, 4), 0);
 	pfx_wr(&p, DEVCFG, 0x12345678, 4);
@@ -480,6 +491,7 @@ static const struct {
 	{ 1, 0, 4 },	  { 5, 0, 4 },		{ 0, 0, 3 },	      { 0, 0, 0 },
 	{ 0, 0, 8 },	  { 0, 2, 4 },		{ 0, 1, 2 },	      { 0, 0x8000, 4 },
 	{ 0, 0x7ffe, 4 }, { 0, 0xfffffffc, 4 }, { 0, 0xffffffff, 1 }, { 0, 0x80000000, 4 },
+	{ 2, 32, 2 },	  { 2, 30, 4 },		{ 2, 0xfffffffe, 2 }, { 3, 0, 2 },
 };
 
 START_TEST(test_pci_cfg_window_rejects_bad_windows)
@@ -496,6 +508,8 @@ START_TEST(test_pci_cfg_window_rejects_bad_windows)
 	ck_assert_uint_eq(p.vp.dfselect, 0);
 	ck_assert_uint_eq(p.d.vdev.status, 0);
 	ck_assert_uint_eq(p.d.config_writes, 0);
+	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[0].fd), 0);
+	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[1].fd), 0);
 	/* A read through a bad window leaves the data register as the driver wrote it. */
 	ck_assert_uint_eq(bus_cfg_rd(&bus, (uint32_t)cap + 16, 4), 0xdeadbeef);
 	pci_destroy(&bus);
@@ -535,6 +549,90 @@ START_TEST(test_bar_moves_follow_the_guest)
 	ck_assert_uint_eq(p.vp.bar_addr, 0);
 	bus_cfg_wr(&bus, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
 	ck_assert_uint_eq(p.vp.bar_addr, LAYOUT_PCI_MMIO + 0x100000);
+	pci_destroy(&bus);
+	pfx_close(&p);
+}
+END_TEST
+
+static void port_wr(struct pci *bus, uint64_t port, uint32_t val, uint32_t len)
+{
+	pci_io_ops.write(bus, port - bus->io_base, &val, len);
+}
+
+static uint32_t port_rd(struct pci *bus, uint64_t port, uint32_t len)
+{
+	uint32_t v = 0;
+
+	pci_io_ops.read(bus, port - bus->io_base, &v, len);
+	return v;
+}
+
+/* The first notification structure: ports in BAR 2, kicks while I/O decoding is on. */
+START_TEST(test_port_notify_kicks)
+{
+	struct pci bus;
+	struct pfx p;
+	uint64_t port;
+
+	pfx_open(&p);
+	on_bus(&p, &bus);
+	port = pci_dev_bar_addr(&p.vp.pci, VIRTIO_PCI_NOTIFY_BAR);
+	ck_assert_uint_eq(port, LAYOUT_PCI_IO);
+	ck_assert_uint_eq(p.vp.io_addr, 0);
+	port_wr(&bus, port, 0, 2);
+	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[0].fd), 0);
+	bus_cfg_wr(&bus, PCI_COMMAND, PCI_COMMAND_IO, 2);
+	ck_assert_uint_eq(p.vp.io_addr, LAYOUT_PCI_IO);
+	ck_assert_uint_eq(p.vp.bar_addr, 0); /* memory decoding is separate */
+	port_wr(&bus, port + 0, 0, 2);
+	port_wr(&bus, port + 0, 0, 4);
+	port_wr(&bus, port + 4, 1, 2);
+	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[0].fd), 2);
+	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[1].fd), 1);
+	/* Not a queue's port, a queue that does not exist, or past the BAR: no kick. */
+	port_wr(&bus, port + 2, 0, 2);
+	port_wr(&bus, port + 5, 0, 1);
+	port_wr(&bus, port + 4 * PFX_QUEUES, 0, 2);
+	port_wr(&bus, port + 4 * VIRTIO_MAX_QUEUES, 0, 2);
+	port_wr(&bus, port + 4 * VIRTIO_MAX_QUEUES - 2, 0, 4);
+	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[0].fd), 0);
+	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[1].fd), 0);
+	ck_assert_uint_eq(port_rd(&bus, port, 2), 0);
+	/* Sizing, a move inside the I/O window, one outside it, decoding off. */
+	bus_cfg_wr(&bus, PCI_BAR0 + 4 * VIRTIO_PCI_NOTIFY_BAR, 0xffffffff, 4);
+	ck_assert_uint_eq(bus_cfg_rd(&bus, PCI_BAR0 + 4 * VIRTIO_PCI_NOTIFY_BAR, 4),
+			  (0xffffU & ~(4U * VIRTIO_MAX_QUEUES - 1)) | 1);
+	ck_assert_uint_eq(p.vp.io_addr, 0);
+	bus_cfg_wr(&bus, PCI_BAR0 + 4 * VIRTIO_PCI_NOTIFY_BAR, LAYOUT_PCI_IO + 0x100, 4);
+	ck_assert_uint_eq(p.vp.io_addr, LAYOUT_PCI_IO + 0x100);
+	port_wr(&bus, LAYOUT_PCI_IO + 0x104, 1, 2);
+	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[1].fd), 1);
+	bus_cfg_wr(&bus, PCI_BAR0 + 4 * VIRTIO_PCI_NOTIFY_BAR, LAYOUT_PCI_IO + LAYOUT_PCI_IO_SIZE, 4);
+	ck_assert_uint_eq(p.vp.io_addr, 0);
+	bus_cfg_wr(&bus, PCI_BAR0 + 4 * VIRTIO_PCI_NOTIFY_BAR, LAYOUT_PCI_IO + 0x100, 4);
+	bus_cfg_wr(&bus, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	ck_assert_uint_eq(p.vp.io_addr, 0);
+	ck_assert_uint_eq(p.vp.bar_addr, LAYOUT_PCI_MMIO);
+	pci_destroy(&bus);
+	pfx_close(&p);
+}
+END_TEST
+
+/* The PCI_CFG window reaches the port notifications too. */
+START_TEST(test_pci_cfg_window_kicks_through_io_bar)
+{
+	struct pci bus;
+	struct pfx p;
+	int cap;
+
+	pfx_open(&p);
+	on_bus(&p, &bus);
+	cap = p.vp.cfg_cap;
+	set_window(&bus, cap, VIRTIO_PCI_NOTIFY_BAR, 4, 2);
+	bus_cfg_wr(&bus, (uint32_t)cap + 16, 1, 2);
+	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[1].fd), 1);
+	ck_assert_uint_eq(bus_cfg_rd(&bus, (uint32_t)cap + 16, 2), 0);
+	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[0].fd), 0);
 	pci_destroy(&bus);
 	pfx_close(&p);
 }
@@ -633,6 +731,8 @@ void virtio_pci_caps_tcases(Suite *s)
 	tcase_add_loop_test(pci_tc, test_pci_cfg_window_rejects_bad_windows, 0,
 			    sizeof(bad_windows) / sizeof(bad_windows[0]));
 	tcase_add_test(pci_tc, test_bar_moves_follow_the_guest);
+	tcase_add_test(pci_tc, test_port_notify_kicks);
+	tcase_add_test(pci_tc, test_pci_cfg_window_kicks_through_io_bar);
 	suite_add_tcase(s, pci_tc);
 
 	tcase_add_test(irq_tc, test_isr_read_clears_intx);
