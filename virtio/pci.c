@@ -241,7 +241,6 @@ static void kick(struct virtio_pci *vp, unsigned int q)
 	uint64_t one = 1;
 
 	__atomic_add_fetch(&vp->exit_kicks, 1, __ATOMIC_RELAXED);
-
 	if (q < vp->vdev->num_queues && write(vp->kick[q].fd, &one, sizeof(one)) < 0) {
 		/* Counter overflow only: a kick is pending anyway. */
 	}
