@@ -341,24 +341,48 @@ END_TEST
 
 /* ---- kicks ---- */
 
+/* One notification structure as the driver writes it: BAR 0's region, or the I/O BAR's ports. */
+struct notify_path {
+	struct pfx *p;
+	struct pci *bus;   /* the ports: through the bus's I/O window */
+	uint64_t base;	   /* the ports' first, or NOTIFY */
+	uint64_t straddle; /* an offset whose 4-byte write reaches no queue's address */
+};
+
+static void path_wr(const struct notify_path *n, uint64_t off, uint32_t val, uint32_t len)
+{
+	if (n->bus)
+		pci_io_ops.write(n->bus, n->base + off - n->bus->io_base, &val, len);
+	else
+		pfx_wr(n->p, n->base + off, val, len);
+}
+
+/* Writes at queue q's address (base + 4q) kick q, any width; other offsets and queues do not. */
+static void check_notify_structure(const struct notify_path *n)
+{
+	struct pfx *p = n->p;
+
+	path_wr(n, 0, 0, 2);
+	path_wr(n, 0, 0, 4);
+	path_wr(n, 4, 1, 2);
+	ck_assert_uint_eq(pfx_eventfd_count(p->vp.kick[0].fd), 2);
+	ck_assert_uint_eq(pfx_eventfd_count(p->vp.kick[1].fd), 1);
+	path_wr(n, 2, 0, 2);
+	path_wr(n, 5, 0, 1);
+	path_wr(n, 4 * PFX_QUEUES, 0, 2);
+	path_wr(n, 4 * VIRTIO_MAX_QUEUES, 0, 2);
+	path_wr(n, n->straddle, 0, 4);
+	ck_assert_uint_eq(pfx_eventfd_count(p->vp.kick[0].fd), 0);
+	ck_assert_uint_eq(pfx_eventfd_count(p->vp.kick[1].fd), 0);
+}
+
 START_TEST(test_notify_region_kicks)
 {
 	struct pfx p;
+	struct notify_path n = { .p = &p, .base = NOTIFY, .straddle = 0xffc };
 
 	pfx_open(&p);
-	pfx_wr(&p, NOTIFY + 0, 0, 2);
-	pfx_wr(&p, NOTIFY + 0, 0, 4);
-	pfx_wr(&p, NOTIFY + 4, 1, 2);
-	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[0].fd), 2);
-	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[1].fd), 1);
-	/* Not a queue's address, or a queue that does not exist: no kick. */
-	pfx_wr(&p, NOTIFY + 2, 0, 2);
-	pfx_wr(&p, NOTIFY + 5, 0, 1);
-	pfx_wr(&p, NOTIFY + 4 * PFX_QUEUES, 0, 2);
-	pfx_wr(&p, NOTIFY + 4 * VIRTIO_MAX_QUEUES, 0, 2);
-	pfx_wr(&p, NOTIFY + 0xffc, 0, 4);
-	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[0].fd), 0);
-	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[1].fd), 0);
+	check_notify_structure(&n);
 	for (unsigned int q = PFX_QUEUES; q < VIRTIO_MAX_QUEUES; q++)
 		ck_assert_int_eq(p.vp.kick[q].fd, -1);
 	ck_assert_uint_eq(pfx_rd(&p, NOTIFY, 4), 0);
@@ -584,19 +608,9 @@ START_TEST(test_port_notify_kicks)
 	bus_cfg_wr(&bus, PCI_COMMAND, PCI_COMMAND_IO, 2);
 	ck_assert_uint_eq(p.vp.io_addr, LAYOUT_PCI_IO);
 	ck_assert_uint_eq(p.vp.bar_addr, 0); /* memory decoding is separate */
-	port_wr(&bus, port + 0, 0, 2);
-	port_wr(&bus, port + 0, 0, 4);
-	port_wr(&bus, port + 4, 1, 2);
-	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[0].fd), 2);
-	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[1].fd), 1);
-	/* Not a queue's port, a queue that does not exist, or past the BAR: no kick. */
-	port_wr(&bus, port + 2, 0, 2);
-	port_wr(&bus, port + 5, 0, 1);
-	port_wr(&bus, port + 4 * PFX_QUEUES, 0, 2);
-	port_wr(&bus, port + 4 * VIRTIO_MAX_QUEUES, 0, 2);
-	port_wr(&bus, port + 4 * VIRTIO_MAX_QUEUES - 2, 0, 4);
-	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[0].fd), 0);
-	ck_assert_uint_eq(pfx_eventfd_count(p.vp.kick[1].fd), 0);
+	/* Past the BAR's end (straddle) no port is decoded at all. */
+	check_notify_structure(&(struct notify_path){ .p = &p, .bus = &bus, .base = port,
+						      .straddle = 4 * VIRTIO_MAX_QUEUES - 2 });
 	ck_assert_uint_eq(port_rd(&bus, port, 2), 0);
 	/* Sizing, a move inside the I/O window, one outside it, decoding off. */
 	bus_cfg_wr(&bus, PCI_BAR0 + 4 * VIRTIO_PCI_NOTIFY_BAR, 0xffffffff, 4);
