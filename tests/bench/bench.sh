@@ -3,7 +3,8 @@
 #  1. exec -> the guest's first port write (micro-guest first.bin), median of 20 runs,
 #     Ember and QEMU -M microvm with the same image as -bios;
 #  2. peak RSS minus the guest RAM the guest touched;
-#  3. Linux boot to the guest's init inside the nested test host, Ember and QEMU.
+#  3. what a queue kick costs the guest, through ports and through memory (kickbench.bin);
+#  4. Linux boot to the guest's init inside the nested test host, Ember and QEMU.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p build
@@ -31,6 +32,12 @@ if command -v qemu-system-x86_64 >/dev/null; then
 else
 	echo "qemu-system-x86_64 not installed: no comparison (tests/deps.sh installs it)"
 fi
+
+echo "== queue kick: guest TSC cycles each, port and memory notification structure (kickbench.bin, this machine's /dev/kvm)"
+truncate -s 1M build/kickbench.img
+build/ember run --firmware build/guests/kickbench.bin --disk path=build/kickbench.img | grep '^kick' | tr '\n' ' '
+echo
+rm -f build/kickbench.img
 
 if [ -x tests/linux/bench-boot.sh ]; then
 	echo "== Linux boot to init (nested test host where /dev/kvm is not hardware-backed)"

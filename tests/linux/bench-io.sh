@@ -61,7 +61,7 @@ body="$run_dir/bench-io.body"
 {
 	cat <<'HEAD'
 : "${EMBER:=ember}" "${QEMU:=/usr/bin/qemu-system-x86_64}"
-: "${KERNEL:=/guest/vmlinuz}" "${INITRD:=/guest/guest.cpio.gz}" "${TMPD:=/tmp}"
+: "${KERNEL:=/guest/vmlinuz}" "${INITRD:=/guest/guest.cpio.gz}" "${TMPD:=/tmp}" "${GUESTS:=/guests}"
 HEAD
 	echo ": \"\${RUNS:=$runs}\" \"\${ROUNDS:=$rounds}\" \"\${MB:=$mb}\" \"\${TMO:=$guest_tmo}\""
 	echo ": \"\${TRACE:=${TRACE:-}}\""
@@ -193,6 +193,12 @@ HOSTLOG=$TMPD/tun.host
 load_tun
 cat "$HOSTLOG"
 dd if=/dev/zero of=bench.img bs=1M count=256 2>/dev/null
+# What one queue kick costs the guest, through the port and through the
+# memory notification structure (micro-guest kickbench.bin, ember only).
+if [ -f "$GUESTS/kickbench.bin" ]; then
+	"$EMBER" run --firmware "$GUESTS/kickbench.bin" --disk path=bench.img </dev/null 2>&1 |
+		awk '/^kick (port|memory) [0-9]+/ { print "BENCH-KICK-" toupper($2) "=" $3 }'
+fi
 # What the host sends: a file (in tmpfs), not a pipe, as in the guest.
 dd if=/dev/zero of=h2g.dat bs=1M count="$MB" 2>/dev/null
 # panic=-1: a guest that panics reboots, which ends either VMM at once.
@@ -239,7 +245,7 @@ run_boot() {
 		kit_log "running on this /dev/kvm: $*, in a network namespace"
 		command -v unshare >/dev/null || kit_die "needs unshare (util-linux)"
 		mkdir -p "$run_dir/tmp"
-		EMBER="$EMBER" QEMU="$QEMU_BIN" KERNEL="$KIT/vmlinuz" INITRD="$KIT/guest.cpio.gz" \
+		EMBER="$EMBER" QEMU="$QEMU_BIN" KERNEL="$KIT/vmlinuz" INITRD="$KIT/guest.cpio.gz" GUESTS="$MICRO_DIR" \
 			TMPD="$run_dir/tmp" BUSYBOX="$KIT/busybox" unshare --net sh "$scen" >"$log" 2>&1 || true
 	else
 		EMBER_HOST_OVERLAY="$overlay" "$KIT_LIB_DIR/mkhost.sh" "$scen" "$run_dir/host.cpio.gz"
@@ -390,4 +396,7 @@ for vmm in "${vmms[@]}"; do
 	echo "$vmm per MiB, host -> guest: guest interrupts ${irqh[$vmm]:--}; KVM ${kvmh[$vmm]:--}"
 	echo "$vmm per MiB, guest -> host: guest interrupts ${irqg[$vmm]:--}; KVM ${kvmg[$vmm]:--}"
 done
+v=$(marker BENCH-KICK-PORT "$all_log")
+w=$(marker BENCH-KICK-MEMORY "$all_log")
+[[ -z "$v" ]] || echo "ember queue kick, guest TSC cycles each (kickbench.bin, median of 9 x 200): port $v, memory $w"
 echo "logs: $run_dir"
