@@ -171,17 +171,6 @@ static inline uint32_t virtio_bar_addr(unsigned int slot, unsigned int bar)
 	return hi ? 0 : lo & ~0xfu;
 }
 
-/* Port base of BAR `bar` of `slot` if it is an assigned I/O BAR, else 0. */
-static inline uint16_t virtio_io_bar(unsigned int slot, unsigned int bar)
-{
-	uint32_t lo;
-
-	if (bar > 5)
-		return 0;
-	lo = pci_read32(slot, PCI_BAR0 + 4 * bar);
-	return (lo & 1) ? (uint16_t)(lo & 0xfffc) : 0;
-}
-
 /*
  * Where pci_assign_bars() places BARs: the start of Ember's PCI window
  * (boot/layout.h), and on QEMU's q35 free too (its RAM ends below; its
@@ -279,8 +268,8 @@ static inline int virtio_pci_probe(struct virtio_pci *d, unsigned int slot)
 		if (type < VIRTIO_PCI_CAP_COMMON_CFG || type > VIRTIO_PCI_CAP_DEVICE_CFG)
 			continue; /* PCI_CFG access window, or unknown */
 		if (type == VIRTIO_PCI_CAP_NOTIFY_CFG && bar <= 5 &&
-		    (pci_read32(slot, PCI_BAR0 + 4 * bar) & 1)) {
-			base = virtio_io_bar(slot, bar);
+		    ((base = pci_read32(slot, PCI_BAR0 + 4 * bar)) & 1)) {
+			base &= 0xfffc; /* the port: x86 has 16 bits of them */
 			if (base && !d->notify_port && off < 0x10000 - base) {
 				d->notify_port = (uint16_t)(base + off);
 				d->notify_port_mult = pci_read32(slot, p + 16);

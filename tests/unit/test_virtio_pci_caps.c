@@ -341,6 +341,20 @@ END_TEST
 
 /* ---- kicks ---- */
 
+/* A driver's OUT and IN, through the bus's I/O window. */
+static void port_wr(struct pci *bus, uint64_t port, uint32_t val, uint32_t len)
+{
+	pci_io_ops.write(bus, port - bus->io_base, &val, len);
+}
+
+static uint32_t port_rd(struct pci *bus, uint64_t port, uint32_t len)
+{
+	uint32_t v = 0;
+
+	pci_io_ops.read(bus, port - bus->io_base, &v, len);
+	return v;
+}
+
 /* One notification structure as the driver writes it: BAR 0's region, or the I/O BAR's ports. */
 struct notify_path {
 	struct pfx *p;
@@ -352,7 +366,7 @@ struct notify_path {
 static void path_wr(const struct notify_path *n, uint64_t off, uint32_t val, uint32_t len)
 {
 	if (n->bus)
-		pci_io_ops.write(n->bus, n->base + off - n->bus->io_base, &val, len);
+		port_wr(n->bus, n->base + off, val, len);
 	else
 		pfx_wr(n->p, n->base + off, val, len);
 }
@@ -577,19 +591,6 @@ START_TEST(test_bar_moves_follow_the_guest)
 	pfx_close(&p);
 }
 END_TEST
-
-static void port_wr(struct pci *bus, uint64_t port, uint32_t val, uint32_t len)
-{
-	pci_io_ops.write(bus, port - bus->io_base, &val, len);
-}
-
-static uint32_t port_rd(struct pci *bus, uint64_t port, uint32_t len)
-{
-	uint32_t v = 0;
-
-	pci_io_ops.read(bus, port - bus->io_base, &v, len);
-	return v;
-}
 
 /* The first notification structure: ports in BAR 2, kicks while I/O decoding is on. */
 START_TEST(test_port_notify_kicks)
