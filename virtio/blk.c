@@ -84,39 +84,149 @@ static bool in_range(const struct blk *b, uint64_t sector, uint64_t bytes)
 
 #define PENDING (-1) /* the request is in flight; io_uring will report it */
 
+/* A transfer or flush done here, on the I/O thread. Returns what the system call did. */
+static ssize_t do_sync(struct blk *b, uint32_t type, const struct iovec *iov, unsigned int niov,
+		       uint64_t off)
+{
+	if (type == VIRTIO_BLK_T_IN)
+		return preadv(b->fd, iov, (int)niov, (off_t)off);
+	if (type == VIRTIO_BLK_T_OUT)
+		return pwritev(b->fd, iov, (int)niov, (off_t)off);
+	return fdatasync(b->fd);
+}
+
+/* Complete request `i` and those merged behind it: OK if the transfer moved all their bytes. */
+static void complete_run(struct blk *b, int i, int64_t res)
+{
+	int64_t want = 0;
+	uint8_t status;
+
+	for (int j = i; j >= 0; j = b->req[j].next)
+		want += b->req[j].expect;
+	status = res == want ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+	while (i >= 0) {
+		struct blk_req *r = &b->req[i];
+
+		i = r->next;
+		r->next = -1;
+		complete(b, r, status);
+	}
+}
+
+/*
+ * Give io_uring request `lead` (with the requests merged behind it, whose
+ * bytes `iov` lists) or a flush. Done here instead if the ring has no room.
+ */
+static void queue_transfer(struct blk *b, int lead, const struct iovec *iov, unsigned int niov)
+{
+	struct blk_req *r = &b->req[lead];
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
+
+	if (!sqe) {
+		complete_run(b, lead, do_sync(b, r->type, iov, niov, r->off));
+		return;
+	}
+	/* File 0 of the ring's fixed files is the image (restrict_ring). */
+	if (r->type == VIRTIO_BLK_T_IN)
+		io_uring_prep_readv(sqe, 0, iov, niov, r->off);
+	else if (r->type == VIRTIO_BLK_T_OUT)
+		io_uring_prep_writev(sqe, 0, iov, niov, r->off);
+	else
+		io_uring_prep_fsync(sqe, 0, IORING_FSYNC_DATASYNC);
+	/*
+	 * io_uring starts requests in any order: a flush must wait for the
+	 * writes submitted ahead of it, or it makes durable less than the
+	 * driver asked for. (Requests submitted after it wait for it too.)
+	 */
+	io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE |
+					    (r->type == VIRTIO_BLK_T_FLUSH ? IOSQE_IO_DRAIN : 0));
+	io_uring_sqe_set_data64(sqe, (uint64_t)lead);
+	b->inflight++;
+	b->queued++;
+}
+
+/* Give io_uring what is queued; the merged iovecs are free again once it has taken them all. */
+static void submit_sq(struct blk *b)
+{
+	if (b->queued) {
+		io_uring_submit(&b->ring);
+		b->queued = 0;
+	}
+	if (!io_uring_sq_ready(&b->ring))
+		b->miov_used = 0;
+}
+
+/*
+ * Hand the open run to io_uring: as one transfer when it merged requests
+ * (their iovecs copied one after another into miov, which the kernel copies
+ * in turn when it takes the transfer: SUBMIT_STABLE), else as it is.
+ */
+static void close_run(struct blk *b)
+{
+	int lead = b->run;
+
+	if (lead < 0)
+		return;
+	b->run = -1;
+	if (b->req[lead].next >= 0 && b->miov_used + b->run_niov > BLK_MERGE_IOV)
+		submit_sq(b); /* makes room, unless io_uring left some of it queued */
+	if (b->req[lead].next < 0 || b->miov_used + b->run_niov > BLK_MERGE_IOV) {
+		for (int i = lead, next; i >= 0; i = next) {
+			next = b->req[i].next;
+			b->req[i].next = -1;
+			queue_transfer(b, i, b->req[i].iov, b->req[i].niov);
+		}
+		return;
+	}
+	struct iovec *iov = b->miov + b->miov_used;
+	unsigned int n = 0;
+
+	for (int i = lead; i >= 0; i = b->req[i].next) {
+		memcpy(iov + n, b->req[i].iov, b->req[i].niov * sizeof(*iov));
+		n += b->req[i].niov;
+		b->merged += i != lead;
+	}
+	b->miov_used += n;
+	queue_transfer(b, lead, iov, n);
+}
+
+/* Queue IN or OUT request `slot` behind the open run if it continues it, else as a new run. */
+static void queue_rw(struct blk *b, int slot)
+{
+	struct blk_req *r = &b->req[slot];
+	uint64_t len = (uint64_t)r->expect;
+
+	if (b->run >= 0 && b->merge && b->req[b->run].type == r->type && b->run_end == r->off &&
+	    b->run_bytes + len <= BLK_MERGE_BYTES && b->run_niov + r->niov <= BLK_MERGE_IOV) {
+		b->req[b->run_last].next = slot;
+		b->run_bytes += len;
+		b->run_niov += r->niov;
+	} else {
+		close_run(b);
+		b->run = slot;
+		b->run_bytes = len;
+		b->run_niov = r->niov;
+	}
+	b->run_last = slot;
+	b->run_end = r->off + len;
+}
+
 /* Queue (or, without io_uring, do) one transfer or flush. Returns PENDING or a status. */
 static int submit_io(struct blk *b, struct blk_req *r, uint32_t type, uint64_t off)
 {
-	struct io_uring_sqe *sqe = b->uring ? io_uring_get_sqe(&b->ring) : NULL;
-	ssize_t n;
-
-	if (sqe) {
-		/* File 0 of the ring's fixed files is the image (restrict_ring). */
-		if (type == VIRTIO_BLK_T_IN)
-			io_uring_prep_readv(sqe, 0, r->iov, r->niov, off);
-		else if (type == VIRTIO_BLK_T_OUT)
-			io_uring_prep_writev(sqe, 0, r->iov, r->niov, off);
-		else
-			io_uring_prep_fsync(sqe, 0, IORING_FSYNC_DATASYNC);
-		/*
-		 * io_uring starts requests in any order: a flush must wait for the
-		 * writes submitted ahead of it, or it makes durable less than the
-		 * driver asked for. (Requests submitted after it wait for it too.)
-		 */
-		io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE |
-						    (type == VIRTIO_BLK_T_FLUSH ? IOSQE_IO_DRAIN : 0));
-		io_uring_sqe_set_data64(sqe, (uint64_t)(r - b->req));
-		b->inflight++;
-		b->queued++;
-		return PENDING;
+	r->type = type;
+	r->off = off;
+	r->next = -1;
+	if (!b->uring)
+		return do_sync(b, type, r->iov, r->niov, off) == r->expect ? VIRTIO_BLK_S_OK
+									    : VIRTIO_BLK_S_IOERR;
+	if (type == VIRTIO_BLK_T_FLUSH) {
+		close_run(b); /* ahead of the flush, which waits for it */
+		queue_transfer(b, (int)(r - b->req), NULL, 0);
+	} else {
+		queue_rw(b, (int)(r - b->req));
 	}
-	if (type == VIRTIO_BLK_T_IN)
-		n = preadv(b->fd, r->iov, (int)r->niov, (off_t)off);
-	else if (type == VIRTIO_BLK_T_OUT)
-		n = pwritev(b->fd, r->iov, (int)r->niov, (off_t)off);
-	else
-		n = fdatasync(b->fd);
-	return n == r->expect ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+	return PENDING;
 }
 
 /* Write zeros where the file system cannot (no fallocate support). */
@@ -220,9 +330,9 @@ static void handle_chain(struct blk *b, const struct vq_chain *c, struct blk_req
 
 static void submit_queued(struct blk *b)
 {
-	if (b->uring && b->queued) {
-		io_uring_submit(&b->ring);
-		b->queued = 0;
+	if (b->uring) {
+		close_run(b);
+		submit_sq(b);
 	}
 }
 
@@ -317,11 +427,8 @@ static void reap(struct blk *b, bool wait)
 			break;
 		uint64_t i = io_uring_cqe_get_data64(cqe);
 
-		if (i < b->nreq && b->req[i].busy) {
-			struct blk_req *r = &b->req[i];
-
-			complete(b, r, cqe->res == r->expect ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR);
-		}
+		if (i < b->nreq && b->req[i].busy)
+			complete_run(b, (int)i, cqe->res);
 		io_uring_cqe_seen(&b->ring, cqe);
 		b->inflight--;
 		wait = false;
@@ -372,8 +479,11 @@ static void blk_reset(struct virtio_dev *v)
 	/* In-flight transfers still point into guest memory: wait for them. */
 	while (b->uring && b->inflight)
 		reap(b, true);
-	for (unsigned int i = 0; i < b->nreq; i++)
+	for (unsigned int i = 0; i < b->nreq; i++) {
 		b->req[i].busy = false;
+		b->req[i].next = -1;
+	}
+	b->run = -1;
 	b->stalled = false;
 }
 
@@ -514,6 +624,8 @@ static int setup_uring(struct blk *b)
 		return -EIO;
 	}
 	b->uring = true;
+	/* Merging needs the kernel to copy iovecs when it takes a request (5.5 on). */
+	b->merge = b->ring.features & IORING_FEAT_SUBMIT_STABLE;
 	return 0;
 }
 
@@ -540,7 +652,9 @@ int blk_open(struct blk *b, const struct blk_options *o, const struct gm *mem, s
 	b->poll_ns = b->poll_max_ns;
 	b->nreq = BLK_QUEUE_SIZE;
 	b->req = calloc(b->nreq, sizeof(*b->req)); /* pages are touched only when used */
-	if (!b->req) {
+	b->miov = calloc(BLK_MERGE_IOV, sizeof(*b->miov));
+	b->run = -1;
+	if (!b->req || !b->miov) {
 		err = -ENOMEM;
 		goto err_fd;
 	}
@@ -561,6 +675,7 @@ err_uring:
 	}
 err_req:
 	free(b->req);
+	free(b->miov);
 err_fd:
 	if (b->fd >= 0)
 		close(b->fd);
@@ -582,6 +697,7 @@ void blk_close(struct blk *b)
 	}
 	virtio_dev_destroy(&b->vdev);
 	free(b->req);
+	free(b->miov);
 	/*
 	 * The ring's fixed-file reference to the image goes only when the kernel
 	 * has torn the ring down, some time after io_uring_queue_exit(): release

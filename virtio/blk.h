@@ -14,6 +14,12 @@
  * Threads: requests are parsed, submitted and completed on the I/O thread
  * with the virtio_dev lock held.
  *
+ * Merging: through io_uring, requests of the same direction that continue
+ * one another on the disk (as a guest's sequential I/O does) go to the
+ * kernel as one vectored read or write of up to BLK_MERGE_BYTES, which
+ * saves the kernel's fixed cost per request; each still completes on its
+ * own descriptor chain, all with the merged transfer's outcome.
+ *
  * Kicks: a kick costs the guest an exit, so once the queue is empty the
  * I/O thread keeps looking at it for a short window (poll_us) before it
  * asks the guest to kick again (EVENT_IDX). The window adapts: it halves
@@ -42,6 +48,8 @@ struct blk_options {
 
 #define BLK_POLL_US_DEFAULT 32
 #define BLK_POLL_US_MAX 1000
+#define BLK_MERGE_BYTES (1u << 20) /* longest merged transfer */
+#define BLK_MERGE_IOV 1024	   /* iovecs of all merged transfers in one submission (UIO_MAXIOV) */
 
 struct blk_req {
 	bool busy;
@@ -49,6 +57,9 @@ struct blk_req {
 	uint8_t *status;   /* the chain's last writable byte */
 	uint32_t used_len; /* bytes written into the chain, status included */
 	int64_t expect;	   /* result io_uring must report for success */
+	uint32_t type;	   /* IN, OUT or FLUSH, while in flight */
+	uint64_t off;	   /* image offset of IN and OUT */
+	int next;	   /* slot merged behind this one into the same transfer, or -1 */
 	unsigned int niov;
 	struct iovec iov[VQ_MAX_SEGS];
 };
@@ -70,6 +81,15 @@ struct blk {
 	/* Queue polling (process_queue()): the longest window, the current one, and
 	 * when the queue last went back to kicks (0: it has not, or the window is full). */
 	uint64_t poll_max_ns, poll_ns, kicks_since;
+	/* The run of requests being merged (process_queue() closes it before it
+	 * submits): its first and last slot (-1: none), end offset, bytes, iovecs. */
+	int run, run_last;
+	uint64_t run_end, run_bytes;
+	unsigned int run_niov;
+	bool merge; /* the kernel copies a request's iovecs when it takes it (SUBMIT_STABLE) */
+	struct iovec *miov; /* merged transfers' iovecs, until the submission that takes them */
+	unsigned int miov_used;
+	uint64_t merged; /* requests that went to the kernel inside another's transfer */
 	struct blk_req *req;
 	unsigned int nreq;
 };

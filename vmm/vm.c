@@ -409,6 +409,9 @@ void vm_log_stats(struct vm *vm)
 		snprintf(label, sizeof(label), "virtio-blk vd%c", 'a' + (int)(i % 26));
 		virtio_log_stats(&vm->disk[i].blk.vdev, label);
 		virtio_pci_log_stats(&vm->disk[i].pci, label);
+		if (vm->disk[i].blk.merged)
+			log_info("%s: %llu requests went to the image inside a neighbour's transfer", label,
+				 (unsigned long long)vm->disk[i].blk.merged);
 	}
 	for (unsigned int i = 0; vm->nic && i < vm->nr_nics; i++) {
 		if (!vm->nic[i].open)

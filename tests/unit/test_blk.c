@@ -720,5 +720,6 @@ Suite *blk_suite(void)
 	blk_io_tcases(s);
 	blk_flush_tcases(s);
 	blk_poll_tcases(s);
+	blk_merge_tcases(s);
 	return s;
 }

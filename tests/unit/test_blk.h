@@ -1,6 +1,6 @@
 #pragma once
 /*
- * The fixture shared by the virtio-blk tests (test_blk.c, test_blk_io.c;
+ * The fixture shared by the virtio-blk tests (test_blk.c, test_blk_io.c and others;
  * helpers in blk_fixture.c): a temporary raw image filled with a known
  * pattern, guest RAM, queue 0 laid out with the fake vring and set up by
  * hand (no transport: interrupts are skipped), and a driver that publishes
@@ -55,6 +55,7 @@ struct bfx {
 void blk_io_tcases(Suite *s);
 void blk_flush_tcases(Suite *s);
 void blk_poll_tcases(Suite *s);
+void blk_merge_tcases(Suite *s);
 
 /* The byte the image holds at `off` when created. */
 uint8_t bfx_pattern(uint64_t off);
