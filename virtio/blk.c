@@ -142,16 +142,17 @@ static void queue_transfer(struct blk *b, int lead, const struct iovec *iov, uns
 					    (r->type == VIRTIO_BLK_T_FLUSH ? IOSQE_IO_DRAIN : 0));
 	io_uring_sqe_set_data64(sqe, (uint64_t)lead);
 	b->inflight++;
-	b->queued++;
 }
 
-/* Give io_uring what is queued; the merged iovecs are free again once it has taken them all. */
+/*
+ * Give io_uring what is queued, including what an earlier submission left
+ * (it can take fewer than offered, e.g. short of memory). The merged iovecs
+ * are free again once it has taken everything.
+ */
 static void submit_sq(struct blk *b)
 {
-	if (b->queued) {
+	if (io_uring_sq_ready(&b->ring))
 		io_uring_submit(&b->ring);
-		b->queued = 0;
-	}
 	if (!io_uring_sq_ready(&b->ring))
 		b->miov_used = 0;
 }
@@ -477,6 +478,8 @@ static void blk_reset(struct virtio_dev *v)
 	struct blk *b = to_blk(v);
 
 	/* In-flight transfers still point into guest memory: wait for them. */
+	if (b->uring)
+		submit_sq(b); /* the wait below submits nothing itself */
 	while (b->uring && b->inflight)
 		reap(b, true);
 	for (unsigned int i = 0; i < b->nreq; i++) {
@@ -656,7 +659,7 @@ int blk_open(struct blk *b, const struct blk_options *o, const struct gm *mem, s
 	b->run = -1;
 	if (!b->req || !b->miov) {
 		err = -ENOMEM;
-		goto err_fd;
+		goto err_req;
 	}
 	err = o->sync_io ? 0 : setup_uring(b);
 	if (err)

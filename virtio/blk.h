@@ -76,7 +76,7 @@ struct blk {
 	bool uring;
 	struct io_uring ring;
 	int uring_fd; /* eventfd io_uring signals on completions */
-	unsigned int inflight, queued;
+	unsigned int inflight; /* transfers queued for io_uring or in it */
 	bool stalled; /* stopped taking requests: all slots in use */
 	/* Queue polling (process_queue()): the longest window, the current one, and
 	 * when the queue last went back to kicks (0: it has not, or the window is full). */
