@@ -393,8 +393,8 @@ if [[ -n "${buf[qemu]+set}" ]]; then
 	done
 fi
 for vmm in "${vmms[@]}"; do
-	echo "$vmm per MiB, host -> guest: guest interrupts ${irqh[$vmm]:--}; KVM ${kvmh[$vmm]:--}"
-	echo "$vmm per MiB, guest -> host: guest interrupts ${irqg[$vmm]:--}; KVM ${kvmg[$vmm]:--}"
+	echo "$vmm per MiB, host -> guest: guest interrupts and eth0 packets ${irqh[$vmm]:--}; KVM ${kvmh[$vmm]:--}"
+	echo "$vmm per MiB, guest -> host: guest interrupts and eth0 packets ${irqg[$vmm]:--}; KVM ${kvmg[$vmm]:--}"
 done
 v=$(marker BENCH-KICK-PORT "$all_log")
 w=$(marker BENCH-KICK-MEMORY "$all_log")

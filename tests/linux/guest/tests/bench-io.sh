@@ -29,11 +29,13 @@ while [ "$i" -le "$runs" ]; do
 done
 
 # irq_snapshot KEY: the virtio queue and local timer (LOC) interrupts taken
-# so far, "NAME:COUNT ..."
+# so far and eth0's packet counts (a TSO frame is one packet), "NAME:COUNT ..."
 irq_snapshot() {
 	echo "BENCH-IRQ-$1=$(awk '/virtio.*-(input|output)|^ *LOC:/ { n = 0
 		for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
-		printf "%s:%d ", $1 == "LOC:" ? "LOC" : $NF, n }' /proc/interrupts)"
+		printf "%s:%d ", $1 == "LOC:" ? "LOC" : $NF, n }' /proc/interrupts)" \
+		"rx_packets:$(cat /sys/class/net/eth0/statistics/rx_packets)" \
+		"tx_packets:$(cat /sys/class/net/eth0/statistics/tx_packets)"
 }
 
 peer=$(param peer0)
