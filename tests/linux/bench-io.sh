@@ -295,6 +295,11 @@ best_rate() {
 	awk -v m="$1" '$1 > 0 { r = m / $1; if (r > best) best = r }
 		END { if (best > 0) printf "%.1f\n", best; else print "-" }'
 }
+# The MiB/s of the median of the seconds on stdin (the lower middle one of an even count).
+median_rate() {
+	awk '$1 > 0' | sort -g | awk -v m="$1" '{ t[NR] = $1 }
+		END { if (NR) printf "%.1f\n", m / t[int((NR + 1) / 2)]; else print "-" }'
+}
 mib_s() { awk -v s="$1" -v m="$2" 'BEGIN { if (s > 0) printf "%.1f\n", m / s; else print "-" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 # "median M min N (K pings)" of the round-trip times (ms) on stdin, one a line
@@ -321,7 +326,7 @@ per_mib() {
 		sed 's/ $//'
 }
 
-declare -A buf dir png pmin h2g g2h irqh irqg kvmh kvmg
+declare -A buf dir png pmin h2g g2h irqh irqg kvmh kvmg bufm dirm h2gm g2hm
 for vmm in "${vmms[@]}"; do
 	log="$run_dir/$vmm.log"
 	src=$all_log
@@ -356,6 +361,8 @@ for vmm in "${vmms[@]}"; do
 	[[ "$bytes" == $((256 << 20)) ]] || echo "$vmm: guest saw a disk of '${bytes:-no}' bytes, not 256 MiB ($log)"
 	buf[$vmm]=$(markers BENCH-BLK-BUFFERED "$log" | best_rate 256)
 	dir[$vmm]=$(markers BENCH-BLK-DIRECT "$log" | best_rate 256)
+	bufm[$vmm]=$(markers BENCH-BLK-BUFFERED "$log" | median_rate 256)
+	dirm[$vmm]=$(markers BENCH-BLK-DIRECT "$log" | median_rate 256)
 	read -r png[$vmm] pmin[$vmm] v < <(markers BENCH-PING-TIMES "$log" | tr ' ' '\n' | grep . | rtt_stats)
 	markers BENCH-PING-STATS "$log" | grep -v " 0% packet loss" | sed "s/^/$vmm: ping: /" || true
 	n=$((mb * runs))
@@ -365,6 +372,8 @@ for vmm in "${vmms[@]}"; do
 	kvmg[$vmm]=$(per_mib "$log" BENCH-KVM-G2H "$n")
 	h2g[$vmm]=$(markers BENCH-H2G "$log" | awk '$1 == 0 { print $2 }' | best_rate "$mb")
 	g2h[$vmm]=$(markers BENCH-G2H "$log" | awk '$1 == 0 { print $2 }' | best_rate "$mb")
+	h2gm[$vmm]=$(markers BENCH-H2G "$log" | awk '$1 == 0 { print $2 }' | median_rate "$mb")
+	g2hm[$vmm]=$(markers BENCH-G2H "$log" | awk '$1 == 0 { print $2 }' | median_rate "$mb")
 	v=$(markers BENCH-H2G "$log" | grep -vc '^0 ' || true)
 	w=$(markers BENCH-H2G-STATUS "$log" | grep -vxc 0 || true)
 	((v == 0 && w == 0)) || echo "$vmm: $v host -> guest transfer(s) failed on the host side, $w on the guest side ($log)"
@@ -379,10 +388,11 @@ where="nested test host (QEMU TCG): figures are relative"
 [[ "$mode" == nested ]] || where="this machine's /dev/kvm"
 echo "Linux guest I/O, 1 vCPU, 512 MiB, $where (qemu: -M microvm; ember-poll0: --disk ...,poll=0)."
 echo "virtio-blk: dd if=/dev/vda bs=1M of 256 MiB, page cache and O_DIRECT; virtio-net: TCP with busybox nc," \
-	"$mb MiB from a tmpfs file, host -> guest and guest -> host (best of $((runs * rounds)) each), ping guest -> host" \
+	"$mb MiB from a tmpfs file, host -> guest and guest -> host (best of $((runs * rounds)) each, and medians), ping guest -> host" \
 	"50 x $rounds, RTT median (min)"
 for vmm in "${vmms[@]}"; do
 	echo "$vmm: dd ${buf[$vmm]} / ${dir[$vmm]} MiB/s; TCP ${h2g[$vmm]} / ${g2h[$vmm]} MiB/s; ping ${png[$vmm]} (${pmin[$vmm]}) ms"
+	echo "$vmm, medians: dd ${bufm[$vmm]} / ${dirm[$vmm]} MiB/s; TCP ${h2gm[$vmm]} / ${g2hm[$vmm]} MiB/s"
 done
 if [[ -n "${buf[qemu]+set}" ]]; then
 	for vmm in "${vmms[@]}"; do
@@ -390,6 +400,8 @@ if [[ -n "${buf[qemu]+set}" ]]; then
 		echo "$vmm / qemu (>1: $vmm better): dd $(ratio "${buf[$vmm]}" "${buf[qemu]}") / $(ratio "${dir[$vmm]}" "${dir[qemu]}");" \
 			"TCP $(ratio "${h2g[$vmm]}" "${h2g[qemu]}") / $(ratio "${g2h[$vmm]}" "${g2h[qemu]}");" \
 			"ping (qemu's median / $vmm's) $(ratio "${png[qemu]}" "${png[$vmm]}")"
+		echo "$vmm / qemu, medians: dd $(ratio "${bufm[$vmm]}" "${bufm[qemu]}") / $(ratio "${dirm[$vmm]}" "${dirm[qemu]}");" \
+			"TCP $(ratio "${h2gm[$vmm]}" "${h2gm[qemu]}") / $(ratio "${g2hm[$vmm]}" "${g2hm[qemu]}")"
 	done
 fi
 for vmm in "${vmms[@]}"; do
