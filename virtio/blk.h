@@ -46,7 +46,7 @@ struct blk_options {
 	unsigned int poll_us; /* longest look at an idle queue before asking for kicks; 0: never */
 };
 
-#define BLK_POLL_US_DEFAULT 128
+#define BLK_POLL_US_DEFAULT 32
 #define BLK_POLL_US_MAX 1000
 #define BLK_MERGE_BYTES (1u << 20) /* longest merged transfer */
 #define BLK_MERGE_IOV 1024	   /* iovecs of all merged transfers in one submission (UIO_MAXIOV) */

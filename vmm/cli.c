@@ -348,7 +348,7 @@ void cli_usage(void)
 	      "  --disk path=FILE[,readonly=on][,id=SERIAL][,aio=io_uring|sync][,poll=US]\n"
 	      "                     virtio-blk disk on a raw image (repeatable: vda, vdb, ...)\n"
 	      "                     poll: microseconds the I/O thread watches an idle queue\n"
-	      "                     before asking the guest to notify (0-1000, default 128)\n"
+	      "                     before asking the guest to notify (0-1000, default 32)\n"
 	      "  --net tap=NAME[,mac=52:54:00:xx:xx:xx]\n"
 	      "                     virtio-net on a tap device, created if missing (repeatable)\n"
 	      "  --seccomp on|off   system call filters per thread (default on; off to debug)\n"
