@@ -197,8 +197,9 @@ static void queue_rw(struct blk *b, int slot)
 	struct blk_req *r = &b->req[slot];
 	uint64_t len = (uint64_t)r->expect;
 
-	if (b->run >= 0 && b->merge && b->req[b->run].type == r->type && b->run_end == r->off &&
-	    b->run_bytes + len <= BLK_MERGE_BYTES && b->run_niov + r->niov <= BLK_MERGE_IOV) {
+	if (b->run >= 0 && b->merge && b->req[b->run].type == r->type &&
+	    b->req[b->run].off + b->run_bytes == r->off && b->run_bytes + len <= BLK_MERGE_BYTES &&
+	    b->run_niov + r->niov <= BLK_MERGE_IOV) {
 		b->req[b->run_last].next = slot;
 		b->run_bytes += len;
 		b->run_niov += r->niov;
@@ -209,7 +210,6 @@ static void queue_rw(struct blk *b, int slot)
 		b->run_niov = r->niov;
 	}
 	b->run_last = slot;
-	b->run_end = r->off + len;
 }
 
 /* Queue (or, without io_uring, do) one transfer or flush. Returns PENDING or a status. */

@@ -82,9 +82,9 @@ struct blk {
 	 * when the queue last went back to kicks (0: it has not, or the window is full). */
 	uint64_t poll_max_ns, poll_ns, kicks_since;
 	/* The run of requests being merged (process_queue() closes it before it
-	 * submits): its first and last slot (-1: none), end offset, bytes, iovecs. */
+	 * submits): its first and last slot (-1: none), bytes and iovecs. */
 	int run, run_last;
-	uint64_t run_end, run_bytes;
+	uint64_t run_bytes;
 	unsigned int run_niov;
 	bool merge; /* the kernel copies a request's iovecs when it takes it (SUBMIT_STABLE) */
 	struct iovec *miov; /* merged transfers' iovecs, until the submission that takes them */
