@@ -218,7 +218,8 @@ void bfx_file_read(struct bfx *f, uint64_t off, void *buf, uint64_t len)
 	close(fd);
 }
 
-static bool file_check(struct bfx *f, uint64_t off, uint64_t len, bool zero)
+/* Whether the image bytes [off, off + len) are all `byte`, or (byte < 0) the creation pattern. */
+static bool file_check(struct bfx *f, uint64_t off, uint64_t len, int byte)
 {
 	uint8_t *buf = malloc(len);
 	bool ok = true;
@@ -226,19 +227,24 @@ static bool file_check(struct bfx *f, uint64_t off, uint64_t len, bool zero)
 	ck_assert_ptr_nonnull(buf);
 	bfx_file_read(f, off, buf, len);
 	for (uint64_t i = 0; i < len && ok; i++)
-		ok = buf[i] == (zero ? 0 : bfx_pattern(off + i));
+		ok = buf[i] == (byte < 0 ? bfx_pattern(off + i) : (uint8_t)byte);
 	free(buf);
 	return ok;
 }
 
 bool bfx_file_is_pattern(struct bfx *f, uint64_t off, uint64_t len)
 {
-	return file_check(f, off, len, false);
+	return file_check(f, off, len, -1);
 }
 
 bool bfx_file_is_zero(struct bfx *f, uint64_t off, uint64_t len)
 {
-	return file_check(f, off, len, true);
+	return file_check(f, off, len, 0);
+}
+
+bool bfx_file_is_byte(struct bfx *f, uint64_t off, uint64_t len, uint8_t byte)
+{
+	return file_check(f, off, len, byte);
 }
 
 bool bfx_guest_is_pattern(struct bfx *f, uint64_t gpa, uint64_t off, uint64_t len)

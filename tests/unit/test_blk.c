@@ -81,7 +81,6 @@ END_TEST
 
 START_TEST(test_out_writes_the_image)
 {
-	uint8_t buf[1024];
 	uint32_t used;
 	struct bfx f;
 
@@ -89,9 +88,7 @@ START_TEST(test_out_writes_the_image)
 	bfx_fill(&f, BFX_DATA, 0x5a, 1024);
 	ck_assert_uint_eq(bfx_rw(&f, VIRTIO_BLK_T_OUT, 5, BFX_DATA, 1024, &used), VIRTIO_BLK_S_OK);
 	ck_assert_uint_eq(used, 1);
-	bfx_file_read(&f, 5 * 512, buf, sizeof(buf));
-	for (size_t i = 0; i < sizeof(buf); i++)
-		ck_assert_uint_eq(buf[i], 0x5a);
+	ck_assert(bfx_file_is_byte(&f, 5 * 512, 1024, 0x5a));
 	ck_assert(bfx_file_is_pattern(&f, 0, 5 * 512));
 	ck_assert(bfx_file_is_pattern(&f, 7 * 512, BFX_IMAGE - 7 * 512));
 	bfx_close(&f);
@@ -200,7 +197,6 @@ END_TEST
 
 START_TEST(test_indirect_chains)
 {
-	uint8_t buf[512];
 	struct bfx f;
 
 	bfx_open(&f, false, true, NULL);
@@ -241,9 +237,7 @@ START_TEST(test_indirect_chains)
 		bfx_wait_used(&f, (uint16_t)(before + 1));
 		bfx_used_is(&f, before, 200, 1);
 		ck_assert_uint_eq(bfx_get8(&f, t[2].addr), VIRTIO_BLK_S_OK);
-		bfx_file_read(&f, 30 * 512, buf, sizeof(buf));
-		for (size_t i = 0; i < sizeof(buf); i++)
-			ck_assert_uint_eq(buf[i], 0x77);
+		ck_assert(bfx_file_is_byte(&f, 30 * 512, 512, 0x77));
 	}
 	bfx_close(&f);
 }

@@ -113,9 +113,10 @@ uint8_t *bfx_host(struct bfx *f, uint64_t gpa, uint64_t len);
 /* The image bytes [off, off + len) through a file descriptor of the test's own. */
 void bfx_file_read(struct bfx *f, uint64_t off, void *buf, uint64_t len);
 
-/* Whether the image still holds the creation pattern / zeros over [off, off + len). */
+/* Whether the image still holds the creation pattern / zeros / `byte` over [off, off + len). */
 bool bfx_file_is_pattern(struct bfx *f, uint64_t off, uint64_t len);
 bool bfx_file_is_zero(struct bfx *f, uint64_t off, uint64_t len);
+bool bfx_file_is_byte(struct bfx *f, uint64_t off, uint64_t len, uint8_t byte);
 
 /* Whether guest bytes [gpa, gpa + len) equal the image pattern from image offset `off`. */
 bool bfx_guest_is_pattern(struct bfx *f, uint64_t gpa, uint64_t off, uint64_t len);

@@ -103,17 +103,6 @@ static void check_done(struct bfx *f, const struct mreq *r, unsigned int n, uint
 	ck_assert_uint_eq(bfx_used_idx(f), (uint16_t)(used0 + n));
 }
 
-/* The image holds `n` bytes of `byte` at `off`. */
-static void check_file(struct bfx *f, uint64_t off, uint8_t byte, uint32_t n)
-{
-	uint8_t buf[65536];
-
-	ck_assert_uint_le(n, sizeof(buf));
-	bfx_file_read(f, off, buf, n);
-	for (uint32_t i = 0; i < n; i++)
-		ck_assert_uint_eq(buf[i], byte);
-}
-
 /* Each IN request's buffer holds the image's bytes at its sector. */
 static void check_reads(struct bfx *f, const struct mreq *r, unsigned int n)
 {
@@ -146,7 +135,7 @@ START_TEST(test_merge_adjacent_reads_and_writes)
 	check_done(&f, r, 16, 0, VIRTIO_BLK_S_OK);
 	check_reads(&f, r, 8);
 	for (unsigned int k = 8; k < 16; k++)
-		check_file(&f, r[k].sector * 512, (uint8_t)(0x30 + k), r[k].len);
+		ck_assert(bfx_file_is_byte(&f, r[k].sector * 512, r[k].len, (uint8_t)(0x30 + k)));
 	ck_assert(bfx_file_is_pattern(&f, 0, 40 * 512));
 	ck_assert(bfx_file_is_pattern(&f, out * 512, BFX_IMAGE - out * 512));
 	/* One transfer each way: 7 + 7 requests rode in another's. */
@@ -194,9 +183,9 @@ START_TEST(test_merge_stops_at_gaps_direction_and_flush)
 	bfx_kick(&f);
 	check_done(&f, r, N, 0, VIRTIO_BLK_S_OK);
 	check_reads(&f, r, N);
-	check_file(&f, 2 * 512, 0x72, SEG);
-	check_file(&f, 20 * 512, 0x77, SEG);
-	check_file(&f, 21 * 512, 0x78, SEG);
+	ck_assert(bfx_file_is_byte(&f, 2 * 512, SEG, 0x72));
+	ck_assert(bfx_file_is_byte(&f, 20 * 512, SEG, 0x77));
+	ck_assert(bfx_file_is_byte(&f, 21 * 512, SEG, 0x78));
 	for (unsigned int i = 0; i < N; i++) {
 		uint32_t id, len;
 
@@ -307,7 +296,7 @@ START_TEST(test_merge_iovec_limits)
 		check_reads(&f, r, 12);
 	}
 	for (unsigned int k = 0; k < 12; k++)
-		check_file(&f, r[k].sector * 512, (uint8_t)(0x40 + k % 6), r[k].len);
+		ck_assert(bfx_file_is_byte(&f, r[k].sector * 512, r[k].len, (uint8_t)(0x40 + k % 6)));
 	bfx_close(&f);
 }
 END_TEST
