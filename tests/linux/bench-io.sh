@@ -290,15 +290,11 @@ rm -rf "${overlay:-}"
 # Value of the first "KEY=value" marker in file $2; all values of it.
 marker() { grep -a -o -m1 "$1=.*" "$2" | cut -d= -f2- || true; }
 markers() { grep -a -o "$1=.*" "$2" | cut -d= -f2- || true; }
-# The best MiB/s from the seconds on stdin that MiB took, "-" without any.
-best_rate() {
-	awk -v m="$1" '$1 > 0 { r = m / $1; if (r > best) best = r }
-		END { if (best > 0) printf "%.1f\n", best; else print "-" }'
-}
-# The MiB/s of the median of the seconds on stdin (the lower middle one of an even count).
-median_rate() {
+# "BEST MEDIAN": the MiB/s of the fastest and of the median of the seconds on stdin
+# that MiB took (the faster middle one of an even count), "- -" without any.
+rates() {
 	awk '$1 > 0' | sort -g | awk -v m="$1" '{ t[NR] = $1 }
-		END { if (NR) printf "%.1f\n", m / t[int((NR + 1) / 2)]; else print "-" }'
+		END { if (NR) printf "%.1f %.1f\n", m / t[1], m / t[int((NR + 1) / 2)]; else print "- -" }'
 }
 mib_s() { awk -v s="$1" -v m="$2" 'BEGIN { if (s > 0) printf "%.1f\n", m / s; else print "-" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
@@ -359,10 +355,8 @@ for vmm in "${vmms[@]}"; do
 		echo "$vmm: the guest crashed: ${v#*\] }"
 	fi
 	[[ "$bytes" == $((256 << 20)) ]] || echo "$vmm: guest saw a disk of '${bytes:-no}' bytes, not 256 MiB ($log)"
-	buf[$vmm]=$(markers BENCH-BLK-BUFFERED "$log" | best_rate 256)
-	dir[$vmm]=$(markers BENCH-BLK-DIRECT "$log" | best_rate 256)
-	bufm[$vmm]=$(markers BENCH-BLK-BUFFERED "$log" | median_rate 256)
-	dirm[$vmm]=$(markers BENCH-BLK-DIRECT "$log" | median_rate 256)
+	read -r buf[$vmm] bufm[$vmm] < <(markers BENCH-BLK-BUFFERED "$log" | rates 256)
+	read -r dir[$vmm] dirm[$vmm] < <(markers BENCH-BLK-DIRECT "$log" | rates 256)
 	read -r png[$vmm] pmin[$vmm] v < <(markers BENCH-PING-TIMES "$log" | tr ' ' '\n' | grep . | rtt_stats)
 	markers BENCH-PING-STATS "$log" | grep -v " 0% packet loss" | sed "s/^/$vmm: ping: /" || true
 	n=$((mb * runs))
@@ -370,10 +364,8 @@ for vmm in "${vmms[@]}"; do
 	irqg[$vmm]=$(per_mib "$log" BENCH-IRQ-G2H "$n")
 	kvmh[$vmm]=$(per_mib "$log" BENCH-KVM-H2G "$n")
 	kvmg[$vmm]=$(per_mib "$log" BENCH-KVM-G2H "$n")
-	h2g[$vmm]=$(markers BENCH-H2G "$log" | awk '$1 == 0 { print $2 }' | best_rate "$mb")
-	g2h[$vmm]=$(markers BENCH-G2H "$log" | awk '$1 == 0 { print $2 }' | best_rate "$mb")
-	h2gm[$vmm]=$(markers BENCH-H2G "$log" | awk '$1 == 0 { print $2 }' | median_rate "$mb")
-	g2hm[$vmm]=$(markers BENCH-G2H "$log" | awk '$1 == 0 { print $2 }' | median_rate "$mb")
+	read -r h2g[$vmm] h2gm[$vmm] < <(markers BENCH-H2G "$log" | awk '$1 == 0 { print $2 }' | rates "$mb")
+	read -r g2h[$vmm] g2hm[$vmm] < <(markers BENCH-G2H "$log" | awk '$1 == 0 { print $2 }' | rates "$mb")
 	v=$(markers BENCH-H2G "$log" | grep -vc '^0 ' || true)
 	w=$(markers BENCH-H2G-STATUS "$log" | grep -vxc 0 || true)
 	((v == 0 && w == 0)) || echo "$vmm: $v host -> guest transfer(s) failed on the host side, $w on the guest side ($log)"
