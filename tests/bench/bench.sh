@@ -44,4 +44,5 @@ if [ -x tests/linux/bench-boot.sh ]; then
 	tests/linux/bench-boot.sh
 fi
 if [ -x tests/bench/blk.sh ]; then tests/bench/blk.sh; fi
+if [ -x tests/bench/net.sh ]; then tests/bench/net.sh; fi
 if [ -x tests/linux/bench-io.sh ]; then echo "== Linux guest disk and network I/O, Ember and QEMU"; tests/linux/bench-io.sh; fi

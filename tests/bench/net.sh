@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# virtio-net throughput, device side: Ember beside QEMU's userspace
+# virtio-net (tap, no vhost) running the same micro-guest on the same taps in
+# the same run. Figures, never pass/fail.
+#
+# The micro-guest netbench.bin (tests/guests/netbench.c) drives two NICs
+# whose taps one bridge joins, in a network namespace of this script's own
+# (no address, no IPv6: nothing leaves it). The first NIC sends, the second
+# receives; the guest builds every frame before its clock starts and then
+# costs almost nothing per frame (an index store per batch, a load per
+# frame received, a kick where the device asks for one), so what its TSC
+# measures is the VMM's path both ways plus the host's tap and bridge:
+#   tso  64000-byte TCP segments (HOST_TSO4 on the sender, GUEST_TSO4 on
+#        the receiver; the host passes them whole), MiB/s of payload;
+#   mtu  1514-byte frames, thousands of frames a second.
+# At most 512 frames are on their way at any time (a tap's queue holds
+# 1000; the host drops beyond it). Every figure is the median of
+# NET_BENCH_RUNS (5) runs, taken in alternating rounds (Ember, QEMU) so that
+# a busy spell of the machine hits both. The host turns TSC cycles into time
+# with its own TSC rate (build/tschz).
+#
+# Needs root, unshare, ip (iproute2) and /dev/net/tun. QEMU
+# (qemu-system-x86_64, if installed): q35, -accel kvm, 128 MiB, the image as
+# its BIOS, two virtio-net-pci (modern only) on -netdev tap,vhost=off.
+# Takes ~30 s.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+EMBER=${EMBER:-build/ember}
+GUEST=build/guests/netbench.bin
+RUNS=${NET_BENCH_RUNS:-5}
+QEMU=${QEMU:-qemu-system-x86_64}
+command -v "$QEMU" >/dev/null || QEMU=
+if [ ! -x "$EMBER" ] || [ ! -f "$GUEST" ]; then
+	echo "virtio-net bench: $EMBER or $GUEST missing (make all guests)"
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null || ! command -v ip >/dev/null ||
+	[ ! -c /dev/net/tun ]; then
+	echo "virtio-net bench: needs root, unshare, ip and /dev/net/tun: not run"
+	exit 0
+fi
+[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "NET_BENCH_RUNS must be a positive number" >&2; exit 2; }
+mkdir -p build
+cc -O2 -Wall -Wextra -o build/tschz tests/bench/tschz.c
+HZ=$(build/tschz)
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+export LC_ALL=C EMBER GUEST QEMU RUNS OUT
+
+# The runs, inside the namespace: $OUT/{ember,qemu}.N hold each run's output.
+unshare --net bash -euo pipefail -c '
+	sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || true
+	ip tuntap add dev na mode tap
+	ip tuntap add dev nb mode tap
+	ip link add nbr type bridge
+	ip link set na master nbr
+	ip link set nb master nbr
+	for d in na nb nbr; do ip link set $d up; done
+	for ((r = 1; r <= RUNS; r++)); do
+		timeout 120 "$EMBER" run --memory 128M --firmware "$GUEST" \
+			--net tap=na,mac=52:54:00:45:4d:01 --net tap=nb,mac=52:54:00:45:4d:02 \
+			</dev/null >"$OUT/ember.$r" 2>&1 || echo "ember: netbench.bin failed: $(tail -1 "$OUT/ember.$r")" >&2
+		[ -n "$QEMU" ] || continue
+		# isa-debug-exit: the guest exit code c gives QEMU status 2c + 1.
+		st=0
+		timeout 120 "$QEMU" -M q35 -accel kvm -cpu host -m 128M -bios "$GUEST" -nodefaults \
+			-serial stdio -display none -no-reboot -device isa-debug-exit,iobase=0x501 \
+			-netdev tap,id=n0,ifname=na,script=no,downscript=no,vhost=off \
+			-device virtio-net-pci,netdev=n0,mac=52:54:00:45:4d:01,disable-legacy=on \
+			-netdev tap,id=n1,ifname=nb,script=no,downscript=no,vhost=off \
+			-device virtio-net-pci,netdev=n1,mac=52:54:00:45:4d:02,disable-legacy=on \
+			</dev/null >"$OUT/qemu.$r" 2>&1 || st=$?
+		[ $st -eq 1 ] || echo "qemu: netbench.bin failed, status $st: $(tail -1 "$OUT/qemu.$r")" >&2
+	done
+'
+
+median() { sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print ""}'; }
+ratio() { [ -n "$1" ] && [ -n "$2" ] && awk "BEGIN{printf \"%.2f\", $1 / $2}" || echo -; }
+
+# rate VMM PHASE: the median over the runs of MiB/s of payload (tso) or
+# thousands of frames a second (mtu); "kicks" VMM PHASE: the median kicks
+# (transmit, receive) per 1000 frames
+rate() {
+	local f
+	for f in "$OUT/$1".*; do
+		awk -v p="$2" -v hz="$HZ" -v what="${3:-rate}" '$1 == "bench" && $2 == p {
+			c = 0; h = tolower($8)
+			for (i = 1; i <= length(h); i++) c = c * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+			s = c / hz
+			if (what == "kicks") printf "%.1f/%.1f\n", 1000 * $10 / $6, 1000 * $12 / $6
+			else if (p == "tso") printf "%.0f\n", $4 * $6 / 1048576 / s
+			else printf "%.1f\n", $6 / 1000 / s }' "$f"
+	done | if [ "${3:-rate}" = kicks ]; then sort -t/ -g | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : "-"}'; else median; fi
+}
+
+QV=
+[ -z "$QEMU" ] || QV=$("$QEMU" --version | head -1)
+echo "== virtio-net device side vs QEMU: two NICs on taps joined by a bridge, TSC $((HZ / 1000000)) MHz, median of $RUNS"
+echo "QEMU: ${QV:-not installed}${QV:+, q35, virtio-net-pci on -netdev tap, vhost=off}"
+printf '%-26s %8s %8s %11s\n' "" Ember QEMU Ember/QEMU
+for p in tso mtu; do
+	e=$(rate ember $p)
+	q=$([ -z "$QEMU" ] || rate qemu $p)
+	label="tso 64000 B MiB/s"
+	[ $p = tso ] || label="mtu 1514 B kframes/s"
+	printf '%-26s %8s %8s %11s\n' "$label" "${e:--}" "${q:--}" "$(ratio "$e" "$q")"
+done
+printf '%-26s %8s %8s\n' "kicks per 1000 frames" "Ember" "QEMU"
+for p in tso mtu; do
+	printf '%-26s %8s %8s\n' "$p (transmit/receive)" "$(rate ember $p kicks)" \
+		"$([ -z "$QEMU" ] && echo - || rate qemu $p kicks)"
+done
