@@ -53,11 +53,13 @@
  * Each phase prints "bench NAME opbytes B ops N depth D batch K cycles C
  * waiting W irqs I kicks Q": C and W in hex, TSC cycles from the first
  * kick to the last completion and the part of them spent halted waiting
- * for the device; I interrupts taken, Q notifications sent. The host turns cycles into time (tests/bench/blk.sh).
+ * for the device; I the device's interrupts taken (not the timer's), Q
+ * notifications sent. The host turns cycles into time (tests/bench/blk.sh).
  */
 #include "guest.h"
 #include "virtio.h"
 #include "virtio_blk.h"
+#include "irq.h"
 
 #define QMEM 0x100000u	  /* descriptor table, available and used rings */
 #define IDREQ 0x110000u	  /* GET_ID request */
@@ -74,19 +76,8 @@
 #define RAND_BYTES 4096u
 #define RAND_OPS 32768u
 #define TSC_SPIN (1ULL << 30)
-#define LAPIC 0xfee00000u
-#define LAPIC_EOI (LAPIC + 0xb0)
-#define LAPIC_SVR (LAPIC + 0xf0)
-#define LAPIC_LVT_TIMER (LAPIC + 0x320)
-#define LAPIC_LVT_LINT0 (LAPIC + 0x350)
-#define LAPIC_LVT_LINT1 (LAPIC + 0x360)
-#define LAPIC_LVT_MASKED (1u << 16)
-#define LAPIC_TIMER_INIT (LAPIC + 0x380)
-#define LAPIC_TIMER_DIV (LAPIC + 0x3e0)
 #define VEC_QUEUE 0x30 /* MSI-X vector 0: the request queue */
 #define VEC_TICK 0x31  /* LAPIC timer: wakes a halted wait now and then to check its deadline */
-#define PCI_CAP_ID_MSIX 0x11
-#define VIRTIO_MSI_NO_VECTOR 0xffff
 
 /* A request, built before the clock starts: an indirect table and the header it points at. */
 struct rec {
@@ -112,81 +103,7 @@ struct bench {
 	uint32_t built; /* records whose fixed parts are written */
 };
 
-/*
- * Interrupts only wake a halted wait: the handler counts, acknowledges and
- * returns with `ret $8` (dropping CS and EFLAGS), because the emulator PVM
- * runs this code in has no protected-mode `iret`. Interrupts stay disabled
- * except in `sti; hlt`, and nothing after the halt depends on the flags.
- */
-volatile uint32_t irqs;
 static uint32_t kicks; /* notifications the device asked for (EVENT_IDX) */
-void irq_entry(void);
-__asm__(".globl irq_entry\n"
-	"irq_entry:\n"
-	"	incl irqs\n"
-	"	movl $0, 0xfee000b0\n" /* LAPIC_EOI */
-	"	ret $8\n");
-
-static uint64_t idt[256] __attribute__((aligned(8)));
-
-static void gate(unsigned int vec, void (*fn)(void))
-{
-	uint32_t a = (uint32_t)fn;
-
-	idt[vec] = (uint64_t)(a & 0xffff) | 0x08ull << 16 | 0x8e00ull << 32 | (uint64_t)(a >> 16) << 48;
-}
-
-/*
- * IDT with the two vectors, LAPIC on, its timer ticking every ~2^27 bus
- * cycles. LINT0 and LINT1 masked: KVM resets the boot CPU's LINT0 to
- * ExtINT, and under QEMU the 8259 (never initialized, vector base 0) would
- * pass on the PIT's ticks, which it starts at reset.
- */
-static void irq_setup(void)
-{
-	struct __attribute__((packed)) {
-		uint16_t limit;
-		uint32_t base;
-	} idtr = { sizeof(idt) - 1, (uint32_t)idt };
-
-	gate(VEC_QUEUE, irq_entry);
-	gate(VEC_TICK, irq_entry);
-	__asm__ volatile("lidt %0" ::"m"(idtr));
-	mmio_write32(LAPIC_SVR, 0x1ff); /* enabled, spurious vector 0xff */
-	mmio_write32(LAPIC_LVT_LINT0, LAPIC_LVT_MASKED);
-	mmio_write32(LAPIC_LVT_LINT1, LAPIC_LVT_MASKED);
-	mmio_write32(LAPIC_TIMER_DIV, 0xb); /* divide by 1 */
-	mmio_write32(LAPIC_LVT_TIMER, 1u << 17 | VEC_TICK); /* periodic */
-	mmio_write32(LAPIC_TIMER_INIT, 1u << 27);
-}
-
-/*
- * MSI-X on with vector 0 (table entry 0) sent to this CPU as VEC_QUEUE; the
- * queue is bound to it by the caller. Returns 0 or a fail value.
- */
-static int msix_setup(const struct virtio_pci *d)
-{
-	unsigned int p = pci_read8(d->slot, PCI_CAP_PTR) & 0xfc;
-	uint32_t table;
-
-	for (unsigned int guard = 0; p >= 0x40 && pci_read8(d->slot, p) != PCI_CAP_ID_MSIX; guard++) {
-		p = pci_read8(d->slot, p + 1) & 0xfc;
-		if (guard > 48)
-			return 1;
-	}
-	if (p < 0x40)
-		return 1;
-	table = pci_read32(d->slot, p + 4);
-	if (!virtio_bar_addr(d->slot, table & 7))
-		return 2;
-	table = virtio_bar_addr(d->slot, table & 7) + (table & ~7u);
-	mmio_write32(table, LAPIC);	    /* address: APIC ID 0, physical */
-	mmio_write32(table + 4, 0);
-	mmio_write32(table + 8, VEC_QUEUE); /* fixed, edge */
-	mmio_write32(table + 12, 0);	    /* unmasked */
-	pci_write16(d->slot, p + 2, (uint16_t)((pci_read16(d->slot, p + 2) & ~0x4000u) | 0x8000u));
-	return 0;
-}
 
 static struct rec *rec(uint32_t n)
 {
@@ -305,7 +222,7 @@ static uint64_t wait_used(struct virtq *q, uint16_t idx, uint8_t code)
 	deadline = t0 + VIRTQ_TIMEOUT;
 	*used_event = (uint16_t)(idx - 1);
 	/* used_event before the index is read again (pairs with the device's fence) */
-	__asm__ volatile("lock; addl $0, (%%esp)" ::: "memory", "cc");
+	full_barrier();
 	while ((int16_t)(q->used->idx - idx) < 0) {
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
 		if (rdtsc() > deadline)
@@ -325,7 +242,7 @@ static void kick(struct virtq *q, uint16_t old)
 	virtio_barrier(); /* ring entries before the index that publishes them */
 	q->avail->idx = q->avail_idx;
 	/* the index before avail_event is read (pairs with the device's fence) */
-	__asm__ volatile("lock; addl $0, (%%esp)" ::: "memory", "cc");
+	full_barrier();
 	avail_event = *(volatile uint16_t *)((uint32_t)q->used + 4 + 8 * QSIZE);
 	if ((uint16_t)(q->avail_idx - avail_event - 1) < (uint16_t)(q->avail_idx - old)) {
 		mmio_write16(q->notify, q->index);
@@ -439,6 +356,7 @@ void guest_main(void)
 	struct vbuf idb = { IDBUF, VIRTIO_BLK_ID_BYTES, 0 };
 	int slot_nr = pci_find(0, VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE(VIRTIO_ID_BLOCK)), err;
 	int all, head;
+	uint32_t table;
 
 	if (slot_nr < 0)
 		fail(1, 0);
@@ -453,13 +371,12 @@ void guest_main(void)
 		fail(4, (uint32_t)b.pci.features);
 	if ((err = virtq_setup(&b.pci, &b.q, 0, QSIZE, QMEM)) || b.q.size != QSIZE)
 		fail(5, (uint32_t)-err);
-	irq_setup();
-	if ((err = msix_setup(&b.pci)))
-		fail(13, (uint32_t)err);
+	irq_setup(VEC_TICK, 1u << 27);
+	if (!(table = msix_enable(&b.pci)))
+		fail(13, 1);
+	msix_route(table, 0, VEC_QUEUE);
 	mmio_write16(b.pci.common + VC_MSIX_CONFIG, VIRTIO_MSI_NO_VECTOR);
-	mmio_write16(b.pci.common + VC_Q_SELECT, 0);
-	mmio_write16(b.pci.common + VC_Q_MSIX, 0);
-	if (mmio_read16(b.pci.common + VC_Q_MSIX) != 0)
+	if (!virtio_queue_vector(&b.pci, 0, 0))
 		fail(13, 3);
 	if ((err = virtio_driver_ok(&b.pci)))
 		fail(6, (uint32_t)-err);

@@ -13,7 +13,12 @@
  *   - backpressure: the second NIC stops taking frames while the first
  *     sends BP_FRAMES to it. Its buffers run out, Ember stops reading the
  *     tap (the frames wait in the tap's queue, which holds more than
- *     BP_FRAMES), and when it takes them again all of them arrive, in order.
+ *     BP_FRAMES), and when it takes them again all of them arrive, in order;
+ *   - interrupts: 100 times, the first NIC sends 1-4 frames and the guest
+ *     halts until the first NIC's transmit queue and then the second's
+ *     receive queue interrupt (MSI-X, used_event). A wait that only the
+ *     LAPIC timer ended, with no interrupt from the device even a while
+ *     later, is a lost interrupt and fails the test.
  * The guest kicks only when the device asks for it (avail_event), so a
  * device that forgot to ask stalls the test rather than passing.
  *
@@ -23,9 +28,11 @@
  * other ethertype (none are expected) are counted and skipped.
  *
  * Output for the runner: "mac XX:XX:XX:XX:XX:XX link up" per NIC, "frames N
- * each way", "backpressure N", "kicks ..." and finally "net ok".
+ * each way", "backpressure N", "interrupts N rounds, M taken", "kicks ..."
+ * and finally "net ok".
  */
 #include "guest.h"
+#include "irq.h"
 #include "virtio.h"
 
 #define VIRTIO_ID_NET 1
@@ -45,6 +52,10 @@
 #define BP_FRAMES 200
 #define WINDOW 32
 #define STALL (1ULL << 34) /* TSC cycles without progress that fail the test (seconds) */
+#define IRQ_ROUNDS 100
+#define VEC_DEV 0x30	/* every queue's MSI-X entry */
+#define VEC_TICK 0x31	/* LAPIC timer: a halted wait that only it ends lost an interrupt */
+#define GRACE (1u << 26) /* TSC cycles an interrupt may trail the used index it reports */
 
 #define QMEM(n) (0x100000u + (n) * 0x8000u) /* RX queue, then TX queue 0x4000 on */
 #define TXVNET 0x120000u		      /* the (zero) header every frame sent starts with */
@@ -141,6 +152,7 @@ static void bring_up(struct nic *x, int slot, unsigned int n)
 				VIRTIO_FEATURE(VIRTIO_NET_F_MRG_RXBUF) |
 				VIRTIO_FEATURE(VIRTIO_NET_F_STATUS) | VIRTIO_FEATURE(VIRTIO_F_EVENT_IDX);
 	uint8_t code = (uint8_t)(20 + n);
+	uint32_t table;
 	int err;
 
 	if ((err = virtio_pci_probe(&x->pci, (unsigned int)slot)))
@@ -154,6 +166,14 @@ static void bring_up(struct nic *x, int slot, unsigned int n)
 		fail(code, 0x400 | (uint32_t)-err);
 	if (x->rx.size != QSIZE || x->tx.size != QSIZE)
 		fail(code, 0x500 | x->rx.size);
+	/* MSI-X: table entry 0 for the receive queue, 1 for transmit, both at VEC_DEV. */
+	if (!(table = msix_enable(&x->pci)))
+		fail(code, 0x700);
+	msix_route(table, 0, VEC_DEV);
+	msix_route(table, 1, VEC_DEV);
+	mmio_write16(x->pci.common + VC_MSIX_CONFIG, VIRTIO_MSI_NO_VECTOR);
+	if (!virtio_queue_vector(&x->pci, 0, 0) || !virtio_queue_vector(&x->pci, 1, 1))
+		fail(code, 0x800);
 	/* Every receive buffer is one descriptor, i for buffer i, posted for good. */
 	for (uint16_t i = 0; i < QSIZE; i++) {
 		x->rx.desc[i].addr = RXBUF(n, i);
@@ -292,12 +312,40 @@ static void stalled(uint8_t code, const struct nic *a, const struct nic *b)
 	fail(code, a->rcvd << 16 | b->rcvd);
 }
 
+/*
+ * Halt until q's used index reaches idx, woken by the device's interrupt
+ * (used_event asks for it at entry idx - 1). Progress that only a timer
+ * tick found, with no device interrupt since the wait began even after a
+ * grace period, is a lost interrupt: fail with `code`.
+ */
+static void wait_used(struct virtq *q, uint16_t idx, uint8_t code)
+{
+	volatile uint16_t *used_event = &q->avail->ring[q->size];
+	uint32_t irqs0 = irqs, ticks0 = ticks;
+
+	*used_event = (uint16_t)(idx - 1);
+	full_barrier(); /* used_event before the index is read again (pairs with the device's fence) */
+	while ((int16_t)(q->used->idx - idx) < 0) {
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		if (ticks - ticks0 > 100)
+			fail(code, q->used->idx);
+	}
+	if (irqs != irqs0 || ticks == ticks0)
+		return; /* the device's interrupt, or no halt ended by the timer */
+	for (uint64_t t = rdtsc(); irqs == irqs0;)
+		if (rdtsc() - t > GRACE)
+			fail(code, 0x10000u | idx);
+		else
+			__asm__ volatile("sti; nop; cli" ::: "memory");
+}
+
 void guest_main(void)
 {
 	static struct nic nics[2];
 	struct nic *a = &nics[0], *b = &nics[1];
 	int slot_a, slot_b;
 	uint64_t last;
+	uint32_t irqs0;
 
 	for (uint32_t i = 0; i < PAT_LEN; i++)
 		*(volatile uint8_t *)(PAT + i) = (uint8_t)(i * 7 + (i >> 8) * 31 + 0x5a);
@@ -356,6 +404,28 @@ void guest_main(void)
 	put_dec(BP_FRAMES);
 	puts_serial("\n");
 	receive(a, b);
+
+	/* Interrupts: a sends 1-4 frames; the guest halts until a's transmit queue
+	 * and then b's receive queue interrupt for them. */
+	irq_setup(VEC_TICK, 1u << 27);
+	irqs0 = irqs;
+	for (uint32_t r = 0, want = b->rcvd; r < IRQ_ROUNDS; r++) {
+		want += 1 + r % 4;
+		send(a, b, 0, want, QSIZE);
+		if (a->sent != want)
+			fail(60, a->sent);
+		wait_used(&a->tx, a->tx.avail_idx, 61);
+		reap_tx(a, 31);
+		while (receive(b, a), b->rcvd < want)
+			wait_used(&b->rx, (uint16_t)(b->rx.last_used + 1), 62);
+		if (b->rcvd != want)
+			fail(63, b->rcvd);
+	}
+	puts_serial("interrupts ");
+	put_dec(IRQ_ROUNDS);
+	puts_serial(" rounds, ");
+	put_dec(irqs - irqs0);
+	puts_serial(" taken\n");
 	if (a->stray || b->stray) {
 		puts_serial("stray frames ");
 		put_dec(a->stray + b->stray);
