@@ -106,32 +106,12 @@ static int same(uint32_t a, uint32_t b, uint32_t n)
 	return eq;
 }
 
-static void mfence(void)
-{
-	__asm__ volatile("mfence" ::: "memory");
-}
-
-/*
- * Publish what was pushed on q and kick only if the device's avail_event
- * lies among the new entries (vring_need_event), as Linux does.
- */
+/* Publish what was pushed on q; kick only where avail_event asks (virtq_publish_event). */
 static void publish(struct virtq *q, uint16_t *pub, uint32_t *kicks)
 {
-	uint16_t old = *pub, now = q->avail_idx, event;
-
-	if (old == now)
-		return;
-	virtio_barrier();
-	q->avail->idx = now;
-	mfence(); /* the index before we read avail_event (pairs with the device's check) */
-	event = ((volatile uint16_t *)q->used)[2 + 4 * q->size]; /* after flags, idx, ring[size] */
-	*pub = now;
-	if ((uint16_t)(now - event - 1) < (uint16_t)(now - old)) {
-		(*kicks)++;
-		if (q->port)
-			outw(q->port, q->index);
-		else
-			mmio_write16(q->notify, q->index);
+	if (*pub != q->avail_idx) {
+		*kicks += (uint32_t)virtq_publish_event(q, *pub);
+		*pub = q->avail_idx;
 	}
 }
 

@@ -76,28 +76,13 @@ static const struct phase phases[] = {
 	{ "mtu", 1460, 65536, 0 },
 };
 
-static void mfence(void)
-{
-	__asm__ volatile("mfence" ::: "memory");
-}
-
-/* Publish the avail index `now`; kick if the device's avail_event lies among the new entries. */
+/* Publish the avail index `now`; kick only where avail_event asks (virtq_publish_event). */
 static void publish(struct virtq *q, uint16_t *pub, uint16_t now, uint32_t *kicks)
 {
-	uint16_t old = *pub, event;
-
-	if (old == now)
-		return;
-	q->avail->idx = now;
-	mfence();
-	event = ((volatile uint16_t *)q->used)[2 + 4 * q->size];
-	*pub = now;
-	if ((uint16_t)(now - event - 1) < (uint16_t)(now - old)) {
-		(*kicks)++;
-		if (q->port)
-			outw(q->port, q->index);
-		else
-			mmio_write16(q->notify, q->index);
+	if (*pub != now) {
+		q->avail_idx = now;
+		*kicks += (uint32_t)virtq_publish_event(q, *pub);
+		*pub = now;
 	}
 }
 

@@ -554,6 +554,30 @@ static inline void virtq_kick(struct virtq *q)
 		mmio_write16(q->notify, q->index);
 }
 
+/*
+ * Publish the chains pushed up to q->avail_idx and notify the device only if
+ * it asked for it (VIRTIO_F_EVENT_IDX: its avail_event lies among the entries
+ * added since `old`, the index the device was last shown), as Linux does.
+ * Returns 1 if it notified.
+ */
+static inline int virtq_publish_event(struct virtq *q, uint16_t old)
+{
+	uint16_t now = q->avail_idx, event;
+
+	virtio_barrier(); /* ring entries before the index that publishes them */
+	q->avail->idx = now;
+	/* the index before avail_event is read (pairs with the device's fence) */
+	__asm__ volatile("lock; addl $0, (%%esp)" ::: "memory", "cc");
+	event = ((volatile uint16_t *)q->used)[2 + 4 * q->size]; /* after flags, idx, 8-byte ring[size] */
+	if ((uint16_t)(now - event - 1) >= (uint16_t)(now - old))
+		return 0;
+	if (q->port)
+		outw(q->port, q->index);
+	else
+		mmio_write16(q->notify, q->index);
+	return 1;
+}
+
 /* Has the device returned chains we have not looked at yet? */
 static inline int virtq_pending(const struct virtq *q)
 {
