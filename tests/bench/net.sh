@@ -81,9 +81,9 @@ unshare --net bash -euo pipefail -c '
 median() { sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print ""}'; }
 ratio() { [ -n "$1" ] && [ -n "$2" ] && awk "BEGIN{printf \"%.2f\", $1 / $2}" || echo -; }
 
-# rate VMM PHASE: the median over the runs of MiB/s of payload (tso) or
-# thousands of frames a second (mtu); "kicks" VMM PHASE: the median kicks
-# (transmit, receive) per 1000 frames
+# rate VMM PHASE [kicks|rxkicks]: the median over the runs of MiB/s of
+# payload (tso) or thousands of frames a second (mtu); or of the transmit
+# (kicks) or receive (rxkicks) queue's kicks per 1000 frames
 rate() {
 	local f
 	for f in "$OUT/$1".*; do
@@ -91,11 +91,13 @@ rate() {
 			c = 0; h = tolower($8)
 			for (i = 1; i <= length(h); i++) c = c * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
 			s = c / hz
-			if (what == "kicks") printf "%.1f/%.1f\n", 1000 * $10 / $6, 1000 * $12 / $6
+			if (what == "kicks") printf "%.1f\n", 1000 * $10 / $6
+			else if (what == "rxkicks") printf "%.1f\n", 1000 * $12 / $6
 			else if (p == "tso") printf "%.0f\n", $4 * $6 / 1048576 / s
 			else printf "%.1f\n", $6 / 1000 / s }' "$f"
-	done | if [ "${3:-rate}" = kicks ]; then sort -t/ -g | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : "-"}'; else median; fi
+	done | median
 }
+
 
 QV=
 [ -z "$QEMU" ] || QV=$("$QEMU" --version | head -1)
@@ -111,6 +113,12 @@ for p in tso mtu; do
 done
 printf '%-26s %8s %8s\n' "kicks per 1000 frames" "Ember" "QEMU"
 for p in tso mtu; do
-	printf '%-26s %8s %8s\n' "$p (transmit/receive)" "$(rate ember $p kicks)" \
-		"$([ -z "$QEMU" ] && echo - || rate qemu $p kicks)"
+	printf '%-26s %8s %8s\n' "$p (transmit/receive)" "$(rate ember $p kicks)/$(rate ember $p rxkicks)" \
+		"$([ -z "$QEMU" ] && echo - || echo "$(rate qemu $p kicks)/$(rate qemu $p rxkicks)")"
+done
+# A run whose frames took other than one receive buffer each (a stray frame
+# counted as one of them, or segments the host cut up) is reported.
+for f in "$OUT"/*.[0-9]*; do
+	awk -v f="${f##*/}" '$1 == "bench" && $14 != $6 {
+		print "note: " f " " $2 ": " $14 " receive buffers for " $6 " frames" }' "$f"
 done

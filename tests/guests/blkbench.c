@@ -374,7 +374,7 @@ void guest_main(void)
 	irq_setup(VEC_TICK, 1u << 27);
 	if (!(table = msix_enable(&b.pci)))
 		fail(13, 1);
-	msix_route(table, 0, VEC_QUEUE);
+	msix_route(table, 0, VEC_QUEUE, 0);
 	mmio_write16(b.pci.common + VC_MSIX_CONFIG, VIRTIO_MSI_NO_VECTOR);
 	if (!virtio_queue_vector(&b.pci, 0, 0))
 		fail(13, 3);

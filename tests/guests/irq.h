@@ -23,20 +23,34 @@
 #define PCI_CAP_ID_MSIX 0x11
 #define VIRTIO_MSI_NO_VECTOR 0xffff
 
-volatile uint32_t irqs;	 /* device interrupts taken (the vectors of msix_route()) */
+/*
+ * Device interrupts taken: all of them (irqs), and per stub (irq_count[i]
+ * for the vectors msix_route() bound to irq_stub[i]), so that a test can
+ * tell one queue's interrupt from another's.
+ */
+#define IRQ_STUBS 4
+volatile uint32_t irqs;
+volatile uint32_t irq_count[IRQ_STUBS];
 volatile uint32_t ticks; /* LAPIC timer interrupts taken */
-void irq_entry(void);
-void tick_entry(void);
-__asm__(".globl irq_entry\n"
-	"irq_entry:\n"
-	"	incl irqs\n"
-	"	movl $0, 0xfee000b0\n" /* LAPIC_EOI */
+void irq_entry0(void), irq_entry1(void), irq_entry2(void), irq_entry3(void);
+void tick_entry(void), spurious_entry(void);
+#define IRQ_STUB(n)                                                                  \
+	".globl irq_entry" #n "\n"                                                   \
+	"irq_entry" #n ":\n"                                                         \
+	"	incl irqs\n"                                                         \
+	"	incl irq_count + 4 * " #n "\n"                                       \
+	"	movl $0, 0xfee000b0\n" /* LAPIC_EOI */                               \
 	"	ret $8\n"
+__asm__(IRQ_STUB(0) IRQ_STUB(1) IRQ_STUB(2) IRQ_STUB(3)
 	".globl tick_entry\n"
 	"tick_entry:\n"
 	"	incl ticks\n"
 	"	movl $0, 0xfee000b0\n"
+	"	ret $8\n"
+	".globl spurious_entry\n" /* a spurious interrupt takes no EOI */
+	"spurious_entry:\n"
 	"	ret $8\n");
+static void (*const irq_stub[IRQ_STUBS])(void) = { irq_entry0, irq_entry1, irq_entry2, irq_entry3 };
 
 static uint64_t idt[256] __attribute__((aligned(8)));
 
@@ -49,18 +63,19 @@ static inline void irq_gate(unsigned int vec, void (*fn)(void))
 
 /*
  * The IDT (device vectors are added by msix_route()), the LAPIC on, and its timer
- * ticking every `ticks` bus cycles at vector `tick_vec` (0: no timer). LINT0
+ * ticking every `period` bus cycles at vector `tick_vec` (0: no timer). LINT0
  * and LINT1 masked: KVM resets the boot CPU's LINT0 to ExtINT, and under
  * QEMU the 8259 (never initialized, vector base 0) would pass on the PIT's
  * ticks, which it starts at reset.
  */
-static inline void irq_setup(unsigned int tick_vec, uint32_t ticks)
+static inline void irq_setup(unsigned int tick_vec, uint32_t period)
 {
 	struct __attribute__((packed)) {
 		uint16_t limit;
 		uint32_t base;
 	} idtr = { sizeof(idt) - 1, (uint32_t)idt };
 
+	irq_gate(0xff, spurious_entry);
 	__asm__ volatile("lidt %0" ::"m"(idtr));
 	mmio_write32(LAPIC_SVR, 0x1ff); /* enabled, spurious vector 0xff */
 	mmio_write32(LAPIC_LVT_LINT0, LAPIC_LVT_MASKED);
@@ -69,7 +84,7 @@ static inline void irq_setup(unsigned int tick_vec, uint32_t ticks)
 		irq_gate(tick_vec, tick_entry);
 		mmio_write32(LAPIC_TIMER_DIV, 0xb); /* divide by 1 */
 		mmio_write32(LAPIC_LVT_TIMER, 1u << 17 | tick_vec); /* periodic */
-		mmio_write32(LAPIC_TIMER_INIT, ticks);
+		mmio_write32(LAPIC_TIMER_INIT, period);
 	}
 }
 
@@ -98,12 +113,15 @@ static inline uint32_t msix_enable(const struct virtio_pci *d)
 	return table;
 }
 
-/* Table entry `entry` sends `vec` to this CPU (APIC ID 0, fixed, edge), unmasked. */
-static inline void msix_route(uint32_t table, unsigned int entry, uint8_t vec)
+/*
+ * Table entry `entry` sends `vec` to this CPU (APIC ID 0, fixed, edge),
+ * unmasked; the vector counts in irq_count[stub].
+ */
+static inline void msix_route(uint32_t table, unsigned int entry, uint8_t vec, unsigned int stub)
 {
 	uint32_t e = table + 16 * entry;
 
-	irq_gate(vec, irq_entry);
+	irq_gate(vec, irq_stub[stub % IRQ_STUBS]);
 	mmio_write32(e, LAPIC); /* address: APIC ID 0, physical */
 	mmio_write32(e + 4, 0);
 	mmio_write32(e + 8, vec);

@@ -6,8 +6,9 @@
  * structures are (nothing about the BAR layout is assumed; a notification
  * structure may be in an I/O BAR, and the first one listed is used, as the
  * specification asks), feature
- * negotiation, and split virtqueues driven by polling: no interrupts, MSI-X
- * stays disabled. Paging is off, so a guest physical address is the pointer.
+ * negotiation, and split virtqueues driven by polling (guests that halt for
+ * interrupts add irq.h). Paging is off, so a guest physical address is the
+ * pointer.
  * Ember assigns the BARs; where no one did (QEMU running the guest as its
  * BIOS), pci_assign_bars() places them as firmware would.
  *
