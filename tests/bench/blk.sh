@@ -76,19 +76,16 @@ if [ ! -x "$EMBER" ] || [ ! -f "$GUEST" ]; then
 	echo "virtio-blk bench: $EMBER or $GUEST missing (make all guests)"
 	exit 0
 fi
-mkdir -p build
-cc -O2 -Wall -Wextra -o build/tschz tests/bench/tschz.c
+. tests/bench/lib.sh
+HZ=$(tsc_hz)
 RANDREAD=build/randread
 cc -O2 -Wall -Wextra -o "$RANDREAD" tests/bench/randread.c -luring 2>/dev/null || RANDREAD=
-HZ=$(build/tschz)
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT" "$IMG"' EXIT
 export LC_ALL=C
 
 now() { date +%s%N; }
 busy_jiffies() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
-median() { sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print ""}'; }
-ratio() { [ -n "$1" ] && [ -n "$2" ] && awk "BEGIN{printf \"%.2f\", $1 / $2}" || echo -; }
 warm() { cat "$IMG" >/dev/null; }
 
 # dd_rate BYTES dd-args...: MiB/s by dd's own clock

@@ -41,9 +41,8 @@ if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null || ! command -v ip >/
 	exit 0
 fi
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "NET_BENCH_RUNS must be a positive number" >&2; exit 2; }
-mkdir -p build
-cc -O2 -Wall -Wextra -o build/tschz tests/bench/tschz.c
-HZ=$(build/tschz)
+. tests/bench/lib.sh
+HZ=$(tsc_hz)
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 export LC_ALL=C EMBER GUEST QEMU RUNS OUT
@@ -78,26 +77,23 @@ unshare --net bash -euo pipefail -c '
 	done
 '
 
-median() { sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print ""}'; }
-ratio() { [ -n "$1" ] && [ -n "$2" ] && awk "BEGIN{printf \"%.2f\", $1 / $2}" || echo -; }
-
 # rate VMM PHASE [kicks|rxkicks]: the median over the runs of MiB/s of
 # payload (tso) or thousands of frames a second (mtu); or of the transmit
 # (kicks) or receive (rxkicks) queue's kicks per 1000 frames
 rate() {
-	local f
+	local f w
 	for f in "$OUT/$1".*; do
-		awk -v p="$2" -v hz="$HZ" -v what="${3:-rate}" '$1 == "bench" && $2 == p {
-			c = 0; h = tolower($8)
-			for (i = 1; i <= length(h); i++) c = c * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+		# bench NAME payload P frames F cycles HEX kicks K rxkicks R buffers B
+		read -r -a w < <(grep "^bench $2 " "$f") || continue
+		awk -v ph="$2" -v what="${3:-rate}" -v p="${w[3]}" -v n="${w[5]}" -v c=$((16#${w[7]})) \
+			-v k="${w[9]}" -v r="${w[11]}" -v hz="$HZ" 'BEGIN {
 			s = c / hz
-			if (what == "kicks") printf "%.1f\n", 1000 * $10 / $6
-			else if (what == "rxkicks") printf "%.1f\n", 1000 * $12 / $6
-			else if (p == "tso") printf "%.0f\n", $4 * $6 / 1048576 / s
-			else printf "%.1f\n", $6 / 1000 / s }' "$f"
+			if (what == "kicks") printf "%.1f\n", 1000 * k / n
+			else if (what == "rxkicks") printf "%.1f\n", 1000 * r / n
+			else if (ph == "tso") printf "%.0f\n", p * n / 1048576 / s
+			else printf "%.1f\n", n / 1000 / s }'
 	done | median
 }
-
 
 QV=
 [ -z "$QEMU" ] || QV=$("$QEMU" --version | head -1)
