@@ -54,7 +54,9 @@
 #define WINDOW 32
 #define STALL (1ULL << 34) /* TSC cycles without progress that fail the test (seconds) */
 #define IRQ_ROUNDS 100
-#define VEC_QUEUE(stub) (0x40 + (stub)) /* MSI-X: NIC n's receive queue stub 2n, transmit 2n + 1 */
+#define RX_STUB(n) (2 * (n))	 /* irq.h counter of NIC n's receive queue */
+#define TX_STUB(n) (2 * (n) + 1) /* and of its transmit queue */
+#define VEC_QUEUE(stub) (0x40 + (stub)) /* MSI-X: a vector per queue */
 #define VEC_TICK 0x31	/* LAPIC timer: bounds each wait for an interrupt */
 #define IRQ_TICKS 10	/* ~1.3 s of ticks: an interrupt that has not come by then is lost */
 
@@ -148,11 +150,11 @@ static void bring_up(struct nic *x, int slot, unsigned int n)
 	if (x->rx.size != QSIZE || x->tx.size != QSIZE)
 		fail(code, 0x500 | x->rx.size);
 	/* MSI-X: table entry 0 for the receive queue, 1 for transmit, each its own
-	 * vector and counter (irq_count[2n], irq_count[2n + 1]). */
+	 * vector and counter. */
 	if (!(table = msix_enable(&x->pci)))
 		fail(code, 0x700);
-	msix_route(table, 0, VEC_QUEUE(2 * n), 2 * n);
-	msix_route(table, 1, VEC_QUEUE(2 * n + 1), 2 * n + 1);
+	msix_route(table, 0, VEC_QUEUE(RX_STUB(n)), RX_STUB(n));
+	msix_route(table, 1, VEC_QUEUE(TX_STUB(n)), TX_STUB(n));
 	mmio_write16(x->pci.common + VC_MSIX_CONFIG, VIRTIO_MSI_NO_VECTOR);
 	if (!virtio_queue_vector(&x->pci, 0, 0) || !virtio_queue_vector(&x->pci, 1, 1))
 		fail(code, 0x800);
@@ -245,7 +247,6 @@ static uint32_t receive(struct nic *x, const struct nic *from)
 			if (len < VNET_HDR + FRAME_HDR || nb == 0 || nb > QSIZE)
 				fail(42, (uint32_t)nb << 16 | len);
 			x->left = nb;
-			x->off = 0;
 			x->skip = type != ETHERTYPE;
 			if (x->skip) {
 				x->stray++;
@@ -319,6 +320,7 @@ void guest_main(void)
 	struct nic *a = &nics[0], *b = &nics[1];
 	int slot_a, slot_b;
 	uint64_t last;
+	volatile uint32_t *tx_irq = &irq_count[TX_STUB(0)], *rx_irq = &irq_count[RX_STUB(1)];
 	uint32_t tx_irqs, rx_irqs;
 
 	for (uint32_t i = 0; i < PAT_LEN; i++)
@@ -383,10 +385,10 @@ void guest_main(void)
 	 * and on b's receive queue (at the next entry) before a kicks, the device
 	 * owes both an interrupt: the guest halts until each comes. */
 	irq_setup(VEC_TICK, 1u << 27);
-	tx_irqs = irq_count[1];
-	rx_irqs = irq_count[2];
+	tx_irqs = *tx_irq;
+	rx_irqs = *rx_irq;
 	for (uint32_t r = 0, want = b->rcvd; r < IRQ_ROUNDS; r++) {
-		uint32_t c1 = irq_count[1], c2 = irq_count[2];
+		uint32_t c1 = *tx_irq, c2 = *rx_irq;
 		uint32_t m = 1 + r % 4;
 
 		want += m;
@@ -396,17 +398,17 @@ void guest_main(void)
 		send(a, b, 0, want, QSIZE);
 		if (a->sent != want)
 			fail(60, a->sent);
-		expect_irq(&irq_count[2], c2, 62);
+		expect_irq(rx_irq, c2, 62);
 		while (receive(b, a), b->rcvd < want) {
-			c2 = irq_count[2];
+			c2 = *rx_irq;
 			arm(&b->rx, (uint16_t)(b->rx.last_used + 1));
 			full_barrier();
 			if (b->rx.used->idx == b->rx.last_used) /* else it came meanwhile */
-				expect_irq(&irq_count[2], c2, 62);
+				expect_irq(rx_irq, c2, 62);
 		}
 		if (b->rcvd != want)
 			fail(63, b->rcvd);
-		expect_irq(&irq_count[1], c1, 61);
+		expect_irq(tx_irq, c1, 61);
 		reap_tx(a, 31);
 		if (a->tx.num_free != QSIZE)
 			fail(64, a->tx.num_free);
@@ -414,9 +416,9 @@ void guest_main(void)
 	puts_serial("interrupts ");
 	put_dec(IRQ_ROUNDS);
 	puts_serial(" rounds: transmit ");
-	put_dec(irq_count[1] - tx_irqs);
+	put_dec(*tx_irq - tx_irqs);
 	puts_serial(", receive ");
-	put_dec(irq_count[2] - rx_irqs);
+	put_dec(*rx_irq - rx_irqs);
 	puts_serial("\n");
 	if (a->stray || b->stray) {
 		puts_serial("stray frames ");

@@ -198,9 +198,11 @@ static void run_phase(struct nic *a, struct nic *b, const struct phase *p)
 		uint32_t room = TXQ_SIZE - (uint16_t)(tx0 + sent - done), n = p->frames - sent;
 		uint32_t ahead = sent - got;
 
+		uint32_t space = ahead < WINDOW ? WINDOW - ahead : 0;
+
 		/* The host drops what a tap cannot queue: stay within its queue. */
-		if (room > WINDOW - ahead)
-			room = ahead < WINDOW ? WINDOW - ahead : 0;
+		if (room > space)
+			room = space;
 		if (n > room)
 			n = room;
 		if (n) {
@@ -246,8 +248,7 @@ static void run_phase(struct nic *a, struct nic *b, const struct phase *p)
 	while ((uint16_t)(a->tx.used->idx - tx0) != (uint16_t)sent)
 		if (rdtsc() - t1 > STALL)
 			fail(31, sent);
-	a->tx.avail_idx = (uint16_t)(tx0 + sent);
-	a->tx.last_used = a->tx.avail_idx;
+	a->tx.last_used = a->tx.avail_idx; /* publish() left it at tx0 + sent */
 	puts_serial("bench ");
 	puts_serial(p->name);
 	puts_serial(" payload ");
