@@ -73,11 +73,16 @@ test-guests: $(BUILD)/ember $(BUILD)/ember-san guests
 	tests/guests/run.sh
 	EMBER=$(BUILD)/ember-san tests/guests/run.sh
 
+# Test helpers that run on the host (tests/tools/).
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+
 test-linux: $(BUILD)/ember guests
 	tests/linux/boot-tests.sh
 
 # The README's test command: every tier, one summary line at the end.
-test: $(BUILD)/ember $(BUILD)/ember-san unit guests
+test: $(BUILD)/ember $(BUILD)/ember-san unit guests $(BUILD)/tools/taphold
 	tests/run-all.sh
 
 # Build everything and boot the Debian kernel to an interactive shell.

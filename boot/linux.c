@@ -15,21 +15,47 @@ static int fail(const char **why, const char *reason, int err)
 	return err;
 }
 
-static int place_initrd(const struct gm *m, const struct linux_images *img, uint64_t kernel_end,
-			struct boot_params *bp, const char **why)
+/*
+ * Where the kernel ends and the initrd starts in RAM that ends at `low_end`
+ * (the initrd as high as the header allows, page-aligned); -ENOMEM with
+ * *why when they do not fit. The one place that decides what fits.
+ */
+static int fit_below(const struct bzimage *bz, size_t initrd_size, uint64_t low_end,
+		     uint64_t *kernel_end, uint64_t *initrd_addr, const char **why)
 {
-	uint64_t top = gm_low_end(m), addr;
+	uint64_t top = low_end;
 
-	if (!img->initrd || !img->initrd_size)
+	if (__builtin_add_overflow(bz->load_addr, bz->init_size, kernel_end) || *kernel_end > low_end)
+		return fail(why, "kernel needs more memory than --memory gives", -ENOMEM);
+	*initrd_addr = 0;
+	if (!initrd_size)
 		return 0;
-	if ((uint64_t)img->bz->hdr.initrd_addr_max + 1 < top)
-		top = (uint64_t)img->bz->hdr.initrd_addr_max + 1;
-	if (img->initrd_size > top)
+	if ((uint64_t)bz->hdr.initrd_addr_max + 1 < top)
+		top = (uint64_t)bz->hdr.initrd_addr_max + 1;
+	if (initrd_size > top)
 		return fail(why, "initrd does not fit in guest RAM; raise --memory", -ENOMEM);
-	addr = (top - img->initrd_size) & PAGE_MASK_4K;
-	if (addr < kernel_end)
+	*initrd_addr = (top - initrd_size) & PAGE_MASK_4K;
+	if (*initrd_addr < *kernel_end)
 		return fail(why, "kernel and initrd do not fit in guest RAM together; raise --memory",
 			    -ENOMEM);
+	return 0;
+}
+
+int linux_check_fit(const struct bzimage *bz, size_t initrd_size, uint64_t memory,
+		    const char **why)
+{
+	uint64_t kernel_end, initrd_addr;
+
+	/* gm_init() puts RAM below the MMIO hole first, the rest above 4 GiB. */
+	return fit_below(bz, initrd_size, memory < LAYOUT_MMIO_HOLE ? memory : LAYOUT_MMIO_HOLE,
+			 &kernel_end, &initrd_addr, why);
+}
+
+static int place_initrd(const struct gm *m, const struct linux_images *img, uint64_t addr,
+			struct boot_params *bp, const char **why)
+{
+	if (!img->initrd || !img->initrd_size)
+		return 0;
 	if (gm_write(m, addr, img->initrd, img->initrd_size))
 		return fail(why, "initrd outside guest RAM", -EFAULT);
 	bp->hdr.ramdisk_image = (uint32_t)addr;
@@ -77,12 +103,13 @@ int linux_load(const struct gm *m, const struct linux_images *img, struct linux_
 {
 	const struct bzimage *bz = img->bz;
 	struct boot_params bp;
-	uint64_t kernel_end;
+	uint64_t kernel_end, initrd_addr;
 	int n, err;
 
-	if (__builtin_add_overflow(bz->load_addr, bz->init_size, &kernel_end) ||
-	    kernel_end > gm_low_end(m))
-		return fail(why, "kernel needs more memory than --memory gives", -ENOMEM);
+	err = fit_below(bz, img->initrd ? img->initrd_size : 0, gm_low_end(m), &kernel_end,
+			&initrd_addr, why);
+	if (err)
+		return err;
 	if (gm_write(m, bz->load_addr, bz->kernel, bz->kernel_size))
 		return fail(why, "kernel outside guest RAM", -EFAULT);
 
@@ -96,7 +123,7 @@ int linux_load(const struct gm *m, const struct linux_images *img, struct linux_
 
 	err = place_cmdline(m, img, &bp, why);
 	if (!err)
-		err = place_initrd(m, img, kernel_end, &bp, why);
+		err = place_initrd(m, img, initrd_addr, &bp, why);
 	if (err)
 		return err;
 	n = e820_build(m, bp.e820_table, E820_MAX_ENTRIES_ZEROPAGE);

@@ -20,6 +20,15 @@ struct linux_images {
 };
 
 /*
+ * Would the kernel and an initrd of `initrd_size` bytes fit in `memory`
+ * bytes of guest RAM, as linux_load() places them? Needs no guest RAM, so
+ * it runs before the VM exists. 0, or -ENOMEM with *why naming the reason.
+ */
+__attribute__((warn_unused_result)) int linux_check_fit(const struct bzimage *bz,
+							size_t initrd_size, uint64_t memory,
+							const char **why);
+
+/*
  * Copy the kernel to its load address, the initrd as high as the header
  * allows, the command line, and a boot_params with the e820 map. On failure
  * returns -errno and points *why at a sentence naming the reason (e.g. RAM

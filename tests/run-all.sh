@@ -1,49 +1,69 @@
 #!/usr/bin/env bash
 # Every test tier, in order of cost: unit tests (plain and under
-# ASan/UBSan), bad-input checks, micro-guests on /dev/kvm, a short run of
-# each fuzz target, Linux guests
-# (directly where /dev/kvm is hardware-backed, else in the nested test
-# host). Ends with one "N passed, N failed" line over all tiers.
+# ASan/UBSan), bad-input checks, micro-guests (on this /dev/kvm where it runs
+# them, else in the nested test host), a short run of each fuzz target,
+# Linux guests (directly where /dev/kvm is hardware-backed, else in the
+# nested test host). Ends with one "N passed, N failed, N skipped" line over
+# all tiers, each check counted once; the status is non-zero if any failed.
+# EMBER_KVM_MODE=nested runs every guest tier in the nested test host even
+# where this /dev/kvm could run it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 passed=0
 failed=0
+skipped=0
 LOG=build/test-logs
 mkdir -p "$LOG"
 
-# Add a tier's counts from its closing line ("N passed, M failed" or Check's).
+# count PATTERN LOG: lines of LOG that start with PATTERN.
+count() { grep -c "^$1" "$2"; }
+
+# Add a tier's counts. Its closing line ("N passed, N failed[, N skipped]"
+# or Check's "Checks: N, Failures: N, Errors: N") when it has one; else the
+# tier crashed or was stopped: its PASS/FAIL/SKIP lines count, and every
+# check its "PLAN: N" line promised and that never reported fails (at least
+# one failure for a tier that ended without a closing line).
 tally() {
-	local name=$1 log=$2 rc=$3 p f line
+	local name=$1 log=$2 rc=$3 p f s=0 line planned
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
 	if [ -n "$line" ]; then
 		p=${line%% passed*}
 		f=${line#*passed, }
 		f=${f%% failed*}
+		if [[ "$line" =~ ,\ ([0-9]+)\ skipped ]]; then s=${BASH_REMATCH[1]}; fi
 	elif line=$(grep -E 'Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" | tail -1); then
 		p=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")
 		f=$(sed -E 's/.*Failures: ([0-9]+), Errors: ([0-9]+).*/\1+\2/' <<<"$line")
 		f=$((f))
 		p=$((p - f))
 	else
-		p=0
-		f=1
+		p=$(count 'PASS: ' "$log")
+		f=$(count 'FAIL: ' "$log")
+		s=$(count 'SKIP: ' "$log")
+		planned=$(sed -n 's/^PLAN: \([0-9]*\)$/\1/p' "$log" | head -1)
+		local unrun=$((${planned:-0} - p - f - s))
+		((unrun > 0)) || unrun=1
+		echo "== $name ended without its closing line (status $rc): $unrun check(s) that did not report count as failed"
+		f=$((f + unrun))
 	fi
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1 # the tier failed without saying which check
 	fi
 	passed=$((passed + p))
 	failed=$((failed + f))
-	echo "== $name: $p passed, $f failed (log: $log)"
+	skipped=$((skipped + s))
+	echo "== $name: $p passed, $f failed, $s skipped (log: $log)"
 }
 
 tier() {
-	local name=$1 rc
+	local name=$1 rc t0=$SECONDS
 	shift
 	echo "== $name"
 	"$@" 2>&1 | tee "$LOG/$name.log"
 	rc=${PIPESTATUS[0]}
 	tally "$name" "$LOG/$name.log" "$rc"
+	echo "== $name took $((SECONDS - t0)) s"
 }
 
 tier unit env CK_FORK=yes build/unit
@@ -57,5 +77,6 @@ tier micro-guests-sanitized env EMBER=build/ember-san tests/guests/run.sh
 tier fuzz-smoke make --no-print-directory fuzz-smoke
 tier linux-guests tests/linux/boot-tests.sh
 
-echo "all tiers: $passed passed, $failed failed"
+echo "all tiers took $SECONDS s"
+echo "total: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

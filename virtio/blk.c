@@ -520,43 +520,84 @@ static const struct virtio_dev_ops blk_ops = {
 	.config_write = blk_config_write,
 };
 
-/* Open, check and lock the image; fills path, fd, readonly, sectors. */
-static int open_image(struct blk *b, const struct blk_options *o)
+int blk_image_open(struct blk_image *img, const char *path, bool readonly)
 {
-	struct flock lk = { .l_type = o->readonly ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+	struct flock lk = { .l_type = readonly ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
 	struct stat st;
 	uint64_t size = 0;
+	int err;
 
-	b->fd = open(o->path, (o->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (b->fd < 0) {
-		log_err("cannot open disk image '%s'%s: %s", o->path,
-			o->readonly ? "" : " for writing", strerror(errno));
-		return -errno;
+	memset(img, 0, sizeof(*img));
+	img->fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (img->fd < 0) {
+		err = -errno;
+		log_err("cannot open disk image '%s'%s: %s", path, readonly ? "" : " for writing",
+			strerror(-err));
+		return err;
 	}
-	if (fstat(b->fd, &st) < 0)
-		return -errno;
+	if (fstat(img->fd, &st) < 0) {
+		err = -errno;
+		goto err_fd;
+	}
 	if (S_ISREG(st.st_mode))
 		size = (uint64_t)st.st_size;
-	else if (!S_ISBLK(st.st_mode) || ioctl(b->fd, BLKGETSIZE64, &size) < 0) {
-		log_err("disk image '%s' is neither a file nor a block device", o->path);
-		return -EINVAL;
+	else if (!S_ISBLK(st.st_mode) || ioctl(img->fd, BLKGETSIZE64, &size) < 0) {
+		log_err("disk image '%s' is neither a file nor a block device", path);
+		err = -EINVAL;
+		goto err_fd;
 	}
 	if (size < SECTOR) {
 		log_err("disk image '%s' is empty (%llu bytes); create it first, e.g. truncate -s 1G %s",
-			o->path, (unsigned long long)size, o->path);
-		return -EINVAL;
+			path, (unsigned long long)size, path);
+		err = -EINVAL;
+		goto err_fd;
 	}
-	if (fcntl(b->fd, F_OFD_SETLK, &lk) < 0) {
-		log_err("disk image '%s' is in use by another process (%s lock held)", o->path,
-			o->readonly ? "write" : "read or write");
-		return -EBUSY;
+	if (fcntl(img->fd, F_OFD_SETLK, &lk) < 0) {
+		log_err("disk image '%s' is in use by another process (%s lock held)", path,
+			readonly ? "write" : "read or write");
+		err = -EBUSY;
+		goto err_fd;
 	}
 	if (size % SECTOR)
 		log_warn("disk image '%s': the last %llu bytes (less than a sector) are not visible",
-			 o->path, (unsigned long long)(size % SECTOR));
-	b->path = o->path;
-	b->readonly = o->readonly;
-	b->sectors = size / SECTOR;
+			 path, (unsigned long long)(size % SECTOR));
+	img->path = path;
+	img->readonly = readonly;
+	img->sectors = size / SECTOR;
+	return 0;
+
+err_fd:
+	close(img->fd);
+	img->fd = -1;
+	return err;
+}
+
+void blk_image_close(struct blk_image *img)
+{
+	if (img->fd >= 0)
+		close(img->fd);
+	img->fd = -1;
+}
+
+/* Take over an open image (o->image) or open o->path; fills path, fd, readonly, sectors. */
+static int open_image(struct blk *b, const struct blk_options *o)
+{
+	struct blk_image own, *img = o->image;
+	int err;
+
+	if (!img) {
+		err = blk_image_open(&own, o->path, o->readonly);
+		if (err) {
+			b->fd = -1;
+			return err;
+		}
+		img = &own;
+	}
+	b->fd = img->fd;
+	img->fd = -1; /* the device owns it now */
+	b->path = img->path;
+	b->readonly = img->readonly;
+	b->sectors = img->sectors;
 	return 0;
 }
 

@@ -38,8 +38,32 @@
 #define BLK_QUEUE_SIZE 256
 #define BLK_SEG_MAX (VQ_MAX_SEGS - 2) /* header and status take a descriptor each */
 
+/*
+ * A disk image opened, checked and locked before the VM exists, so that a
+ * missing, empty or busy image is reported before /dev/kvm is needed.
+ */
+struct blk_image {
+	const char *path;
+	int fd; /* -1: closed, or handed to a device */
+	bool readonly;
+	uint64_t sectors;
+};
+
+/*
+ * Open `path` (read-only or read-write), check that it is a file or block
+ * device of at least one sector and take its OFD lock (shared for
+ * read-only, exclusive otherwise). Logs a message naming the file and the
+ * reason on failure (missing, unreadable, empty, locked by another process)
+ * and returns -errno with img->fd == -1.
+ */
+__attribute__((warn_unused_result)) int blk_image_open(struct blk_image *img, const char *path,
+						       bool readonly);
+/* Close an image that no device took over; harmless when already closed. */
+void blk_image_close(struct blk_image *img);
+
 struct blk_options {
 	const char *path;
+	struct blk_image *image; /* opened by blk_image_open(): blk_open() takes its fd; or NULL */
 	bool readonly;
 	const char *id; /* serial reported by GET_ID (up to 20 bytes), may be NULL */
 	bool sync_io;	/* no io_uring: each request done in turn on the I/O thread */
@@ -95,7 +119,8 @@ struct blk {
 };
 
 /*
- * Open and lock the image and set up the device. Logs a message naming the
+ * Take over o->image (or open and lock o->path when it is NULL) and set up
+ * the device. Logs a message naming the
  * file and the reason on failure (missing, unreadable, empty, locked by
  * another process). Returns 0 or -errno.
  */

@@ -13,6 +13,7 @@
 #include "vmm/file.h"
 #include "vmm/log.h"
 #include "vmm/seccomp.h"
+#include "vmm/tap.h"
 #include "vmm/vm.h"
 
 #define MIN_MEMORY (2ULL << 20)
@@ -65,6 +66,63 @@ static int load_images(const struct cli_config *cfg, struct images *img)
 	}
 	if (cfg->initrd)
 		err = file_map(cfg->initrd, "initrd", MAX_INITRD, &img->initrd);
+	return err;
+}
+
+/*
+ * Will the kernel (and initrd) fit the RAM asked for? linux_load() checks
+ * again when it places them; this says so before /dev/kvm is opened.
+ */
+static int check_fit(const struct cli_config *cfg, const struct images *img)
+{
+	const char *why = "";
+	int err;
+
+	if (cfg->firmware)
+		return 0;
+	err = linux_check_fit(&img->bz, img->initrd.size, cfg->memory, &why);
+	if (err)
+		log_err("cannot load kernel '%s' into %lluM of RAM: %s", cfg->kernel,
+			(unsigned long long)(cfg->memory >> 20), why);
+	return err;
+}
+
+/* Disk images and taps, opened and checked before the VM exists. */
+struct backends {
+	struct blk_image disk[CLI_MAX_DISKS];
+	int tap_fd[CLI_MAX_NICS];
+};
+
+static void close_backends(struct backends *be)
+{
+	for (unsigned int i = 0; i < CLI_MAX_DISKS; i++)
+		blk_image_close(&be->disk[i]);
+	for (unsigned int i = 0; i < CLI_MAX_NICS; i++) {
+		if (be->tap_fd[i] >= 0)
+			close(be->tap_fd[i]);
+		be->tap_fd[i] = -1;
+	}
+}
+
+/*
+ * Open, check and lock every disk image and attach every tap, so that a
+ * typo or a busy file is reported on any host, before /dev/kvm. A tap that
+ * did not exist is created here and disappears with its fd.
+ */
+static int open_backends(const struct cli_config *cfg, struct backends *be)
+{
+	int err = 0;
+
+	for (unsigned int i = 0; i < CLI_MAX_DISKS; i++)
+		be->disk[i].fd = -1;
+	for (unsigned int i = 0; i < CLI_MAX_NICS; i++)
+		be->tap_fd[i] = -1;
+	for (unsigned int i = 0; i < cfg->nr_disks && !err; i++)
+		err = blk_image_open(&be->disk[i], cfg->disk[i].path, cfg->disk[i].readonly);
+	for (unsigned int i = 0; i < cfg->nr_nics && !err; i++)
+		err = tap_open(cfg->nic[i].tap, &be->tap_fd[i]);
+	if (err)
+		close_backends(be);
 	return err;
 }
 
@@ -155,21 +213,26 @@ static int start_and_wait(struct vm *vm, const struct cli_config *cfg)
 int run_vm(const struct cli_config *cfg)
 {
 	struct vm_config vc = { .memory = cfg->memory, .cpus = cfg->cpus };
-
+	struct backends be;
 	struct images img;
 	struct vm vm;
 	int status = EXIT_SETUP;
 
+	/* Everything the user gave is checked first; /dev/kvm is opened last (vm_create). */
 	memset(&img, 0, sizeof(img));
-	if (check_memory(cfg->memory) || load_images(cfg, &img)) {
+	if (check_memory(cfg->memory) || load_images(cfg, &img) || check_fit(cfg, &img)) {
 		unload_images(&img);
 		return EXIT_SETUP;
 	}
-	if (open_serial_out(cfg, &vc.serial_out_fd))
+	if (open_backends(cfg, &be))
 		goto out_images;
+	if (open_serial_out(cfg, &vc.serial_out_fd))
+		goto out_backends;
 	vc.disks = cfg->disk;
+	vc.disk_images = be.disk;
 	vc.nr_disks = cfg->nr_disks;
 	vc.nics = cfg->nic;
+	vc.tap_fds = be.tap_fd;
 	vc.nr_nics = cfg->nr_nics;
 	vc.seccomp = cfg->seccomp;
 	vc.firmware = img.firmware.data;
@@ -186,6 +249,8 @@ out_vm:
 out_serial:
 	if (cfg->serial == CLI_SERIAL_FILE && vc.serial_out_fd >= 0)
 		close(vc.serial_out_fd);
+out_backends:
+	close_backends(&be);
 out_images:
 	unload_images(&img);
 	return status;

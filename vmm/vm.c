@@ -142,9 +142,9 @@ static int plug_virtio(struct vm *vm, struct virtio_dev *vdev, struct virtio_pci
 /* The command line's limit for poll= is the device's: one number, checked in two modules. */
 _Static_assert(CLI_POLL_US_MAX == BLK_POLL_US_MAX, "--disk poll= range and virtio-blk's disagree");
 
-static int add_disk(struct vm *vm, unsigned int i, const struct cli_disk *d)
+static int add_disk(struct vm *vm, unsigned int i, const struct cli_disk *d, struct blk_image *img)
 {
-	struct blk_options o = { .path = d->path, .readonly = d->readonly,
+	struct blk_options o = { .path = d->path, .image = img, .readonly = d->readonly,
 				   .id = d->id[0] ? d->id : NULL, .sync_io = d->sync_io,
 				   .poll_us = d->poll_us < 0 ? BLK_POLL_US_DEFAULT : (unsigned int)d->poll_us };
 	struct vm_disk *vd = &vm->disk[i];
@@ -158,17 +158,21 @@ static int add_disk(struct vm *vm, unsigned int i, const struct cli_disk *d)
 	return plug_virtio(vm, &vd->blk.vdev, &vd->pci, &vd->wired, slot, d->path);
 }
 
-static int add_nic(struct vm *vm, unsigned int i, const struct cli_nic *c)
+static int add_nic(struct vm *vm, unsigned int i, const struct cli_nic *c, int *tap_fd)
 {
-	struct net_options o = { .tap = c->tap, .mac_set = c->mac_set };
 	struct vm_nic *vn = &vm->nic[i];
 	unsigned int slot = LAYOUT_PCI_FIRST_SLOT + vm->nr_disks + i;
+	uint8_t mac[6];
 	int err;
 
-	memcpy(o.mac, c->mac, sizeof(o.mac));
-	err = net_open(&vn->net, &o, &vm->mem, &vm->io);
+	if (c->mac_set)
+		memcpy(mac, c->mac, sizeof(mac));
+	else
+		net_default_mac(c->tap, mac);
+	err = net_attach(&vn->net, *tap_fd, c->tap, mac, &vm->mem, &vm->io);
 	if (err)
 		return err;
+	*tap_fd = -1; /* the device owns it now */
 	vn->open = true;
 	return plug_virtio(vm, &vn->net.vdev, &vn->pci, &vn->wired, slot, c->tap);
 }
@@ -180,7 +184,7 @@ static int add_nics(struct vm *vm, const struct vm_config *cfg)
 		return -ENOMEM;
 	vm->nr_nics = cfg->nr_nics;
 	for (unsigned int i = 0; i < cfg->nr_nics; i++) {
-		int err = add_nic(vm, i, &cfg->nics[i]);
+		int err = add_nic(vm, i, &cfg->nics[i], &cfg->tap_fds[i]);
 
 		if (err)
 			return err;
@@ -204,7 +208,7 @@ static int add_disks(struct vm *vm, const struct vm_config *cfg)
 		return -ENOMEM;
 	vm->nr_disks = cfg->nr_disks;
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
-		err = add_disk(vm, i, &cfg->disks[i]);
+		err = add_disk(vm, i, &cfg->disks[i], &cfg->disk_images[i]);
 		if (err)
 			return err;
 	}

@@ -58,8 +58,10 @@ struct vm_config {
 	const void *firmware; /* raw image to map below 4 GiB, or NULL */
 	size_t firmware_size;
 	const struct cli_disk *disks;
+	struct blk_image *disk_images; /* nr_disks, opened before the VM: vm_create() takes them */
 	unsigned int nr_disks;
 	const struct cli_nic *nics;
+	int *tap_fds; /* nr_nics taps opened before the VM: vm_create() takes them (sets -1) */
 	unsigned int nr_nics;
 	bool seccomp; /* each thread installs its seccomp filter once set up */
 };
@@ -112,10 +114,13 @@ struct vm {
 };
 
 /*
- * Create the VM: KVM handles, RAM, the firmware image if any (mapped to end
+ * Create the VM from images and taps the caller has opened (every check of
+ * the user's files comes before /dev/kvm): KVM handles, RAM, the firmware image if any (mapped to end
  * at 4 GiB, its last 128 KiB also copied below 1 MiB), irqchip, PIT, buses,
- * platform devices and `cpus` vCPUs with CPUID set. Logs the cause and returns -errno on
- * failure, with everything undone.
+ * platform devices and `cpus` vCPUs with CPUID set. Each disk image and tap fd
+ * it took over is marked closed in `cfg` (fd -1) and closed by vm_destroy();
+ * what it did not take stays the caller's to close. Logs the cause and
+ * returns -errno on failure, with everything undone.
  */
 __attribute__((warn_unused_result)) int vm_create(struct vm *vm, const struct vm_config *cfg);
 void vm_destroy(struct vm *vm);

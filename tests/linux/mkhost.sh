@@ -7,7 +7,8 @@
 # Usage: tests/linux/mkhost.sh SCENARIO [OUT]   (OUT: build/kit/host.cpio.gz)
 # Needs fetch.sh and mkguest.sh first. Without build/ember it warns and
 # builds the host anyway (enough to probe kvm-amd). EMBER_BIN picks another
-# ember binary; EMBER_HOST_OVERLAY=DIR adds DIR's tree to the host's root.
+# ember binary; EMBER_HOST_OVERLAY=DIR adds DIR's tree to the host's root;
+# EMBER_HOST_GUEST=0 leaves the Linux guest out (micro-guests only).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -19,7 +20,9 @@ scenario=$1
 out=${2:-$KIT/host.cpio.gz}
 [[ -f "$scenario" ]] || kit_die "no scenario script $scenario"
 kit_need_fetch
-[[ -f "$KIT/guest.cpio.gz" ]] || kit_die "no $KIT/guest.cpio.gz; run tests/linux/mkguest.sh"
+with_guest=${EMBER_HOST_GUEST:-1}
+((!with_guest)) || [[ -f "$KIT/guest.cpio.gz" ]] ||
+	kit_die "no $KIT/guest.cpio.gz; run tests/linux/mkguest.sh"
 
 # One staging tree per run: another run may be building at the same time.
 root="$KIT/stage/host-$$"
@@ -41,9 +44,11 @@ if [[ -x "$EMBER" ]]; then
 else
 	kit_log "warning: $EMBER missing; the test host will have no ember"
 fi
-mkdir -p "$root/guest"
-cp -L "$KIT/vmlinuz" "$root/guest/vmlinuz"
-cp "$KIT/guest.cpio.gz" "$root/guest/guest.cpio.gz"
+if ((with_guest)); then
+	mkdir -p "$root/guest"
+	cp -L "$KIT/vmlinuz" "$root/guest/vmlinuz"
+	cp "$KIT/guest.cpio.gz" "$root/guest/guest.cpio.gz"
+fi
 # Micro-guests, run there with ember run --firmware /guests/NAME.bin.
 if compgen -G "$MICRO_DIR/*.bin" >/dev/null; then
 	mkdir -p "$root/guests"

@@ -87,6 +87,40 @@ START_TEST(test_open_partial_last_sector)
 }
 END_TEST
 
+/*
+ * An image opened before the VM (blk_image_open) keeps its lock while it
+ * waits; blk_open takes its fd over and leaves the image closed, so that the
+ * caller's clean-up cannot close the device's fd.
+ */
+START_TEST(test_image_opened_first_then_taken_over)
+{
+	struct blk_options o = { .sync_io = true };
+	struct blk_image img, other;
+	struct blk b;
+	struct bfx f;
+
+	bfx_image(&f, BFX_IMAGE);
+	ck_assert_int_eq(blk_image_open(&img, f.path, false), 0);
+	ck_assert_int_ge(img.fd, 0);
+	ck_assert_uint_eq(img.sectors, BFX_IMAGE / 512);
+	ck_assert_int_eq(blk_image_open(&other, f.path, true), -EBUSY);
+	ck_assert_int_eq(other.fd, -1);
+	o.path = "not opened: the image is";
+	o.image = &img;
+	ck_assert_int_eq(blk_open(&b, &o, NULL, NULL), 0);
+	ck_assert_int_eq(img.fd, -1);
+	ck_assert_uint_eq(b.cfg.capacity, BFX_IMAGE / 512);
+	ck_assert_str_eq(b.path, f.path);
+	blk_image_close(&img); /* a no-op now */
+	ck_assert_int_eq(fcntl(b.fd, F_GETFD), FD_CLOEXEC);
+	blk_close(&b);
+	ck_assert_int_eq(blk_image_open(&img, f.path, false), 0); /* the lock went with the fd */
+	blk_image_close(&img);
+	ck_assert_int_eq(img.fd, -1);
+	unlink(f.path);
+}
+END_TEST
+
 /* ---- locking ---- */
 
 static int open_second(struct bfx *f, struct blk *b, bool readonly)
@@ -399,6 +433,7 @@ void blk_io_tcases(Suite *s)
 	tcase_add_test(open_tc, test_open_empty_or_tiny_file);
 	tcase_add_test(open_tc, test_open_directory_or_char_device);
 	tcase_add_test(open_tc, test_open_partial_last_sector);
+	tcase_add_test(open_tc, test_image_opened_first_then_taken_over);
 	tcase_add_test(open_tc, test_lock_writer_excludes_everyone);
 	tcase_add_test(open_tc, test_lock_readers_share);
 	tcase_add_test(open_tc, test_readonly_image);

@@ -337,6 +337,46 @@ START_TEST(test_cmdline_longer_than_layout_area_rejected)
 }
 END_TEST
 
+/*
+ * linux_check_fit() runs before guest RAM exists; it must accept exactly
+ * what linux_load() accepts, for RAM sizes and initrds around every edge.
+ */
+START_TEST(test_check_fit_agrees_with_load)
+{
+	static const uint64_t rams[] = { 2 * MIB, 16 * MIB, 16 * MIB + FAKE_BZ_INIT_SIZE - 4096,
+					 16 * MIB + FAKE_BZ_INIT_SIZE, 64 * MIB, 256 * MIB };
+	size_t max = 256 * MIB;
+	uint8_t *initrd = big_buffer(max);
+
+	for (size_t r = 0; r < sizeof(rams) / sizeof(rams[0]); r++) {
+		uint64_t free_top = rams[r] > FAKE_BZ_PREF_ADDRESS + FAKE_BZ_INIT_SIZE ?
+					    rams[r] - FAKE_BZ_PREF_ADDRESS - FAKE_BZ_INIT_SIZE : 0;
+		const size_t sizes[] = { 0, 1, 4096, free_top ? free_top - 4096 : 0, free_top,
+					 free_top + 1, free_top + 4096, rams[r] + 1 };
+
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			struct boot_fixture f;
+			const char *why = NULL;
+			int fit, load;
+
+			if (sizes[i] > max)
+				continue;
+			fixture_init(&f, rams[r]);
+			f.img.initrd = sizes[i] ? initrd : NULL;
+			f.img.initrd_size = sizes[i];
+			fit = linux_check_fit(&f.bz, sizes[i], rams[r], &why);
+			load = fixture_load(&f);
+			ck_assert_msg(fit == load, "RAM %llu, initrd %zu: check_fit %d, load %d",
+				      (unsigned long long)rams[r], sizes[i], fit, load);
+			if (fit)
+				ck_assert_ptr_nonnull(why);
+			gm_destroy(&f.mem);
+		}
+	}
+	munmap(initrd, max);
+}
+END_TEST
+
 Suite *linux_suite(void)
 {
 	Suite *s = suite_create("linux");
@@ -369,6 +409,7 @@ Suite *linux_suite(void)
 	tcase_add_test(limits_tc, test_cmdline_longer_than_cmdline_size_rejected);
 	tcase_add_test(limits_tc, test_cmdline_of_exactly_cmdline_size_accepted);
 	tcase_add_test(limits_tc, test_cmdline_longer_than_layout_area_rejected);
+	tcase_add_test(limits_tc, test_check_fit_agrees_with_load);
 	suite_add_tcase(s, limits_tc);
 	return s;
 }
