@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/trace.h"
+
 int cli_parse_size(const char *s, uint64_t *bytes)
 {
 	uint64_t v = 0, mult = 1ULL << 20; /* a plain number means MiB */
@@ -182,7 +184,7 @@ int cli_parse_nic(const char *s, struct cli_nic *n)
 /* Options of `ember run` that take a value. */
 enum opt {
 	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_SERIAL, OPT_DISK,
-	OPT_NET, OPT_SECCOMP
+	OPT_NET, OPT_SECCOMP, OPT_TRACE_FILE
 };
 
 static const struct {
@@ -192,7 +194,7 @@ static const struct {
 	{ "--kernel", OPT_KERNEL }, { "--initrd", OPT_INITRD },	    { "--cmdline", OPT_CMDLINE },
 	{ "--memory", OPT_MEMORY }, { "--cpus", OPT_CPUS },	    { "--firmware", OPT_FIRMWARE },
 	{ "--serial", OPT_SERIAL }, { "--disk", OPT_DISK },	    { "--net", OPT_NET },
-	{ "--seccomp", OPT_SECCOMP },
+	{ "--seccomp", OPT_SECCOMP }, { "--trace-file", OPT_TRACE_FILE },
 };
 
 static int bad(const char *what, const char *val, const char *hint)
@@ -236,6 +238,11 @@ static int apply_opt(enum opt id, const char *val, struct cli_config *cfg)
 				   "use tap=NAME[,mac=52:54:00:xx:xx:xx] (name up to 15 characters, unicast MAC)");
 		cfg->nr_nics++;
 		break;
+	case OPT_TRACE_FILE:
+		if (!*val)
+			return bad("--trace-file", val, "give a file name");
+		cfg->trace_path = val;
+		break;
 	case OPT_SECCOMP:
 		if (strcmp(val, "on") && strcmp(val, "off"))
 			return bad("--seccomp", val, "use on or off");
@@ -250,6 +257,16 @@ static int parse_run_opt(int argc, char *const argv[], int i, struct cli_config 
 {
 	const char *arg = argv[i];
 
+	/* --trace takes its value only after '=': a bare --trace means every class. */
+	if (!strcmp(arg, "--trace")) {
+		cfg->trace = TRACE_ALL;
+		return 1;
+	}
+	if (!strncmp(arg, "--trace=", 8)) {
+		if (trace_parse_classes(arg + 8, &cfg->trace))
+			return bad("--trace", arg + 8, "use a comma-separated list of io, mmio, hlt, shutdown, all");
+		return 1;
+	}
 	for (size_t k = 0; k < sizeof(run_opts) / sizeof(run_opts[0]); k++) {
 		size_t n = strlen(run_opts[k].name);
 
@@ -273,7 +290,7 @@ static int parse_run_opt(int argc, char *const argv[], int i, struct cli_config 
 	return -EINVAL;
 }
 
-static int check_run(const struct cli_config *cfg)
+static int check_run(struct cli_config *cfg)
 {
 	if (!cfg->kernel && !cfg->firmware) {
 		fprintf(stderr, "ember: error: run needs --kernel PATH or --firmware PATH\n");
@@ -283,6 +300,8 @@ static int check_run(const struct cli_config *cfg)
 		fprintf(stderr, "ember: error: --kernel and --firmware exclude each other\n");
 		return -EINVAL;
 	}
+	if (cfg->trace_path && !cfg->trace)
+		cfg->trace = TRACE_ALL; /* --trace-file alone: every class */
 	if (cfg->firmware && (cfg->initrd || cfg->cmdline)) {
 		fprintf(stderr, "ember: error: --initrd and --cmdline need --kernel\n");
 		return -EINVAL;
@@ -352,7 +371,10 @@ void cli_usage(void)
 	      "  --net tap=NAME[,mac=52:54:00:xx:xx:xx]\n"
 	      "                     virtio-net on a tap device, created if missing (repeatable)\n"
 	      "  --seccomp on|off   system call filters per thread (default on; off to debug)\n"
-	      "  -v, --verbose      more messages (twice for debug)\n"
+	      "  --trace[=CLASSES]  a line per VM exit on stderr, and a table of exits at the end;\n"
+	      "                     CLASSES: io,mmio,hlt,shutdown or all (the default)\n"
+	      "  --trace-file PATH  trace lines and table into PATH instead (implies --trace)\n"
+	      "  -v, --verbose      more messages and the exit table (twice for debug)\n"
 	      "\n"
 	      "On the console, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n"
 	      "Exit status: 0 guest powered off or rebooted, 1 setup error, 2 usage error,\n"

@@ -41,6 +41,8 @@ struct cli_config {
 	const char *serial_path;
 	int verbose; /* -v given n times */
 	bool seccomp; /* --seccomp=on (default): per-thread system call filters */
+	unsigned int trace; /* --trace[=CLASSES]: TRACE_* bits (vmm/trace.h); 0: off */
+	const char *trace_path; /* --trace-file PATH: trace lines there, not to stderr */
 	struct cli_disk disk[CLI_MAX_DISKS];
 	unsigned int nr_disks;
 	char disk_paths[CLI_MAX_DISKS][4096]; /* storage for path= values */

@@ -179,6 +179,22 @@ static int open_serial_out(const struct cli_config *cfg, int *fd)
 	return 0;
 }
 
+/* --trace-file, opened with the user's other files, before /dev/kvm. */
+static int open_trace(const struct cli_config *cfg, struct trace *t)
+{
+	t->classes = cfg->trace;
+	t->stats = cfg->trace || cfg->verbose;
+	t->fd = STDERR_FILENO;
+	if (!cfg->trace_path)
+		return 0;
+	t->fd = open(cfg->trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (t->fd < 0) {
+		log_err("cannot open trace file '%s': %s", cfg->trace_path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static int start_and_wait(struct vm *vm, const struct cli_config *cfg)
 {
 	struct console con;
@@ -200,6 +216,7 @@ static int start_and_wait(struct vm *vm, const struct cli_config *cfg)
 	}
 	vm_stop(vm);
 	console_close(&con);
+	vm_trace_report(vm);
 	if (vm->exit_reason[0])
 		log_info("%s", vm->exit_reason);
 	if (log_get_level() >= LOG_INFO) {
@@ -226,8 +243,10 @@ int run_vm(const struct cli_config *cfg)
 	}
 	if (open_backends(cfg, &be))
 		goto out_images;
-	if (open_serial_out(cfg, &vc.serial_out_fd))
+	if (open_trace(cfg, &vc.trace))
 		goto out_backends;
+	if (open_serial_out(cfg, &vc.serial_out_fd))
+		goto out_trace;
 	vc.disks = cfg->disk;
 	vc.disk_images = be.disk;
 	vc.nr_disks = cfg->nr_disks;
@@ -249,6 +268,9 @@ out_vm:
 out_serial:
 	if (cfg->serial == CLI_SERIAL_FILE && vc.serial_out_fd >= 0)
 		close(vc.serial_out_fd);
+out_trace:
+	if (vc.trace.fd != STDERR_FILENO)
+		close(vc.trace.fd);
 out_backends:
 	close_backends(&be);
 out_images:

@@ -93,10 +93,35 @@ void vcpu_dump(const struct vcpu *v)
 	log_err(" cr0 %llx cr2 %llx cr3 %llx cr4 %llx efer %llx", s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
 }
 
+/*
+ * --trace, -v: note which bus range took the access (its slot in the exit
+ * table) and write the trace line. Only called when tracing, so that the
+ * exit path pays nothing for it otherwise.
+ */
+static void note_access(struct vcpu *v, bool mmio, uint64_t addr, const void *data, uint32_t len,
+			uint32_t count, bool is_write)
+{
+	const struct bus *b = mmio ? &v->vm->mmio : &v->vm->pio;
+	const struct bus_range *r = bus_find(b, addr, len);
+	size_t i = r ? (size_t)(r - b->range) : TRACE_MAX_DEVS;
+
+	if (i < TRACE_MAX_DEVS)
+		v->trace_dev = (unsigned int)i + (mmio ? TRACE_MAX_DEVS : 0);
+	else
+		v->trace_dev = 2 * TRACE_MAX_DEVS + (mmio ? 1 : 0); /* unhandled */
+	trace_access(&v->vm->trace, v->id, mmio, is_write, addr, len, data, count,
+		     r ? r->name : NULL);
+}
+
+static bool tracing(const struct vcpu *v)
+{
+	return v->vm->trace.classes || v->vm->trace.stats;
+}
+
 static void handle_io(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
-	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset, *first = data;
 	bool out = run->io.direction == KVM_EXIT_IO_OUT;
 
 	/* String I/O (rep ins/outs) comes as `count` accesses of `size` bytes. */
@@ -106,6 +131,8 @@ static void handle_io(struct vcpu *v)
 			log_debug("vCPU %u: %s unmapped port %#x (%u bytes)", v->id, out ? "write to" : "read from",
 				  run->io.port, run->io.size);
 	}
+	if (tracing(v))
+		note_access(v, false, run->io.port, first, run->io.size, run->io.count, out);
 }
 
 static void handle_mmio(struct vcpu *v)
@@ -119,10 +146,13 @@ static void handle_mmio(struct vcpu *v)
 	    log_limit_ok(&v->unmapped_log, UNMAPPED_LOG_BURST, LOG_DEBUG))
 		log_debug("vCPU %u: %s unmapped MMIO %#llx (%u bytes)", v->id,
 			  run->mmio.is_write ? "write to" : "read from", run->mmio.phys_addr, len);
+	if (tracing(v))
+		note_access(v, true, run->mmio.phys_addr, run->mmio.data, len, 1, run->mmio.is_write);
 }
 
 static void guest_failed(struct vcpu *v, int status, const char *what)
 {
+	trace_event(&v->vm->trace, v->id, TRACE_SHUTDOWN, what);
 	log_err("vCPU %u: %s", v->id, what);
 	vcpu_dump(v);
 	vm_request_stop(v->vm, status, what);
@@ -132,9 +162,11 @@ static void handle_system_event(struct vcpu *v)
 {
 	switch (v->run->system_event.type) {
 	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		trace_event(&v->vm->trace, v->id, TRACE_SHUTDOWN, "system-event power-off");
 		vm_request_stop(v->vm, EXIT_GUEST_OFF, "guest powered off");
 		break;
 	case KVM_SYSTEM_EVENT_RESET:
+		trace_event(&v->vm->trace, v->id, TRACE_SHUTDOWN, "system-event reset");
 		vm_request_stop(v->vm, EXIT_GUEST_OFF, "guest rebooted");
 		break;
 	default:
@@ -159,6 +191,7 @@ static bool handle_exit(struct vcpu *v)
 	case KVM_EXIT_INTR:
 		return true;
 	case KVM_EXIT_HLT:
+		trace_event(&v->vm->trace, v->id, TRACE_HLT, "hlt");
 		vm_request_stop(v->vm, EXIT_GUEST_OFF, "guest halted");
 		return false;
 	case KVM_EXIT_SHUTDOWN:
@@ -183,6 +216,36 @@ static bool handle_exit(struct vcpu *v)
 	}
 }
 
+static enum trace_reason reason_of(uint32_t exit_reason)
+{
+	switch (exit_reason) {
+	case KVM_EXIT_IO: return TRACE_R_IO;
+	case KVM_EXIT_MMIO: return TRACE_R_MMIO;
+	case KVM_EXIT_HLT: return TRACE_R_HLT;
+	case KVM_EXIT_INTR: return TRACE_R_INTR;
+	case KVM_EXIT_SHUTDOWN: return TRACE_R_SHUTDOWN;
+	case KVM_EXIT_SYSTEM_EVENT: return TRACE_R_SYSTEM;
+	default: return TRACE_R_OTHER;
+	}
+}
+
+/* handle_exit(), counted and timed for the exit table (--trace, -v). */
+static bool handle_exit_counted(struct vcpu *v)
+{
+	enum trace_reason r = reason_of(v->run->exit_reason);
+	uint64_t t0 = trace_now_ns(), dt;
+	bool more = handle_exit(v);
+
+	dt = trace_now_ns() - t0;
+	v->stats.count[r]++;
+	v->stats.ns[r] += dt;
+	if (r == TRACE_R_IO || r == TRACE_R_MMIO) {
+		v->stats.dev_count[v->trace_dev]++;
+		v->stats.dev_ns[v->trace_dev] += dt;
+	}
+	return more;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -200,7 +263,7 @@ static void *vcpu_thread(void *arg)
 			vm_request_stop(v->vm, EXIT_INTERNAL, "KVM_RUN failed");
 			break;
 		}
-		if (!handle_exit(v))
+		if (!(v->vm->trace.stats ? handle_exit_counted(v) : handle_exit(v)))
 			break;
 	}
 	atomic_store(&v->state, VCPU_STOPPED);

@@ -319,6 +319,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = vm->rx_space_fd = -1;
 	vm->seccomp = cfg->seccomp;
+	vm->trace = cfg->trace;
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
 	err = open_vm(vm);
@@ -368,6 +369,9 @@ int vm_start(struct vm *vm)
 
 	bus_freeze(&vm->pio);
 	bus_freeze(&vm->mmio);
+	/* The exit table has a slot per bus range; a bus grown past them goes untraced. */
+	if (vm->pio.nr > TRACE_MAX_DEVS || vm->mmio.nr > TRACE_MAX_DEVS)
+		vm->trace.stats = false;
 	if (vm->seccomp) {
 		vm->io.thread_init = io_thread_init;
 		vm->io.thread_init_ctx = vm;
@@ -424,6 +428,27 @@ void vm_log_stats(struct vm *vm)
 		virtio_log_stats(&vm->nic[i].net.vdev, label);
 		virtio_pci_log_stats(&vm->nic[i].pci, label);
 	}
+}
+
+void vm_trace_report(const struct vm *vm)
+{
+	const char *pio[TRACE_MAX_DEVS], *mmio[TRACE_MAX_DEVS];
+	struct trace_stats *per_cpu;
+	unsigned int np = 0, nm = 0;
+
+	if (!vm->trace.stats || !vm->nr_vcpus)
+		return;
+	per_cpu = calloc(vm->nr_vcpus, sizeof(*per_cpu));
+	if (!per_cpu)
+		return;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		per_cpu[i] = vm->vcpu[i].stats;
+	for (; np < vm->pio.nr && np < TRACE_MAX_DEVS; np++)
+		pio[np] = vm->pio.range[np].name;
+	for (; nm < vm->mmio.nr && nm < TRACE_MAX_DEVS; nm++)
+		mmio[nm] = vm->mmio.range[nm].name;
+	trace_report(&vm->trace, per_cpu, vm->nr_vcpus, pio, np, mmio, nm);
+	free(per_cpu);
 }
 
 void vm_destroy(struct vm *vm)

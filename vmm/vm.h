@@ -32,6 +32,7 @@
 #include "vmm/exit.h"
 #include "vmm/gm.h"
 #include "vmm/log.h"
+#include "vmm/trace.h"
 
 enum vcpu_state {
 	VCPU_CREATED, /* fd and registers set, thread not started */
@@ -49,6 +50,8 @@ struct vcpu {
 	pthread_t thread;
 	_Atomic enum vcpu_state state;
 	struct log_limit unmapped_log; /* accesses no device claims */
+	struct trace_stats stats;      /* exits counted and timed (--trace, -v) */
+	unsigned int trace_dev;	       /* the trace slot of the device the last access went to */
 };
 
 struct vm_config {
@@ -64,6 +67,7 @@ struct vm_config {
 	int *tap_fds; /* nr_nics taps opened before the VM: vm_create() takes them (sets -1) */
 	unsigned int nr_nics;
 	bool seccomp; /* each thread installs its seccomp filter once set up */
+	struct trace trace; /* --trace and -v: exit lines and the exit table */
 };
 
 /* A disk: the virtio-blk device and its PCI function. */
@@ -102,6 +106,7 @@ struct vm {
 	struct exit_hook exit_hook; /* devices' way to stop the VM */
 	bool devices_ready;
 	bool seccomp; /* vCPU and I/O threads install their seccomp filters */
+	struct trace trace; /* read-only once the vCPUs run */
 
 	void *firmware; /* read-only mapping at the top of 4 GiB, or NULL */
 	size_t firmware_size;
@@ -128,6 +133,9 @@ void vm_destroy(struct vm *vm);
 /* Log each virtio queue's kicks and interrupts (info level): disks as vda,
  * vdb..., network devices by their tap. */
 void vm_log_stats(struct vm *vm);
+
+/* Write the exit table (--trace, -v) once the vCPU threads are joined. */
+void vm_trace_report(const struct vm *vm);
 
 /* Ask the VM to stop with `status` (first request wins). Thread-safe. */
 void vm_request_stop(struct vm *vm, int status, const char *reason);

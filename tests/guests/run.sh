@@ -24,7 +24,7 @@ nested) exec tests/guests/nested.sh ;;
 esac
 # A fifo whose reader died must fail a check, not end the tier.
 trap '' PIPE
-plan 54
+plan 59
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
@@ -81,6 +81,31 @@ check "--serial file=PATH receives the output" \
 
 run none --firmware $G/hello.bin --serial none
 check "--serial none prints nothing (status $st)" bash -c "[ $st -eq 0 ] && [ ! -s $OUT/none.out ]"
+
+# --trace: a line per exit from the vCPU thread that took it, and the exit
+# table at the end (also with -v). HLT never reaches Ember: with the
+# in-kernel local APIC, KVM handles it.
+run trace-hello --firmware $G/hello.bin --serial none --trace
+check "--trace: each COM1 byte is an io out line naming the serial device, the exit port's too (status $st)" \
+	bash -c "[ $st -eq 0 ] && grep -qx 'trace: vcpu 0 io out port 0x3f8 len 1 data 0x48 -> serial' $OUT/trace-hello.err &&
+		[ \$(grep -c 'io out port 0x3f8 len 1 .* -> serial\$' $OUT/trace-hello.err) -ge 31 ] &&
+		grep -qE '^trace: vcpu 0 io out port 0x501 len [124] data 0x0 -> exit-port\$' $OUT/trace-hello.err"
+check "--trace: the exit table counts the io exits, the serial device's among them" \
+	bash -c "grep -qE '^exits: reason io +[0-9]+ ' $OUT/trace-hello.err &&
+		grep -qE '^exits: io serial +(3[1-9]|[4-9][0-9]|[1-9][0-9]{2,}) ' $OUT/trace-hello.err"
+run trace-mmio --firmware $G/unmapped.bin --serial none --trace=mmio
+check "--trace=mmio: MMIO that no BAR holds reads all ones from the PCI window, no io lines (status $st)" \
+	bash -c "[ $st -eq 0 ] && grep -qx 'trace: vcpu 0 mmio read addr 0xd0000000 len 4 data 0xffffffff -> pci-mmio' $OUT/trace-mmio.err &&
+		! grep -q '^trace: vcpu 0 io ' $OUT/trace-mmio.err"
+run trace-shutdown --firmware $G/triple.bin --serial none --trace=shutdown --trace-file "$OUT/trace.log"
+check "--trace=shutdown --trace-file: the guest's crash is traced into the file, nothing else (status $st)" \
+	bash -c "grep -qE '^trace: vcpu 0 (guest triple fault|KVM internal error)' $OUT/trace.log &&
+		! grep -qE '^trace: vcpu 0 (io|mmio) ' $OUT/trace.log && ! grep -q '^trace:' $OUT/trace-shutdown.err"
+run trace-v -v --firmware $G/hello.bin --serial none
+run trace-off --firmware $G/hello.bin --serial none
+check "-v prints the exit table without trace lines; neither without -v or --trace" \
+	bash -c "grep -qE '^exits: total +[1-9]' $OUT/trace-v.err && ! grep -q '^trace:' $OUT/trace-v.err &&
+		! grep -qE '^(exits|trace):' $OUT/trace-off.err"
 
 # virtio-blk (blk.bin). The guest writes the word 0x5a000000 + (byte offset) at
 # sectors 8 (4 KiB), 100 (12 KiB), 1000 (16 KiB), 2040 (the last 4 KiB) and

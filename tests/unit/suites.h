@@ -20,3 +20,4 @@ Suite *msix_suite(void);
 Suite *evloop_suite(void);
 Suite *net_suite(void);
 Suite *seccomp_suite(void);
+Suite *trace_suite(void);

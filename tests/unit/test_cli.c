@@ -4,6 +4,7 @@
 
 #include "tests/unit/suites.h"
 #include "vmm/cli.h"
+#include "vmm/trace.h"
 
 #define KIB (1ULL << 10)
 #define MIB (1ULL << 20)
@@ -340,6 +341,50 @@ START_TEST(test_seccomp_needs_a_value)
 }
 END_TEST
 
+/* ---- --trace ---- */
+
+START_TEST(test_trace_options)
+{
+	char *none[] = { "ember", "run", "--firmware", "f" };
+	char *bare[] = { "ember", "run", "--trace", "--firmware", "f" };
+	char *some[] = { "ember", "run", "--firmware", "f", "--trace=io,shutdown" };
+	char *file[] = { "ember", "run", "--firmware", "f", "--trace-file", "t.log" };
+	char *both[] = { "ember", "run", "--trace=mmio", "--trace-file=t.log", "--firmware", "f" };
+	struct cli_config c;
+
+	ck_assert_int_eq(cli_parse(ARGC(none), none, &c), 0);
+	ck_assert_uint_eq(c.trace, 0);
+	ck_assert_ptr_null(c.trace_path);
+	ck_assert_int_eq(cli_parse(ARGC(bare), bare, &c), 0);
+	ck_assert_uint_eq(c.trace, TRACE_ALL);
+	ck_assert_str_eq(c.firmware, "f"); /* --trace took no value */
+	ck_assert_int_eq(cli_parse(ARGC(some), some, &c), 0);
+	ck_assert_uint_eq(c.trace, TRACE_IO | TRACE_SHUTDOWN);
+	ck_assert_int_eq(cli_parse(ARGC(file), file, &c), 0);
+	ck_assert_uint_eq(c.trace, TRACE_ALL); /* a trace file alone traces everything */
+	ck_assert_str_eq(c.trace_path, "t.log");
+	ck_assert_int_eq(cli_parse(ARGC(both), both, &c), 0);
+	ck_assert_uint_eq(c.trace, TRACE_MMIO);
+}
+END_TEST
+
+START_TEST(test_trace_bad)
+{
+	char *cls[] = { "ember", "run", "--firmware", "f", "--trace=virtio-net" };
+	char *empty[] = { "ember", "run", "--firmware", "f", "--trace=" };
+	char *file[] = { "ember", "run", "--firmware", "f", "--trace-file" };
+	char *file_empty[] = { "ember", "run", "--firmware", "f", "--trace-file=" };
+	char *glued[] = { "ember", "run", "--firmware", "f", "--traceio" };
+	struct cli_config c;
+
+	ck_assert_int_eq(cli_parse(ARGC(cls), cls, &c), -EINVAL);
+	ck_assert_int_eq(cli_parse(ARGC(empty), empty, &c), -EINVAL);
+	ck_assert_int_eq(cli_parse(ARGC(file), file, &c), -EINVAL);
+	ck_assert_int_eq(cli_parse(ARGC(file_empty), file_empty, &c), -EINVAL);
+	ck_assert_int_eq(cli_parse(ARGC(glued), glued, &c), -EINVAL);
+}
+END_TEST
+
 /* ---- --disk ---- */
 
 static const struct {
@@ -566,6 +611,8 @@ Suite *cli_suite(void)
 	tcase_add_loop_test(seccomp_tc, test_seccomp_bad_value_rejected, 0,
 			    sizeof(bad_seccomp) / sizeof(bad_seccomp[0]));
 	tcase_add_test(seccomp_tc, test_seccomp_needs_a_value);
+	tcase_add_test(seccomp_tc, test_trace_options);
+	tcase_add_test(seccomp_tc, test_trace_bad);
 	suite_add_tcase(s, seccomp_tc);
 	return s;
 }
