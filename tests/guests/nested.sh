@@ -10,7 +10,9 @@
 # test host stopped early, every planned check that did not report counts
 # as failed.
 # Env: EMBER (build/ember), EMBER_GUESTS_TIMEOUT (seconds for the whole
-# test-host run, default 1500).
+# test-host run, default 1500). EMBER_NESTED_CMD='shell command' runs that
+# in /ember instead of run.sh and prints what it printed (for exploring:
+# with EMBER_HOST_GUEST=1 the Linux guest kit is in /guest too).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ember=${EMBER:-build/ember} # before tests/linux/lib.sh, which sets EMBER for the Linux kit
@@ -60,13 +62,20 @@ export PATH=/usr/local/bin:/bin:/sbin HOME=/root
 mkdir -p /root
 cd /ember
 echo EMBER-GUESTS-BEGIN
-EMBER=$ember EMBER_KVM_MODE=direct bash tests/guests/run.sh
-echo "EMBER-GUESTS-EXIT=\$?"
 SCRIPT
+if [ -n "${EMBER_NESTED_CMD:-}" ]; then
+	printf '%s\n' "$EMBER_NESTED_CMD" >"$run_dir/cmd.sh"
+	mkdir -p "$overlay/ember/tests"
+	cp "$run_dir/cmd.sh" "$overlay/ember/tests/nested-cmd.sh"
+	echo "EMBER=$ember bash tests/nested-cmd.sh" >>"$scen"
+else
+	echo "EMBER=$ember EMBER_KVM_MODE=direct bash tests/guests/run.sh" >>"$scen"
+fi
+echo 'echo "EMBER-GUESTS-EXIT=$?"' >>"$scen"
 
 kit_log "booting the nested test host for the micro-guests ($ember); this takes a few minutes under TCG"
 t0=$(kit_now_ms)
-EMBER_HOST_OVERLAY="$overlay" EMBER_HOST_GUEST=0 tests/linux/mkhost.sh "$scen" "$run_dir/host.cpio.gz" \
+EMBER_HOST_OVERLAY="$overlay" EMBER_HOST_GUEST=${EMBER_HOST_GUEST:-0} tests/linux/mkhost.sh "$scen" "$run_dir/host.cpio.gz" \
 	2>"$run_dir/mkhost.log" || { cat "$run_dir/mkhost.log" >&2; kit_die "cannot build the test host"; }
 rc=0
 tests/linux/testhost.sh -t "$tmo" -w 300 -c "$run_dir/host.cpio.gz" -l "$log" >/dev/null || rc=$?
@@ -77,6 +86,9 @@ rm -rf "$overlay" "$run_dir/host.cpio.gz"
 tr -d '\r' <"$log" | sed -n '/^EMBER-GUESTS-BEGIN$/,/^EMBER-GUESTS-EXIT=/p' | sed '1d;/^EMBER-GUESTS-EXIT=/d' \
 	>"$run_dir/run.out"
 cat "$run_dir/run.out"
+if [ -n "${EMBER_NESTED_CMD:-}" ]; then
+	exit "$(tr -d '\r' <"$log" | sed -n 's/^EMBER-GUESTS-EXIT=\([0-9]*\)$/\1/p' | tail -1 | grep . || echo 1)"
+fi
 summary_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$run_dir/run.out" | tail -1)
 status=$(tr -d '\r' <"$log" | sed -n 's/^EMBER-GUESTS-EXIT=\([0-9]*\)$/\1/p' | tail -1)
 if [ -n "$summary_line" ] && [ -n "$status" ]; then
