@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/log.h"
 #include "vmm/trace.h"
 
 int cli_parse_size(const char *s, uint64_t *bytes)
@@ -199,7 +200,7 @@ static const struct {
 
 static int bad(const char *what, const char *val, const char *hint)
 {
-	fprintf(stderr, "ember: error: invalid %s '%s': %s\n", what, val, hint);
+	log_err("invalid %s '%s': %s", what, val, hint);
 	return -EINVAL;
 }
 
@@ -277,7 +278,7 @@ static int parse_run_opt(int argc, char *const argv[], int i, struct cli_config 
 		if (arg[n])
 			continue;
 		if (i + 1 >= argc) {
-			fprintf(stderr, "ember: error: option %s needs a value\n", arg);
+			log_err("option %s needs a value", arg);
 			return -EINVAL;
 		}
 		return apply_opt(run_opts[k].id, argv[i + 1], cfg) ?: 2;
@@ -286,24 +287,24 @@ static int parse_run_opt(int argc, char *const argv[], int i, struct cli_config 
 		cfg->verbose++;
 		return 1;
 	}
-	fprintf(stderr, "ember: error: unknown option '%s' (see ember --help)\n", arg);
+	log_err("unknown option '%s' (see ember --help)", arg);
 	return -EINVAL;
 }
 
 static int check_run(struct cli_config *cfg)
 {
 	if (!cfg->kernel && !cfg->firmware) {
-		fprintf(stderr, "ember: error: run needs --kernel PATH or --firmware PATH\n");
+		log_err("run needs --kernel PATH or --firmware PATH");
 		return -EINVAL;
 	}
 	if (cfg->kernel && cfg->firmware) {
-		fprintf(stderr, "ember: error: --kernel and --firmware exclude each other\n");
+		log_err("--kernel and --firmware exclude each other");
 		return -EINVAL;
 	}
 	if (cfg->trace_path && !cfg->trace)
 		cfg->trace = TRACE_ALL; /* --trace-file alone: every class */
 	if (cfg->firmware && (cfg->initrd || cfg->cmdline)) {
-		fprintf(stderr, "ember: error: --initrd and --cmdline need --kernel\n");
+		log_err("--initrd and --cmdline need --kernel");
 		return -EINVAL;
 	}
 	return 0;
@@ -318,7 +319,7 @@ int cli_parse(int argc, char *const argv[], struct cli_config *cfg)
 	cfg->seccomp = true;
 
 	if (argc < 2) {
-		fprintf(stderr, "ember: error: missing command (see ember --help)\n");
+		log_err("missing command (see ember --help)");
 		return -EINVAL;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
@@ -330,7 +331,7 @@ int cli_parse(int argc, char *const argv[], struct cli_config *cfg)
 		return 0;
 	}
 	if (strcmp(argv[1], "run")) {
-		fprintf(stderr, "ember: error: unknown command '%s' (see ember --help)\n", argv[1]);
+		log_err("unknown command '%s' (see ember --help)", argv[1]);
 		return -EINVAL;
 	}
 	cfg->command = CLI_RUN;

@@ -180,8 +180,10 @@ static int add_nic(struct vm *vm, unsigned int i, const struct cli_nic *c, int *
 static int add_nics(struct vm *vm, const struct vm_config *cfg)
 {
 	vm->nic = calloc(cfg->nr_nics ? cfg->nr_nics : 1, sizeof(*vm->nic));
-	if (!vm->nic)
+	if (!vm->nic) {
+		log_err("out of memory for the network devices");
 		return -ENOMEM;
+	}
 	vm->nr_nics = cfg->nr_nics;
 	for (unsigned int i = 0; i < cfg->nr_nics; i++) {
 		int err = add_nic(vm, i, &cfg->nics[i], &cfg->tap_fds[i]);
@@ -204,8 +206,10 @@ static int add_disks(struct vm *vm, const struct vm_config *cfg)
 	}
 	vm->io_ready = true;
 	vm->disk = calloc(cfg->nr_disks ? cfg->nr_disks : 1, sizeof(*vm->disk));
-	if (!vm->disk)
+	if (!vm->disk) {
+		log_err("out of memory for the disks");
 		return -ENOMEM;
+	}
 	vm->nr_disks = cfg->nr_disks;
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
 		err = add_disk(vm, i, &cfg->disks[i], &cfg->disk_images[i]);
@@ -222,10 +226,13 @@ static int init_devices(struct vm *vm, const struct vm_config *cfg)
 
 	vm->exit_hook = (struct exit_hook){ .request = hook_request, .ctx = vm };
 	err = serial_init(&vm->serial, com1, cfg->serial_out_fd, vm->rx_space_fd);
-	if (err)
+	if (err) {
+		log_err("cannot set up the serial port: %s", strerror(-err));
 		return err;
+	}
 	err = pci_init(&vm->pci);
 	if (err) {
+		log_err("cannot set up the PCI host bridge: %s", strerror(-err));
 		serial_destroy(&vm->serial);
 		return err;
 	}
@@ -242,8 +249,10 @@ static int create_vcpus(struct vm *vm, unsigned int n)
 		return err;
 	}
 	vm->vcpu = calloc(n, sizeof(*vm->vcpu));
-	if (!vm->vcpu)
+	if (!vm->vcpu) {
+		log_err("out of memory for %u vCPUs", n);
 		return -ENOMEM;
+	}
 	vm->nr_vcpus = n;
 	for (unsigned int i = 0; i < n; i++)
 		vm->vcpu[i].fd = -1;
@@ -271,13 +280,18 @@ static int open_vm(struct vm *vm)
 		return err;
 	}
 	sz = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (sz <= 0)
+	if (sz <= 0) {
+		log_err("KVM gives no size for the vCPU's shared page (KVM_GET_VCPU_MMAP_SIZE)");
 		return -EINVAL;
+	}
 	vm->run_size = (size_t)sz;
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->rx_space_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->stop_fd < 0 || vm->rx_space_fd < 0)
-		return -errno;
+	if (vm->stop_fd < 0 || vm->rx_space_fd < 0) {
+		err = -errno;
+		log_err("cannot create the VM's eventfds: %s", strerror(-err));
+		return err;
+	}
 	return 0;
 }
 
