@@ -12,20 +12,20 @@
 #include "boot/cpu.h"
 #include "vmm/seccomp.h"
 
-#define SIG_KICK SIGUSR1
+#define SIG_FORCE_EXIT SIGUSR1
 #define UNMAPPED_LOG_BURST 20
 
-static void kick_handler(int sig)
+static void force_exit_handler(int sig)
 {
 	(void)sig; /* only interrupts KVM_RUN */
 }
 
 int vcpu_signal_setup(void)
 {
-	struct sigaction sa = { .sa_handler = kick_handler }; /* no SA_RESTART: KVM_RUN returns EINTR */
+	struct sigaction sa = { .sa_handler = force_exit_handler }; /* no SA_RESTART: KVM_RUN returns EINTR */
 
 	sigemptyset(&sa.sa_mask);
-	return sigaction(SIG_KICK, &sa, NULL) < 0 ? -errno : 0;
+	return sigaction(SIG_FORCE_EXIT, &sa, NULL) < 0 ? -errno : 0;
 }
 
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int id)
@@ -283,10 +283,10 @@ int vcpu_start(struct vcpu *v)
 	return 0;
 }
 
-void vcpu_kick(struct vcpu *v)
+void vcpu_force_exit(struct vcpu *v)
 {
 	/* immediate_exit covers a vCPU that is between its stop check and KVM_RUN. */
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	if (atomic_load(&v->state) == VCPU_RUNNING)
-		pthread_kill(v->thread, SIG_KICK);
+		pthread_kill(v->thread, SIG_FORCE_EXIT);
 }

@@ -10,9 +10,9 @@ void vcpu_destroy(struct vcpu *v);
 __attribute__((warn_unused_result)) int vcpu_start(struct vcpu *v);
 
 /* Make the vCPU leave KVM_RUN soon; safe from any thread. */
-void vcpu_kick(struct vcpu *v);
+void vcpu_force_exit(struct vcpu *v);
 
-/* Install the no-op handler for the kick signal (once per process). */
+/* Install the no-op handler for the force-exit signal (once per process). */
 __attribute__((warn_unused_result)) int vcpu_signal_setup(void);
 
 /* Print general and segment registers of the vCPU to stderr. */

@@ -406,7 +406,7 @@ void vm_stop(struct vm *vm)
 	vm_request_stop(vm, EXIT_GUEST_OFF, "stopped");
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		if (atomic_load(&vm->vcpu[i].state) != VCPU_CREATED)
-			vcpu_kick(&vm->vcpu[i]);
+			vcpu_force_exit(&vm->vcpu[i]);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		if (atomic_load(&vm->vcpu[i].state) != VCPU_CREATED)
 			pthread_join(vm->vcpu[i].thread, NULL);
