@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 #include "boot/layout.h"
 
@@ -51,41 +50,32 @@ static struct kvm_segment flat_segment(uint16_t sel, uint8_t type, uint8_t l, ui
 	};
 }
 
-int cpu_set_linux_entry(int vcpu_fd, uint64_t entry, uint64_t boot_params)
+void cpu_linux_entry(struct kvm_sregs *sregs, struct kvm_regs *regs, uint64_t entry,
+		     uint64_t boot_params)
 {
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
+	sregs->gdt.base = LAYOUT_GDT;
+	sregs->gdt.limit = sizeof(gdt) - 1;
+	sregs->idt.base = 0;
+	sregs->idt.limit = 0;
+	sregs->cs = flat_segment(CPU_BOOT_CS, 0xb, 1, 0);
+	sregs->ds = flat_segment(CPU_BOOT_DS, 0x3, 0, 1);
+	sregs->es = sregs->fs = sregs->gs = sregs->ss = sregs->ds;
+	sregs->cr3 = LAYOUT_PML4;
+	sregs->cr4 = CR4_PAE;
+	sregs->cr0 = CR0_PE | CR0_ET | CR0_PG;
+	sregs->efer = EFER_LME | EFER_LMA;
 
-	if (ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
-		return -errno;
-	sregs.gdt.base = LAYOUT_GDT;
-	sregs.gdt.limit = sizeof(gdt) - 1;
-	sregs.idt.base = 0;
-	sregs.idt.limit = 0;
-	sregs.cs = flat_segment(CPU_BOOT_CS, 0xb, 1, 0);
-	sregs.ds = flat_segment(CPU_BOOT_DS, 0x3, 0, 1);
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	sregs.cr3 = LAYOUT_PML4;
-	sregs.cr4 = CR4_PAE;
-	sregs.cr0 = CR0_PE | CR0_ET | CR0_PG;
-	sregs.efer = EFER_LME | EFER_LMA;
-	if (ioctl(vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
-		return -errno;
-
-	memset(&regs, 0, sizeof(regs));
-	regs.rflags = 0x2; /* reserved bit; interrupts off */
-	regs.rip = entry;
-	regs.rsi = boot_params;
-	if (ioctl(vcpu_fd, KVM_SET_REGS, &regs) < 0)
-		return -errno;
-	return 0;
+	memset(regs, 0, sizeof(*regs));
+	regs->rflags = 0x2; /* reserved bit; interrupts off */
+	regs->rip = entry;
+	regs->rsi = boot_params;
 }
 
-int cpu_set_fpu(int vcpu_fd)
+void cpu_reset_fpu(struct kvm_fpu *fpu)
 {
-	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
-
-	return ioctl(vcpu_fd, KVM_SET_FPU, &fpu) < 0 ? -errno : 0;
+	memset(fpu, 0, sizeof(*fpu));
+	fpu->fcw = 0x37f;
+	fpu->mxcsr = 0x1f80;
 }
 
 #define APIC_LVT0 0x350
@@ -102,15 +92,10 @@ static void set_lvt_mode(struct kvm_lapic_state *l, unsigned int reg, uint32_t m
 	memcpy(&l->regs[reg], &v, sizeof(v));
 }
 
-int cpu_set_lapic_lints(int vcpu_fd)
+void cpu_lapic_lints(struct kvm_lapic_state *l)
 {
-	struct kvm_lapic_state l;
-
-	if (ioctl(vcpu_fd, KVM_GET_LAPIC, &l) < 0)
-		return -errno;
-	set_lvt_mode(&l, APIC_LVT0, APIC_MODE_EXTINT);
-	set_lvt_mode(&l, APIC_LVT1, APIC_MODE_NMI);
-	return ioctl(vcpu_fd, KVM_SET_LAPIC, &l) < 0 ? -errno : 0;
+	set_lvt_mode(l, APIC_LVT0, APIC_MODE_EXTINT);
+	set_lvt_mode(l, APIC_LVT1, APIC_MODE_NMI);
 }
 
 /* For a CPUID field narrower than the value: saturate instead of spilling into the next one. */

@@ -1,7 +1,8 @@
 #pragma once
 /*
  * x86 vCPU set-up: the tables a 64-bit Linux entry needs (GDT, identity
- * page tables) built in guest RAM, register state, CPUID and local APIC.
+ * page tables) built in guest RAM, and the register state, CPUID and local
+ * APIC values a vCPU starts with. Pure: vmm/vcpu.c hands them to KVM.
  */
 #include <stdint.h>
 
@@ -16,15 +17,19 @@
 /* Write the GDT and page tables identity-mapping 0-4 GiB into guest RAM. */
 __attribute__((warn_unused_result)) int cpu_build_tables(const struct gm *m);
 
-/* Registers for the Linux 64-bit entry: long mode, paging on, rsi = boot_params. */
-__attribute__((warn_unused_result)) int cpu_set_linux_entry(int vcpu_fd, uint64_t entry,
-							    uint64_t boot_params);
+/*
+ * Registers for the Linux 64-bit entry: long mode, paging on, flat
+ * segments, rip = entry, rsi = boot_params. `sregs` holds the vCPU's
+ * current special registers and is changed in place; `regs` is filled.
+ */
+void cpu_linux_entry(struct kvm_sregs *sregs, struct kvm_regs *regs, uint64_t entry,
+		     uint64_t boot_params);
 
 /* x87/SSE state as after reset (FCW 0x37f, MXCSR 0x1f80). */
-__attribute__((warn_unused_result)) int cpu_set_fpu(int vcpu_fd);
+void cpu_reset_fpu(struct kvm_fpu *fpu);
 
-/* LINT0 as ExtINT and LINT1 as NMI, so the legacy PIC reaches the BSP. */
-__attribute__((warn_unused_result)) int cpu_set_lapic_lints(int vcpu_fd);
+/* In a local APIC's state: LINT0 as ExtINT and LINT1 as NMI, so the legacy PIC reaches the BSP. */
+void cpu_lapic_lints(struct kvm_lapic_state *l);
 
 /*
  * Adjust the host-supported CPUID in place for vCPU `id` of `nr`: APIC IDs,

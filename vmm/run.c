@@ -14,6 +14,7 @@
 #include "vmm/log.h"
 #include "vmm/seccomp.h"
 #include "vmm/tap.h"
+#include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
 #define MIN_MEMORY (2ULL << 20)
@@ -158,7 +159,7 @@ static int boot_linux(struct vm *vm, const struct cli_config *cfg, struct images
 			(unsigned long long)(cfg->memory >> 20), why);
 		return err;
 	}
-	err = cpu_set_linux_entry(vm->vcpu[0].fd, lb.entry, lb.boot_params);
+	err = vcpu_set_linux_entry(&vm->vcpu[0], lb.entry, lb.boot_params);
 	if (err)
 		log_err("cannot set the boot vCPU's registers: %s", strerror(-err));
 	return err;

@@ -28,6 +28,36 @@ int vcpu_signal_setup(void)
 	return sigaction(SIG_FORCE_EXIT, &sa, NULL) < 0 ? -errno : 0;
 }
 
+/* x87/SSE state as after reset and, on the boot vCPU, the LAPIC's LINT wiring (boot/cpu.c). */
+static int set_initial_state(struct vcpu *v, unsigned int id)
+{
+	struct kvm_lapic_state lapic;
+	struct kvm_fpu fpu;
+
+	cpu_reset_fpu(&fpu);
+	if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0)
+		return -errno;
+	if (id != 0)
+		return 0;
+	if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0)
+		return -errno;
+	cpu_lapic_lints(&lapic);
+	return ioctl(v->fd, KVM_SET_LAPIC, &lapic) < 0 ? -errno : 0;
+}
+
+int vcpu_set_linux_entry(struct vcpu *v, uint64_t entry, uint64_t boot_params)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	cpu_linux_entry(&sregs, &regs, entry, boot_params);
+	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+		return -errno;
+	return 0;
+}
+
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int id)
 {
 	int err;
@@ -48,9 +78,7 @@ int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int id)
 		err = -errno;
 		goto err_map;
 	}
-	err = cpu_set_fpu(v->fd);
-	if (!err && id == 0)
-		err = cpu_set_lapic_lints(v->fd);
+	err = set_initial_state(v, id);
 	if (err)
 		goto err_map;
 	atomic_store(&v->state, VCPU_CREATED);

@@ -6,6 +6,10 @@
 __attribute__((warn_unused_result)) int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int id);
 void vcpu_destroy(struct vcpu *v);
 
+/* Registers for Linux's 64-bit entry point (boot/cpu.c): rip = entry, rsi = boot_params. */
+__attribute__((warn_unused_result)) int vcpu_set_linux_entry(struct vcpu *v, uint64_t entry,
+							     uint64_t boot_params);
+
 /* Start the vCPU's thread (state CREATED -> RUNNING). */
 __attribute__((warn_unused_result)) int vcpu_start(struct vcpu *v);
 

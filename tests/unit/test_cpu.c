@@ -1,6 +1,7 @@
 /* boot/cpu: CPUID topology patching and the 64-bit boot tables. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "boot/cpu.h"
 #include "boot/layout.h"
@@ -238,6 +239,54 @@ static uint64_t translate(const struct gm *m, uint64_t va)
 	return (pde & ADDR_MASK & ~0x1fffffULL) | (va & 0x1fffff);
 }
 
+/* ---- register state (pure: vmm/vcpu.c hands it to KVM) ---- */
+
+START_TEST(test_linux_entry_registers)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+
+	memset(&s, 0xa5, sizeof(s)); /* whatever KVM had: every field the entry needs is set */
+	memset(&r, 0xa5, sizeof(r));
+	cpu_linux_entry(&s, &r, 0x1000200, 0x7000);
+	ck_assert_uint_eq(r.rip, 0x1000200);
+	ck_assert_uint_eq(r.rsi, 0x7000);
+	ck_assert_uint_eq(r.rflags, 0x2); /* interrupts off */
+	ck_assert_uint_eq(r.rax, 0);
+	ck_assert_uint_eq(s.cs.selector, CPU_BOOT_CS);
+	ck_assert_uint_eq(s.cs.l, 1);
+	ck_assert_uint_eq(s.cs.db, 0);
+	ck_assert_uint_eq(s.ds.selector, CPU_BOOT_DS);
+	ck_assert_uint_eq(s.ss.selector, CPU_BOOT_DS);
+	ck_assert_uint_eq(s.cr0 & 0x80000001, 0x80000001); /* PG and PE */
+	ck_assert_uint_eq(s.cr4 & 0x20, 0x20);		   /* PAE */
+	ck_assert_uint_eq(s.efer & 0x500, 0x500);	   /* LME and LMA */
+	ck_assert_uint_eq(s.cr3, LAYOUT_PML4);
+	ck_assert_uint_eq(s.gdt.base, LAYOUT_GDT);
+}
+END_TEST
+
+START_TEST(test_fpu_and_lapic_lints)
+{
+	struct kvm_lapic_state l;
+	struct kvm_fpu f;
+	uint32_t lvt0, lvt1;
+
+	memset(&f, 0xa5, sizeof(f));
+	cpu_reset_fpu(&f);
+	ck_assert_uint_eq(f.fcw, 0x37f);
+	ck_assert_uint_eq(f.mxcsr, 0x1f80);
+	ck_assert_uint_eq(f.fsw, 0);
+	memset(&l, 0, sizeof(l));
+	memcpy(&l.regs[0x350], &(uint32_t){ 0x10700 }, 4); /* masked, some other mode */
+	cpu_lapic_lints(&l);
+	memcpy(&lvt0, &l.regs[0x350], 4);
+	memcpy(&lvt1, &l.regs[0x360], 4);
+	ck_assert_uint_eq(lvt0, 0x10700); /* ExtINT (7 << 8), mask kept */
+	ck_assert_uint_eq(lvt1, 0x400);	  /* NMI (4 << 8) */
+}
+END_TEST
+
 START_TEST(test_page_tables_identity_map_4g)
 {
 	static const uint64_t probes[] = { 0, 0x1234, 0x1000000, 0x7fffffff, 0xc0000000,
@@ -311,6 +360,8 @@ Suite *cpu_suite(void)
 	suite_add_tcase(s, cpuid_tc);
 
 	tcase_add_test(tables_tc, test_page_tables_identity_map_4g);
+	tcase_add_test(tables_tc, test_linux_entry_registers);
+	tcase_add_test(tables_tc, test_fpu_and_lapic_lints);
 	tcase_add_test(tables_tc, test_gdt_has_flat_64bit_code_and_data);
 	tcase_add_test(tables_tc, test_tables_need_low_ram);
 	suite_add_tcase(s, tables_tc);
