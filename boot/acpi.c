@@ -8,7 +8,6 @@
 #include "boot/layout.h"
 
 #define ACPI_SIZE (LAYOUT_ACPI_END - LAYOUT_ACPI)
-#define FADT_LEN 276 /* revision 6 */
 #define FADT_HW_REDUCED (1U << 20)
 #define FADT_RESET_REG_SUP (1U << 10)
 #define BOOT_ARCH_NO_VGA (1U << 2)
@@ -38,6 +37,91 @@ struct gas {
 	uint8_t space, bit_width, bit_offset, access_size;
 	uint64_t address;
 } __attribute__((packed));
+
+/* ACPI 6.x, 5.2.5.3: the Root System Description Pointer (revision 2). */
+struct rsdp {
+	char signature[8];
+	uint8_t checksum; /* of the first 20 bytes */
+	char oem_id[6];
+	uint8_t revision;
+	uint32_t rsdt_address;
+	uint32_t length;
+	uint64_t xsdt_address;
+	uint8_t extended_checksum; /* of all 36 bytes */
+	uint8_t reserved[3];
+} __attribute__((packed));
+
+/* ACPI 6.x, 5.2.9: the Fixed ACPI Description Table, revision 6. Ember fills few fields:
+ * a hardware-reduced platform has no PM1/GPE blocks, only sleep and reset registers. */
+struct fadt {
+	struct sdt_header h;
+	uint32_t firmware_ctrl, dsdt;
+	uint8_t reserved0, preferred_pm_profile;
+	uint16_t sci_int;
+	uint32_t smi_cmd;
+	uint8_t acpi_enable, acpi_disable, s4bios_req, pstate_cnt;
+	uint32_t pm1a_evt_blk, pm1b_evt_blk, pm1a_cnt_blk, pm1b_cnt_blk, pm2_cnt_blk, pm_tmr_blk;
+	uint32_t gpe0_blk, gpe1_blk;
+	uint8_t pm1_evt_len, pm1_cnt_len, pm2_cnt_len, pm_tmr_len, gpe0_blk_len, gpe1_blk_len;
+	uint8_t gpe1_base, cst_cnt;
+	uint16_t p_lvl2_lat, p_lvl3_lat, flush_size, flush_stride;
+	uint8_t duty_offset, duty_width, day_alrm, mon_alrm, century;
+	uint16_t iapc_boot_arch;
+	uint8_t reserved1;
+	uint32_t flags;
+	struct gas reset_reg;
+	uint8_t reset_value;
+	uint16_t arm_boot_arch;
+	uint8_t minor_version;
+	uint64_t x_firmware_ctrl, x_dsdt;
+	struct gas x_pm1a_evt_blk, x_pm1b_evt_blk, x_pm1a_cnt_blk, x_pm1b_cnt_blk, x_pm2_cnt_blk;
+	struct gas x_pm_tmr_blk, x_gpe0_blk, x_gpe1_blk;
+	struct gas sleep_control_reg, sleep_status_reg;
+	char hypervisor_vendor[8];
+} __attribute__((packed));
+
+/* ACPI 6.x, 5.2.12: the MADT's header and the four kinds of entry Ember writes. */
+struct madt {
+	struct sdt_header h;
+	uint32_t lapic_address;
+	uint32_t flags;
+} __attribute__((packed));
+
+struct madt_lapic { /* type 0 */
+	uint8_t type, length, acpi_id, apic_id;
+	uint32_t flags;
+} __attribute__((packed));
+
+struct madt_ioapic { /* type 1 */
+	uint8_t type, length, id, reserved;
+	uint32_t address, gsi_base;
+} __attribute__((packed));
+
+struct madt_override { /* type 2: an ISA IRQ that arrives on another GSI */
+	uint8_t type, length, bus, source;
+	uint32_t gsi;
+	uint16_t flags;
+} __attribute__((packed));
+
+struct madt_lapic_nmi { /* type 4 */
+	uint8_t type, length, acpi_id;
+	uint16_t flags;
+	uint8_t lint;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct sdt_header) == 36, "ACPI table header");
+_Static_assert(sizeof(struct gas) == 12, "ACPI generic address");
+_Static_assert(sizeof(struct rsdp) == 36, "RSDP revision 2");
+_Static_assert(sizeof(struct fadt) == 276, "FADT revision 6");
+_Static_assert(__builtin_offsetof(struct fadt, iapc_boot_arch) == 109, "FADT IAPC_BOOT_ARCH");
+_Static_assert(__builtin_offsetof(struct fadt, reset_reg) == 116, "FADT RESET_REG");
+_Static_assert(__builtin_offsetof(struct fadt, x_dsdt) == 140, "FADT X_DSDT");
+_Static_assert(__builtin_offsetof(struct fadt, sleep_control_reg) == 244, "FADT SLEEP_CONTROL_REG");
+_Static_assert(sizeof(struct madt) == 44, "MADT header");
+_Static_assert(sizeof(struct madt_lapic) == 8, "MADT local APIC");
+_Static_assert(sizeof(struct madt_ioapic) == 12, "MADT I/O APIC");
+_Static_assert(sizeof(struct madt_override) == 10, "MADT interrupt source override");
+_Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT local APIC NMI");
 
 static uint8_t checksum(const uint8_t *p, size_t n)
 {
@@ -212,63 +296,69 @@ static long build_dsdt(struct acpi_img *img)
 	return off;
 }
 
-static void put_gas(uint8_t *at, uint16_t port)
+static struct gas io_gas(uint16_t port)
 {
-	struct gas g = { .space = GAS_SYSTEM_IO, .bit_width = 8, .access_size = 1, .address = port };
-
-	memcpy(at, &g, sizeof(g));
+	return (struct gas){ .space = GAS_SYSTEM_IO, .bit_width = 8, .access_size = 1, .address = port };
 }
 
 static long build_fadt(struct acpi_img *img, uint64_t dsdt)
 {
-	long off = img_alloc(img, FADT_LEN);
-	uint8_t *t;
-	uint32_t flags = FADT_HW_REDUCED | FADT_RESET_REG_SUP;
-	uint16_t boot_arch = BOOT_ARCH_NO_VGA | BOOT_ARCH_NO_CMOS_RTC;
+	long off = img_alloc(img, sizeof(struct fadt));
+	struct fadt f;
 
 	if (off < 0)
 		return -1;
-	t = img->buf + off;
-	memcpy(t + 109, &boot_arch, 2);			/* IAPC_BOOT_ARCH */
-	memcpy(t + 112, &flags, 4);			/* Flags */
-	put_gas(t + 116, PORT_ACPI_SLEEP + 2);		/* RESET_REG */
-	t[128] = ACPI_RESET_VALUE;			/* RESET_VALUE */
-	t[131] = 0;					/* FADT minor version */
-	memcpy(t + 40, &(uint32_t){ (uint32_t)dsdt }, 4); /* DSDT */
-	memcpy(t + 140, &dsdt, 8);			/* X_DSDT */
-	put_gas(t + 244, PORT_ACPI_SLEEP);		/* SLEEP_CONTROL_REG */
-	put_gas(t + 256, PORT_ACPI_SLEEP + 1);		/* SLEEP_STATUS_REG */
-	memcpy(t + 268, "EMBERVMM", 8);			/* hypervisor vendor identity */
-	sdt_fill(t, "FACP", FADT_LEN, 6);
+	memset(&f, 0, sizeof(f));
+	f.iapc_boot_arch = BOOT_ARCH_NO_VGA | BOOT_ARCH_NO_CMOS_RTC;
+	f.flags = FADT_HW_REDUCED | FADT_RESET_REG_SUP;
+	f.reset_reg = io_gas(PORT_ACPI_SLEEP + 2);
+	f.reset_value = ACPI_RESET_VALUE;
+	f.dsdt = (uint32_t)dsdt;
+	f.x_dsdt = dsdt;
+	f.sleep_control_reg = io_gas(PORT_ACPI_SLEEP);
+	f.sleep_status_reg = io_gas(PORT_ACPI_SLEEP + 1);
+	memcpy(f.hypervisor_vendor, "EMBERVMM", 8);
+	memcpy(img->buf + off, &f, sizeof(f));
+	sdt_fill(img->buf + off, "FACP", sizeof(f), 6);
 	return off;
+}
+
+/* Append `len` bytes of `entry` at *p (inside the table being built). */
+static void put(uint8_t **p, const void *entry, size_t len)
+{
+	memcpy(*p, entry, len);
+	*p += len;
 }
 
 static long build_madt(struct acpi_img *img, unsigned int cpus)
 {
-	size_t len = sizeof(struct sdt_header) + 8 + cpus * 8 + 12 + 10 + 6;
+	size_t len = sizeof(struct madt) + cpus * sizeof(struct madt_lapic) +
+		     sizeof(struct madt_ioapic) + sizeof(struct madt_override) +
+		     sizeof(struct madt_lapic_nmi);
 	long off = img_alloc(img, len);
+	/* The 8259s exist (in-kernel): PCAT_COMPAT. */
+	struct madt m = { .lapic_address = (uint32_t)LAYOUT_LAPIC, .flags = 1 };
+	struct madt_ioapic io = { .type = 1, .length = sizeof(io), .address = (uint32_t)LAYOUT_IOAPIC };
+	/* ISA IRQ 0 (the PIT) arrives on GSI 2. */
+	struct madt_override pit = { .type = 2, .length = sizeof(pit), .source = 0, .gsi = 2 };
+	/* NMI on LINT1 of every processor. */
+	struct madt_lapic_nmi nmi = { .type = 4, .length = sizeof(nmi), .acpi_id = 0xff, .lint = 1 };
 	uint8_t *t, *p;
-	uint32_t lapic = (uint32_t)LAYOUT_LAPIC, pcat_compat = 1, ioapic = (uint32_t)LAYOUT_IOAPIC;
 
 	if (off < 0)
 		return -1;
 	t = img->buf + off;
-	memcpy(t + 36, &lapic, 4);
-	memcpy(t + 40, &pcat_compat, 4); /* the 8259s exist (in-kernel) */
-	p = t + 44;
-	for (unsigned int i = 0; i < cpus; i++, p += 8) {
-		/* Processor local APIC: type 0, ACPI id, APIC id, enabled. */
-		p[0] = 0, p[1] = 8, p[2] = (uint8_t)i, p[3] = (uint8_t)i, p[4] = 1;
+	p = t + sizeof(m);
+	memcpy(t, &m, sizeof(m));
+	for (unsigned int i = 0; i < cpus; i++) {
+		struct madt_lapic l = { .type = 0, .length = sizeof(l), .acpi_id = (uint8_t)i,
+					.apic_id = (uint8_t)i, .flags = 1 /* enabled */ };
+
+		put(&p, &l, sizeof(l));
 	}
-	/* I/O APIC: type 1, id 0, address, GSI base 0. */
-	p[0] = 1, p[1] = 12, p[2] = 0;
-	memcpy(p + 4, &ioapic, 4);
-	p += 12;
-	/* Interrupt source override: ISA IRQ 0 (PIT) arrives on GSI 2. */
-	p[0] = 2, p[1] = 10, p[2] = 0, p[3] = 0, p[4] = 2;
-	p += 10;
-	/* Local APIC NMI: all processors, LINT1. */
-	p[0] = 4, p[1] = 6, p[2] = 0xff, p[5] = 1;
+	put(&p, &io, sizeof(io));
+	put(&p, &pit, sizeof(pit));
+	put(&p, &nmi, sizeof(nmi));
 	sdt_fill(t, "APIC", (uint32_t)len, 4);
 	return off;
 }
@@ -287,16 +377,15 @@ static long build_xsdt(struct acpi_img *img, const uint64_t *entries, unsigned i
 
 static void build_rsdp(struct acpi_img *img, uint64_t xsdt)
 {
-	uint8_t *r = img->buf; /* at offset 0: the kernel scans 16-byte boundaries */
-	uint32_t len = 36;
+	struct rsdp r = { .revision = 2 /* ACPI 2.0+: the XSDT */, .length = sizeof(r),
+			  .xsdt_address = xsdt };
 
-	memcpy(r, "RSD PTR ", 8);
-	memcpy(r + 9, "EMBER ", 6);
-	r[15] = 2; /* revision: ACPI 2.0+, XSDT */
-	memcpy(r + 20, &len, 4);
-	memcpy(r + 24, &xsdt, 8);
-	r[8] = checksum(r, 20);
-	r[32] = checksum(r, 36);
+	memcpy(r.signature, "RSD PTR ", 8);
+	memcpy(r.oem_id, "EMBER ", 6);
+	r.checksum = checksum((const uint8_t *)&r, 20);
+	r.extended_checksum = checksum((const uint8_t *)&r, sizeof(r));
+	/* At offset 0: the kernel scans 16-byte boundaries. */
+	memcpy(img->buf, &r, sizeof(r));
 }
 
 int acpi_build(const struct gm *m, unsigned int cpus, uint64_t *rsdp)
@@ -308,7 +397,7 @@ int acpi_build(const struct gm *m, unsigned int cpus, uint64_t *rsdp)
 
 	if (!img)
 		return -ENOMEM;
-	img_alloc(img, 36); /* RSDP first */
+	img_alloc(img, sizeof(struct rsdp)); /* RSDP first */
 	dsdt = build_dsdt(img);
 	fadt = dsdt < 0 ? -1 : build_fadt(img, LAYOUT_ACPI + (uint64_t)dsdt);
 	madt = fadt < 0 ? -1 : build_madt(img, cpus);
