@@ -146,6 +146,18 @@ pre_blk_intx() {
 }
 post_blk_intx() { rm -f blk-intx.img; }
 
+# intx-many: eight 4 MiB images of random bytes, then two taps as net-two.
+pre_intx_many() {
+	load_tun
+	for _i in 0 1 2 3 4 5 6 7; do
+		rm -f "im$_i.img"
+		dd if=/dev/urandom of="im$_i.img" bs=1M count=4 2>/dev/null
+		note "EMBER-HOST-MD5-$_i" "$(md5sum <"im$_i.img" | cut -d' ' -f1)"
+	done
+}
+during_intx_many() { during_net_two "$1"; }
+post_intx_many() { rm -f im0.img im1.img im2.img im3.img im4.img im5.img im6.img im7.img; }
+
 # net-ping and net-two: the host side of each tap gets .1 of its subnet;
 # once the guest has pinged it (EMBER-NET-READY), the host pings the guest,
 # then types a line to let it power off. That line is typed on every path,
