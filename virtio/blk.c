@@ -115,6 +115,48 @@ static void complete_run(struct blk *b, int i, int64_t res)
 }
 
 /*
+ * Give io_uring what is queued, including what an earlier submission left
+ * (it can take fewer than offered, e.g. short of memory). Only what it took
+ * counts as in flight. The merged iovecs are free again once it has taken
+ * everything.
+ */
+static void submit_sq(struct blk *b)
+{
+	int n = 0;
+
+	if (io_uring_sq_ready(&b->ring))
+		n = io_uring_submit(&b->ring);
+	if (n > 0)
+		b->inflight += (unsigned int)n;
+	if (!io_uring_sq_ready(&b->ring))
+		b->miov_used = 0;
+}
+
+static int reap(struct blk *b, bool wait);
+
+#define DRAIN_TRIES 8
+
+/*
+ * Submit everything queued and wait until all of it has completed. False
+ * if io_uring would not take it all, or stopped reporting completions.
+ */
+static bool drain_ring(struct blk *b)
+{
+	for (unsigned int i = 0; i < DRAIN_TRIES && io_uring_sq_ready(&b->ring); i++) {
+		submit_sq(b);
+		if (io_uring_sq_ready(&b->ring) && reap(b, false) < 0)
+			break;
+	}
+	while (b->inflight) {
+		int err = reap(b, true);
+
+		if (err < 0 && err != -EINTR && err != -EAGAIN)
+			return false;
+	}
+	return !io_uring_sq_ready(&b->ring);
+}
+
+/*
  * Give io_uring request `lead` (with the requests merged behind it, whose
  * bytes `iov` lists) or a flush. Done here instead if the ring has no room.
  */
@@ -124,6 +166,16 @@ static void queue_transfer(struct blk *b, int lead, const struct iovec *iov, uns
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
 
 	if (!sqe) {
+		submit_sq(b); /* room for this one, unless the kernel takes nothing */
+		sqe = io_uring_get_sqe(&b->ring);
+	}
+	if (!sqe) {
+		/* (Not seen: the ring has a slot per request.) A flush done here must
+		 * still come after everything submitted before it. */
+		if (r->type == VIRTIO_BLK_T_FLUSH && !drain_ring(b)) {
+			complete_run(b, lead, -EIO);
+			return;
+		}
 		complete_run(b, lead, do_sync(b, r->type, iov, niov, r->off));
 		return;
 	}
@@ -142,20 +194,6 @@ static void queue_transfer(struct blk *b, int lead, const struct iovec *iov, uns
 	io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE |
 					    (r->type == VIRTIO_BLK_T_FLUSH ? IOSQE_IO_DRAIN : 0));
 	io_uring_sqe_set_data64(sqe, (uint64_t)lead);
-	b->inflight++;
-}
-
-/*
- * Give io_uring what is queued, including what an earlier submission left
- * (it can take fewer than offered, e.g. short of memory). The merged iovecs
- * are free again once it has taken everything.
- */
-static void submit_sq(struct blk *b)
-{
-	if (io_uring_sq_ready(&b->ring))
-		io_uring_submit(&b->ring);
-	if (!io_uring_sq_ready(&b->ring))
-		b->miov_used = 0;
 }
 
 /*
@@ -342,7 +380,8 @@ static int start_request(struct blk *b, const struct vq_chain *c, struct blk_req
 	switch (h.type) {
 	case VIRTIO_BLK_T_IN:
 		len = slice(c, c->nread, c->n, 0, 1, r);
-		if (!in_range(b, h.sector, len))
+		/* The used length (data and status) is 32 bits: a longer read cannot be reported. */
+		if (len > UINT32_MAX - 1 || !in_range(b, h.sector, len))
 			return VIRTIO_BLK_S_IOERR;
 		r->used_len = (uint32_t)len + 1;
 		r->expect = (int64_t)len;
@@ -397,8 +436,6 @@ static void submit_queued(struct blk *b)
 		submit_sq(b);
 	}
 }
-
-static void reap(struct blk *b, bool wait);
 
 #define POLL_CLOCK_TURNS 64 /* turns of the polling loop between clock reads (~2-6 us natively) */
 
@@ -530,13 +567,19 @@ static void process_queue(struct blk *b)
 	virtio_queue_interrupt(&b->vdev, 0);
 }
 
-/* Finish what io_uring completed; `wait` blocks for at least one. Lock held. */
-static void reap(struct blk *b, bool wait)
+/*
+ * Finish what io_uring completed; `wait` blocks for at least one. Returns
+ * 0, or what io_uring reported when it had nothing (-EAGAIN: none yet).
+ * Lock held.
+ */
+static int reap(struct blk *b, bool wait)
 {
 	struct io_uring_cqe *cqe;
+	int err = 0;
 
 	while (b->inflight) {
-		if ((wait ? io_uring_wait_cqe(&b->ring, &cqe) : io_uring_peek_cqe(&b->ring, &cqe)) < 0)
+		err = wait ? io_uring_wait_cqe(&b->ring, &cqe) : io_uring_peek_cqe(&b->ring, &cqe);
+		if (err < 0)
 			break;
 		uint64_t i = io_uring_cqe_get_data64(cqe);
 
@@ -546,6 +589,7 @@ static void reap(struct blk *b, bool wait)
 		b->inflight--;
 		wait = false;
 	}
+	return err == -EAGAIN ? 0 : err;
 }
 
 /* I/O thread: io_uring signalled completions. */
@@ -610,11 +654,18 @@ static void blk_reset(struct virtio_dev *v)
 {
 	struct blk *b = to_blk(v);
 
-	/* In-flight transfers still point into guest memory: wait for them. */
-	if (b->uring)
-		submit_sq(b); /* the wait below submits nothing itself */
-	while (b->uring && b->inflight)
-		reap(b, true);
+	/*
+	 * In-flight transfers still point into guest memory: wait for them. Should
+	 * io_uring refuse what is queued, it must never see it (the guest's
+	 * buffers are not ours after the reset): the ring is not entered again
+	 * and the disk goes on with synchronous I/O.
+	 */
+	if (b->uring && !drain_ring(b)) {
+		log_err("%s: io_uring stopped taking requests; disk I/O is synchronous from now on",
+			b->path);
+		b->uring = false;
+		b->inflight = 0;
+	}
 	for (unsigned int i = 0; i < b->nreq; i++) {
 		b->req[i].busy = false;
 		b->req[i].next = -1;
@@ -761,7 +812,7 @@ static int setup_uring(struct blk *b)
 		io_uring_queue_exit(&b->ring);
 		return -EIO;
 	}
-	b->uring = true;
+	b->uring = b->ring_open = true;
 	/* Merging needs the kernel to copy iovecs when it takes a request (5.5 on). */
 	b->merge = b->ring.features & IORING_FEAT_SUBMIT_STABLE;
 	return 0;
@@ -838,7 +889,7 @@ int blk_open(struct blk *b, const struct blk_options *o, const struct gm *mem, s
 err_resume:
 	close_resume(b);
 err_uring:
-	if (b->uring) {
+	if (b->ring_open) {
 		evloop_del(loop, b->uring_fd);
 		io_uring_queue_exit(&b->ring);
 		close(b->uring_fd);
@@ -861,7 +912,7 @@ void blk_close(struct blk *b)
 	blk_reset(&b->vdev);
 	pthread_mutex_unlock(&b->vdev.lock);
 	close_resume(b);
-	if (b->uring) {
+	if (b->ring_open) {
 		evloop_del(b->loop, b->uring_fd);
 		io_uring_queue_exit(&b->ring);
 		close(b->uring_fd);

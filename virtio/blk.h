@@ -83,10 +83,11 @@ struct blk {
 	char id[VIRTIO_BLK_ID_BYTES];
 	struct virtio_blk_config cfg;
 	struct evloop *loop;
-	bool uring;
+	bool uring;	 /* transfers go through io_uring (else synchronous preadv/pwritev) */
+	bool ring_open;	 /* the ring exists (uring may have been given up since) */
 	struct io_uring ring;
 	int uring_fd; /* eventfd io_uring signals on completions */
-	unsigned int inflight; /* transfers queued for io_uring or in it */
+	unsigned int inflight; /* transfers the kernel has taken and not completed */
 	bool stalled; /* stopped taking requests: all slots in use */
 	/* Queue polling (process_queue()): the longest window, the current one, and
 	 * when the queue last went back to kicks (0: it has not, or the window is full). */

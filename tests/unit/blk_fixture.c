@@ -37,7 +37,7 @@ int bfx_try_open(struct bfx *f, bool readonly, bool sync, const char *id)
 	struct virtio_dev *v = &f->b.vdev;
 	int err;
 
-	ck_assert_int_eq(gm_init(&f->m, BFX_RAM, BFX_RAM), 0);
+	ck_assert_int_eq(gm_init(&f->m, f->ram ? f->ram : BFX_RAM, f->ram ? f->ram : BFX_RAM), 0);
 	f->uring = !sync;
 	if (f->uring && !f->shared_loop)
 		ck_assert_int_eq(evloop_init(&f->loop), 0);
