@@ -74,6 +74,7 @@ SCENARIOS=(
 	"net-tcp|--memory 512M --net tap=tap0|test:net-tcp panic=-1 ember.ip0=10.0.0.2/24 ember.peer0=10.0.0.1|0|300||"
 	"net-two|--net tap=tap0,mac=52:54:00:e0:00:02 --net tap=tap1|test:net-ping panic=-1 ember.nics=2 ember.mac0=52:54:00:e0:00:02 ember.ip0=10.0.0.2/24 ember.peer0=10.0.0.1 ember.mac1=$tap1_mac ember.ip1=10.0.1.2/24 ember.peer1=10.0.1.1|0|150||"
 	"intx-many|--disk path=im0.img --disk path=im1.img --disk path=im2.img --disk path=im3.img --disk path=im4.img --disk path=im5.img --disk path=im6.img --disk path=im7.img --net tap=tap0,mac=52:54:00:e0:00:03 --net tap=tap1|test:intx-many pci=nomsi panic=-1 ember.nics=2 ember.mac0=52:54:00:e0:00:03 ember.ip0=10.0.0.2/24 ember.peer0=10.0.0.1 ember.mac1=$tap1_mac ember.ip1=10.0.1.2/24 ember.peer1=10.0.1.1|0|240||"
+	"micro-plumbing||fw:hello.bin|0|200||"
 	"micro-triple||fw:triple.bin|3|||"
 	"micro-smp|--cpus 2|fw:smp.bin|0|||"
 )
@@ -735,6 +736,21 @@ check_scenario() {
 			check_ping "EMBER-NET$i-PING" "NIC $i: guest pings $(guest_arg "peer$i" "$guest") during the reads"
 			check_ping "EMBER-HOST-PING$i" "NIC $i: host pings guest $(guest_arg "ip$i" "$guest")"
 		done
+		;;
+	micro-plumbing)
+		# host/hooks.sh ran chatter.bin (prints for ever) twice before this
+		# scenario's own guest: into | head, and into a FIFO nobody reads
+		# with a line typed once the pipe was full; SIGTERM must stop both.
+		v=$(marker EMBER-PLUMB-HEAD-STATUS "$log")
+		check '[[ $v == 143 ]]' "$name: ember | head: ember ran on after head left, stopped on SIGTERM (status $v)" \
+			"status '$v' (141: killed by SIGPIPE; 999: did not stop)"
+		v=$(marker EMBER-PLUMB-HEAD-BYTES "$log")
+		check '[[ $v == 100 ]]' "$name: head got its 100 bytes" "EMBER-PLUMB-HEAD-BYTES='$v'"
+		v=$(marker EMBER-PLUMB-STALL-STATUS "$log")
+		check '[[ $v == 143 ]]' "$name: stdout stalled and input typed: ember still stopped on SIGTERM (status $v)" \
+			"status '$v' (999: did not stop in 10 s)"
+		v=$(marker EMBER-PLUMB-ERR "$log")
+		check '[[ -z $v ]]' "$name: nothing on ember's stderr" "'$v'"
 		;;
 	micro-triple)
 		check 'grep -a -q "^EMBER-STDERR: .*rip " "$log"' "$name: register dump on stderr" \
