@@ -63,7 +63,7 @@ void msix_destroy(struct msix *m)
 	m->nr = 0;
 }
 
-/* Push vector v's message to KVM if it changed since the last push. */
+/* Push vector v's message to KVM if it changed since the last push: only as it fires. */
 static void route_locked(struct msix *m, unsigned int v)
 {
 	const struct msix_entry *e = &m->table[v];
@@ -126,9 +126,9 @@ void msix_table_write(struct msix *m, uint64_t off, const void *data, uint32_t l
 	pthread_mutex_lock(&m->lock);
 	memcpy((uint8_t *)m->table + off, data, len);
 	m->table[v].ctrl &= VEC_MASKED; /* other control bits are reserved */
-	/* Routes are pushed when a vector is usable, not on every field write. */
-	if (m->enabled && !masked_locked(m, v))
-		route_locked(m, v);
+	/* The route follows the entry when the vector fires (fire_locked()), not
+	 * here: KVM_SET_GSI_ROUTING replaces the whole table, and a guest may
+	 * rewrite an unmasked entry as often as it likes. */
 	flush_pending_locked(m);
 	pthread_mutex_unlock(&m->lock);
 }
@@ -153,11 +153,7 @@ void msix_config_written(struct msix *m, const struct pci_dev *d, uint32_t reg, 
 	pthread_mutex_lock(&m->lock);
 	m->enabled = ctrl & CTRL_ENABLE;
 	m->func_masked = ctrl & CTRL_FUNC_MASK;
-	if (m->enabled)
-		for (unsigned int v = 0; v < m->nr; v++)
-			if (!masked_locked(m, v))
-				route_locked(m, v);
-	flush_pending_locked(m);
+	flush_pending_locked(m); /* routes what fires */
 	pthread_mutex_unlock(&m->lock);
 }
 

@@ -4,7 +4,9 @@
  * bit array (both placed by the owner inside one of its BARs), and
  * delivery. Each vector has an eventfd bound with KVM_IRQFD to its own GSI,
  * whose MSI route follows the table entry; a vector fires by writing its
- * eventfd, or sets its pending bit while masked.
+ * eventfd, or sets its pending bit while masked. A route is pushed to KVM
+ * (which replaces its whole table) only when a vector fires with a message
+ * that changed since its last push, never on a table write.
  *
  * Locking: `lock` guards table, PBA and enable/mask state. Order: pci lock,
  * then a device's own lock, then this lock, then the irq router's.

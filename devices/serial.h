@@ -2,10 +2,15 @@
 /*
  * A 16550A UART: the registers Linux's 8250 driver uses, 16-byte receive
  * FIFO, interrupts for received data, transmitter empty, line and modem
- * status. Transmitted bytes go straight to an output fd.
+ * status. Transmitted bytes go to an output fd without ever blocking: a
+ * pipe or terminal is written through a non-blocking descriptor of its
+ * own; what it cannot take waits in a buffer (SERIAL_TX_BUF) that the main
+ * loop flushes when the fd is writable again, and what does not fit there,
+ * or what a reader that went away would have got, is dropped. So a stalled
+ * or closed stdout never holds a vCPU, the serial lock, or the main loop.
  *
  * Locking: `lock` guards all registers. It is a leaf lock: nothing else is
- * taken while it is held except the irqchip ioctl and the output write.
+ * taken while it is held except the irqchip ioctl and non-blocking writes.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -16,12 +21,19 @@
 #include "vmm/irq.h"
 
 #define SERIAL_FIFO 16
+#define SERIAL_TX_BUF 65536
 
 struct serial {
 	pthread_mutex_t lock;
 	struct irq_line irq;
 	int out_fd;   /* -1: discard output */
-	int space_fd; /* eventfd written when the RX FIFO drains; -1: none */
+	int out_own;  /* out_fd when it is a non-blocking descriptor of our own, else -1 */
+	/* eventfd written when the main loop should look again (the RX FIFO
+	 * drained, or output waits in tx); -1: none */
+	int space_fd;
+	uint8_t tx[SERIAL_TX_BUF]; /* output the fd could not take yet */
+	size_t tx_head, tx_len;
+	uint64_t tx_dropped; /* bytes dropped: buffer full, or the reader went away */
 	uint8_t ier, lcr, mcr, lsr, msr, scr, dll, dlm, fcr;
 	bool thr_ipending; /* transmitter-empty interrupt pending */
 	int irq_level;
@@ -31,7 +43,11 @@ struct serial {
 
 extern const struct bus_ops serial_ops;
 
-/* Initialise; `out_fd` and `space_fd` are borrowed, not closed. Returns 0 or -errno. */
+/*
+ * Initialise; `out_fd` and `space_fd` are borrowed, not closed (a pipe,
+ * terminal or socket out_fd is reopened non-blocking where /proc allows).
+ * Returns 0 or -errno.
+ */
 __attribute__((warn_unused_result)) int serial_init(struct serial *s, struct irq_line irq,
 						    int out_fd, int space_fd);
 void serial_destroy(struct serial *s);
@@ -41,3 +57,9 @@ size_t serial_rx(struct serial *s, const uint8_t *buf, size_t len);
 
 /* Room left in the receive FIFO. */
 size_t serial_rx_space(struct serial *s);
+
+/* Bytes of output waiting for the fd to take them. */
+size_t serial_tx_pending(struct serial *s);
+
+/* Write what waits, as much as the fd takes now; returns what still waits. Never blocks. */
+size_t serial_flush(struct serial *s);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,48 @@ static void complete_run(struct blk *b, int i, int64_t res)
 }
 
 /*
+ * Give io_uring what is queued, including what an earlier submission left
+ * (it can take fewer than offered, e.g. short of memory). Only what it took
+ * counts as in flight. The merged iovecs are free again once it has taken
+ * everything.
+ */
+static void submit_sq(struct blk *b)
+{
+	int n = 0;
+
+	if (io_uring_sq_ready(&b->ring))
+		n = io_uring_submit(&b->ring);
+	if (n > 0)
+		b->inflight += (unsigned int)n;
+	if (!io_uring_sq_ready(&b->ring))
+		b->miov_used = 0;
+}
+
+static int reap(struct blk *b, bool wait);
+
+#define DRAIN_TRIES 8
+
+/*
+ * Submit everything queued and wait until all of it has completed. False
+ * if io_uring would not take it all, or stopped reporting completions.
+ */
+static bool drain_ring(struct blk *b)
+{
+	for (unsigned int i = 0; i < DRAIN_TRIES && io_uring_sq_ready(&b->ring); i++) {
+		submit_sq(b);
+		if (io_uring_sq_ready(&b->ring) && reap(b, false) < 0)
+			break;
+	}
+	while (b->inflight) {
+		int err = reap(b, true);
+
+		if (err < 0 && err != -EINTR && err != -EAGAIN)
+			return false;
+	}
+	return !io_uring_sq_ready(&b->ring);
+}
+
+/*
  * Give io_uring request `lead` (with the requests merged behind it, whose
  * bytes `iov` lists) or a flush. Done here instead if the ring has no room.
  */
@@ -123,6 +166,16 @@ static void queue_transfer(struct blk *b, int lead, const struct iovec *iov, uns
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
 
 	if (!sqe) {
+		submit_sq(b); /* room for this one, unless the kernel takes nothing */
+		sqe = io_uring_get_sqe(&b->ring);
+	}
+	if (!sqe) {
+		/* (Not seen: the ring has a slot per request.) A flush done here must
+		 * still come after everything submitted before it. */
+		if (r->type == VIRTIO_BLK_T_FLUSH && !drain_ring(b)) {
+			complete_run(b, lead, -EIO);
+			return;
+		}
 		complete_run(b, lead, do_sync(b, r->type, iov, niov, r->off));
 		return;
 	}
@@ -141,20 +194,6 @@ static void queue_transfer(struct blk *b, int lead, const struct iovec *iov, uns
 	io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE |
 					    (r->type == VIRTIO_BLK_T_FLUSH ? IOSQE_IO_DRAIN : 0));
 	io_uring_sqe_set_data64(sqe, (uint64_t)lead);
-	b->inflight++;
-}
-
-/*
- * Give io_uring what is queued, including what an earlier submission left
- * (it can take fewer than offered, e.g. short of memory). The merged iovecs
- * are free again once it has taken everything.
- */
-static void submit_sq(struct blk *b)
-{
-	if (io_uring_sq_ready(&b->ring))
-		io_uring_submit(&b->ring);
-	if (!io_uring_sq_ready(&b->ring))
-		b->miov_used = 0;
 }
 
 /*
@@ -230,7 +269,9 @@ static int submit_io(struct blk *b, struct blk_req *r, uint32_t type, uint64_t o
 	return PENDING;
 }
 
-/* Write zeros where the file system cannot (no fallocate support). */
+#define DEFER (-2) /* the request must wait: the queue stops taking requests until it can */
+
+/* Write `len` zeros (at most a slice) at `off`. Returns 0 or -EIO. */
 static int write_zeros(int fd, uint64_t off, uint64_t len)
 {
 	static const uint8_t zeros[65536];
@@ -247,8 +288,58 @@ static int write_zeros(int fd, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* DISCARD and WRITE_ZEROES: one segment, done at once with fallocate(). */
-static uint8_t discard_or_zero(struct blk *b, const struct vq_chain *c, uint32_t type)
+/* Come back to this disk after the event loop's other sources. */
+static void resume_later(struct blk *b)
+{
+	uint64_t one = 1;
+
+	if (b->resume_fd < 0 || b->resume_armed)
+		return;
+	if (write(b->resume_fd, &one, sizeof(one)) == sizeof(one))
+		b->resume_armed = true;
+}
+
+/* One slice of the zeros being written; completes the request after the last. */
+static void zero_step(struct blk *b)
+{
+	uint64_t n = b->zero_left < BLK_ZERO_SLICE ? b->zero_left : BLK_ZERO_SLICE;
+	struct blk_req *r = &b->req[b->zero_slot];
+	int err = write_zeros(b->fd, b->zero_off, n);
+
+	b->zero_off += n;
+	b->zero_left -= n;
+	if (!err && b->zero_left) {
+		resume_later(b);
+		return;
+	}
+	b->zero_slot = -1;
+	b->zero_wait = false;
+	complete(b, r, err ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
+	virtio_queue_interrupt(&b->vdev, 0);
+}
+
+/*
+ * Zeros the file system could not write for us: a slice a turn (the whole
+ * range at once only without an event loop). Returns PENDING, DEFER while
+ * another such request is under way, or a status.
+ */
+static int zero_start(struct blk *b, struct blk_req *r, uint64_t off, uint64_t len)
+{
+	if (b->zero_slot >= 0)
+		return DEFER;
+	if (b->resume_fd < 0)
+		return write_zeros(b->fd, off, len) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+	r->type = VIRTIO_BLK_T_WRITE_ZEROES;
+	r->next = -1;
+	b->zero_slot = (int)(r - b->req);
+	b->zero_off = off;
+	b->zero_left = len;
+	resume_later(b);
+	return PENDING;
+}
+
+/* DISCARD and WRITE_ZEROES: one segment, at most the advertised size, done with fallocate(). */
+static int discard_or_zero(struct blk *b, const struct vq_chain *c, struct blk_req *r, uint32_t type)
 {
 	struct virtio_blk_discard_write_zeroes seg;
 	uint64_t off, len;
@@ -258,7 +349,9 @@ static uint8_t discard_or_zero(struct blk *b, const struct vq_chain *c, uint32_t
 		return VIRTIO_BLK_S_IOERR;
 	if (c->read_len != HDR_LEN + sizeof(seg) || vq_chain_read(c, HDR_LEN, &seg, sizeof(seg)) != sizeof(seg))
 		return VIRTIO_BLK_S_UNSUPP; /* we advertise one segment per request */
-	if (!in_range(b, seg.sector, (uint64_t)seg.num_sectors * SECTOR))
+	if (seg.num_sectors > (type == VIRTIO_BLK_T_DISCARD ? b->cfg.max_discard_sectors
+							    : b->cfg.max_write_zeroes_sectors) ||
+	    !in_range(b, seg.sector, (uint64_t)seg.num_sectors * SECTOR))
 		return VIRTIO_BLK_S_IOERR;
 	if ((type == VIRTIO_BLK_T_DISCARD && seg.flags) ||
 	    (seg.flags & ~(uint32_t)VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP))
@@ -269,11 +362,11 @@ static uint8_t discard_or_zero(struct blk *b, const struct vq_chain *c, uint32_t
 		mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE; /* reads back as zeros */
 	else
 		mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
-	if (!fallocate(b->fd, mode, (off_t)off, (off_t)len))
+	if (!len || !fallocate(b->fd, mode, (off_t)off, (off_t)len))
 		return VIRTIO_BLK_S_OK;
 	if (type == VIRTIO_BLK_T_DISCARD)
 		return VIRTIO_BLK_S_OK; /* discard is a hint: nothing lost if the FS cannot */
-	return write_zeros(b->fd, off, len) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+	return zero_start(b, r, off, len);
 }
 
 /* Parse one request and start it. Returns PENDING or the status to complete with now. */
@@ -287,7 +380,8 @@ static int start_request(struct blk *b, const struct vq_chain *c, struct blk_req
 	switch (h.type) {
 	case VIRTIO_BLK_T_IN:
 		len = slice(c, c->nread, c->n, 0, 1, r);
-		if (!in_range(b, h.sector, len))
+		/* The used length (data and status) is 32 bits: a longer read cannot be reported. */
+		if (len > UINT32_MAX - 1 || !in_range(b, h.sector, len))
 			return VIRTIO_BLK_S_IOERR;
 		r->used_len = (uint32_t)len + 1;
 		r->expect = (int64_t)len;
@@ -309,7 +403,7 @@ static int start_request(struct blk *b, const struct vq_chain *c, struct blk_req
 		return VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES:
-		return discard_or_zero(b, c, h.type);
+		return discard_or_zero(b, c, r, h.type);
 	default:
 		return VIRTIO_BLK_S_UNSUPP;
 	}
@@ -325,8 +419,14 @@ static void handle_chain(struct blk *b, const struct vq_chain *c, struct blk_req
 	r->status = (uint8_t *)last->iov_base + last->iov_len - 1; /* writable: checked by caller */
 	r->used_len = 1;
 	status = start_request(b, c, r);
-	if (status != PENDING)
+	if (status == DEFER) {
+		/* Taken again, and parsed again, once the request before it is done. */
+		r->busy = false;
+		vq_unpop(&b->vdev.vq[0], 1);
+		b->zero_wait = true;
+	} else if (status != PENDING) {
 		complete(b, r, (uint8_t)status);
+	}
 }
 
 static void submit_queued(struct blk *b)
@@ -336,8 +436,6 @@ static void submit_queued(struct blk *b)
 		submit_sq(b);
 	}
 }
-
-static void reap(struct blk *b, bool wait);
 
 #define POLL_CLOCK_TURNS 64 /* turns of the polling loop between clock reads (~2-6 us natively) */
 
@@ -389,30 +487,63 @@ static bool poll_queue(struct blk *b)
 	return false;
 }
 
-/* Take every available request, up to the free slots. Lock held. */
-static void process_queue(struct blk *b)
+/* A turn's allowance (turn_budget()): requests, and bytes moved synchronously. */
+struct turn {
+	unsigned int reqs;
+	uint64_t sync_bytes;
+};
+
+/*
+ * Take available requests, up to the free slots and the turn's allowance.
+ * Returns -1 when the queue broke, else 0.
+ */
+static int take_requests(struct blk *b, struct turn *t)
 {
 	struct vq *q = &b->vdev.vq[0];
 	struct vq_chain c;
 	int slot, r;
 
-	do {
-		while ((slot = free_slot(b)) >= 0) {
-			r = vq_pop(q, &c);
-			if (r == 0)
-				break;
-			if (r < 0) {
-				virtio_needs_reset(&b->vdev);
-				submit_queued(b);
-				return;
-			}
-			if (c.write_len == 0) {
-				/* No byte to put a status in: the driver broke the protocol. */
-				q->broken = true;
-				virtio_needs_reset(&b->vdev);
-				break;
-			}
-			handle_chain(b, &c, &b->req[slot]);
+	while (t->reqs && !b->zero_wait && (slot = free_slot(b)) >= 0) {
+		r = vq_pop(q, &c);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			virtio_needs_reset(&b->vdev);
+			return -1;
+		}
+		if (c.write_len == 0) {
+			/* No byte to put a status in: the driver broke the protocol. */
+			q->broken = true;
+			virtio_needs_reset(&b->vdev);
+			break;
+		}
+		t->reqs--;
+		handle_chain(b, &c, &b->req[slot]);
+		if (!b->uring) {
+			t->sync_bytes += c.read_len + c.write_len;
+			if (t->sync_bytes >= BLK_TURN_SYNC_BYTES)
+				t->reqs = 0;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Serve the queue for one turn. It ends when the ring is empty (the guest
+ * is asked to kick again), when every slot is busy (completions resume it),
+ * or when the turn's allowance is spent with requests still waiting (the
+ * guest is not asked to kick: resume_fd brings the I/O thread back after
+ * its other sources). Lock held.
+ */
+static void process_queue(struct blk *b)
+{
+	struct vq *q = &b->vdev.vq[0];
+	struct turn t = { .reqs = b->resume_fd >= 0 ? BLK_TURN_REQS : UINT_MAX };
+
+	for (;;) {
+		if (take_requests(b, &t) < 0) {
+			submit_queued(b);
+			return;
 		}
 		submit_queued(b);
 		/* Reads from the page cache complete within the submit: hand them
@@ -422,19 +553,33 @@ static void process_queue(struct blk *b)
 		if (b->uring)
 			reap(b, false);
 		b->stalled = free_slot(b) < 0;
-	} while (!b->stalled && (poll_queue(b) || vq_enable_notify(q)));
+		if (b->stalled || b->zero_wait)
+			break;
+		if (!t.reqs && vq_avail_pending(q)) {
+			resume_later(b);
+			break;
+		}
+		if (!poll_queue(b) && !vq_enable_notify(q))
+			break;
+	}
 	if (!b->stalled && b->poll_ns < b->poll_max_ns)
 		b->kicks_since = now_ns();
 	virtio_queue_interrupt(&b->vdev, 0);
 }
 
-/* Finish what io_uring completed; `wait` blocks for at least one. Lock held. */
-static void reap(struct blk *b, bool wait)
+/*
+ * Finish what io_uring completed; `wait` blocks for at least one. Returns
+ * 0, or what io_uring reported when it had nothing (-EAGAIN: none yet).
+ * Lock held.
+ */
+static int reap(struct blk *b, bool wait)
 {
 	struct io_uring_cqe *cqe;
+	int err = 0;
 
 	while (b->inflight) {
-		if ((wait ? io_uring_wait_cqe(&b->ring, &cqe) : io_uring_peek_cqe(&b->ring, &cqe)) < 0)
+		err = wait ? io_uring_wait_cqe(&b->ring, &cqe) : io_uring_peek_cqe(&b->ring, &cqe);
+		if (err < 0)
 			break;
 		uint64_t i = io_uring_cqe_get_data64(cqe);
 
@@ -444,6 +589,7 @@ static void reap(struct blk *b, bool wait)
 		b->inflight--;
 		wait = false;
 	}
+	return err == -EAGAIN ? 0 : err;
 }
 
 /* I/O thread: io_uring signalled completions. */
@@ -460,6 +606,27 @@ static void uring_ready(void *ctx, uint32_t events)
 	virtio_queue_interrupt(&b->vdev, 0);
 	if (b->stalled && b->vdev.vq[0].ready)
 		process_queue(b); /* slots are free again */
+	pthread_mutex_unlock(&b->vdev.lock);
+}
+
+/* I/O thread: the turn this disk asked for (resume_later()). */
+static void resume_ready(void *ctx, uint32_t events)
+{
+	struct blk *b = ctx;
+	uint8_t st;
+	uint64_t n;
+
+	(void)events;
+	if (read(b->resume_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&b->vdev.lock);
+	b->resume_armed = false;
+	if (b->zero_slot >= 0)
+		zero_step(b);
+	st = b->vdev.status;
+	if ((st & VIRTIO_STATUS_DRIVER_OK) && !(st & VIRTIO_STATUS_NEEDS_RESET) &&
+	    b->vdev.vq[0].ready && b->zero_slot < 0)
+		process_queue(b);
 	pthread_mutex_unlock(&b->vdev.lock);
 }
 
@@ -487,17 +654,26 @@ static void blk_reset(struct virtio_dev *v)
 {
 	struct blk *b = to_blk(v);
 
-	/* In-flight transfers still point into guest memory: wait for them. */
-	if (b->uring)
-		submit_sq(b); /* the wait below submits nothing itself */
-	while (b->uring && b->inflight)
-		reap(b, true);
+	/*
+	 * In-flight transfers still point into guest memory: wait for them. Should
+	 * io_uring refuse what is queued, it must never see it (the guest's
+	 * buffers are not ours after the reset): the ring is not entered again
+	 * and the disk goes on with synchronous I/O.
+	 */
+	if (b->uring && !drain_ring(b)) {
+		log_err("%s: io_uring stopped taking requests; disk I/O is synchronous from now on",
+			b->path);
+		b->uring = false;
+		b->inflight = 0;
+	}
 	for (unsigned int i = 0; i < b->nreq; i++) {
 		b->req[i].busy = false;
 		b->req[i].next = -1;
 	}
 	b->run = -1;
 	b->stalled = false;
+	b->zero_slot = -1; /* the zeros not written yet are dropped: the driver reset */
+	b->zero_wait = false;
 }
 
 static void blk_config_read(struct virtio_dev *v, uint32_t off, void *data, uint32_t len)
@@ -677,10 +853,35 @@ static int setup_uring(struct blk *b)
 		io_uring_queue_exit(&b->ring);
 		return -EIO;
 	}
-	b->uring = true;
+	b->uring = b->ring_open = true;
 	/* Merging needs the kernel to copy iovecs when it takes a request (5.5 on). */
 	b->merge = b->ring.features & IORING_FEAT_SUBMIT_STABLE;
 	return 0;
+}
+
+/* The eventfd that gives the disk another turn (none without an event loop). */
+static int setup_resume(struct blk *b)
+{
+	if (!b->loop)
+		return 0;
+	b->resume_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (b->resume_fd < 0)
+		return -errno;
+	if (evloop_add(b->loop, b->resume_fd, resume_ready, b) < 0) {
+		close(b->resume_fd);
+		b->resume_fd = -1;
+		return -EIO;
+	}
+	return 0;
+}
+
+static void close_resume(struct blk *b)
+{
+	if (b->resume_fd < 0)
+		return;
+	evloop_del(b->loop, b->resume_fd);
+	close(b->resume_fd);
+	b->resume_fd = -1;
 }
 
 int blk_open(struct blk *b, const struct blk_options *o, const struct gm *mem, struct evloop *loop)
@@ -692,6 +893,8 @@ int blk_open(struct blk *b, const struct blk_options *o, const struct gm *mem, s
 	memset(b, 0, sizeof(*b));
 	b->loop = loop;
 	b->uring_fd = -1;
+	b->resume_fd = -1;
+	b->zero_slot = -1;
 	err = open_image(b, o);
 	if (err)
 		goto err_fd;
@@ -715,14 +918,19 @@ int blk_open(struct blk *b, const struct blk_options *o, const struct gm *mem, s
 	err = o->sync_io ? 0 : setup_uring(b);
 	if (err)
 		goto err_req;
+	err = setup_resume(b);
+	if (err)
+		goto err_uring;
 	err = virtio_dev_init(&b->vdev, "virtio-blk", VIRTIO_ID_BLOCK, &blk_ops, b, mem, features,
 			      sizeof(b->cfg), 1, BLK_QUEUE_SIZE);
 	if (err)
-		goto err_uring;
+		goto err_resume;
 	return 0;
 
+err_resume:
+	close_resume(b);
 err_uring:
-	if (b->uring) {
+	if (b->ring_open) {
 		evloop_del(loop, b->uring_fd);
 		io_uring_queue_exit(&b->ring);
 		close(b->uring_fd);
@@ -744,7 +952,8 @@ void blk_close(struct blk *b)
 	pthread_mutex_lock(&b->vdev.lock);
 	blk_reset(&b->vdev);
 	pthread_mutex_unlock(&b->vdev.lock);
-	if (b->uring) {
+	close_resume(b);
+	if (b->ring_open) {
 		evloop_del(b->loop, b->uring_fd);
 		io_uring_queue_exit(&b->ring);
 		close(b->uring_fd);

@@ -74,6 +74,16 @@ struct blk_options {
 #define BLK_POLL_US_MAX 1000
 #define BLK_MERGE_BYTES (1u << 20) /* longest merged transfer */
 #define BLK_MERGE_IOV 1024	   /* iovecs of all merged transfers in one submission (UIO_MAXIOV) */
+/*
+ * Work per turn of the I/O thread, so that one queue cannot hold it while
+ * the guest keeps the ring fed: requests taken, bytes moved by synchronous
+ * transfers, and zeros written where the file system cannot zero a range
+ * (a WRITE_ZEROES of up to 2 GiB goes out in slices, one a turn). The rest
+ * waits for the queue's next turn, after the loop's other sources.
+ */
+#define BLK_TURN_REQS BLK_QUEUE_SIZE
+#define BLK_TURN_SYNC_BYTES (8u << 20)
+#define BLK_ZERO_SLICE (1u << 20)
 
 struct blk_req {
 	bool busy;
@@ -97,10 +107,11 @@ struct blk {
 	char id[VIRTIO_BLK_ID_BYTES];
 	struct virtio_blk_config cfg;
 	struct evloop *loop;
-	bool uring;
+	bool uring;	 /* transfers go through io_uring (else synchronous preadv/pwritev) */
+	bool ring_open;	 /* the ring exists (uring may have been given up since) */
 	struct io_uring ring;
 	int uring_fd; /* eventfd io_uring signals on completions */
-	unsigned int inflight; /* transfers queued for io_uring or in it */
+	unsigned int inflight; /* transfers the kernel has taken and not completed */
 	bool stalled; /* stopped taking requests: all slots in use */
 	/* Queue polling (process_queue()): the longest window, the current one, and
 	 * when the queue last went back to kicks (0: it has not, or the window is full). */
@@ -116,6 +127,15 @@ struct blk {
 	uint64_t merged; /* requests that went to the kernel inside another's transfer */
 	struct blk_req *req;
 	unsigned int nreq;
+	/* More to do than a turn allows: this eventfd, set, brings the I/O thread
+	 * back after its other sources (-1: no event loop, every turn runs whole). */
+	int resume_fd;
+	bool resume_armed;
+	/* The WRITE_ZEROES being written in slices (slot -1: none), and whether
+	 * another one waits for it (the queue takes nothing meanwhile). */
+	int zero_slot;
+	uint64_t zero_off, zero_left;
+	bool zero_wait;
 };
 
 /*

@@ -111,8 +111,11 @@ static int rx_take(struct net *n, struct vq *q, bool mrg)
 		if (r <= 0)
 			return r;
 		/* Receive buffers are write-only, and each holds at least a header (virtio
-		 * 1.2, 5.1.6.3.1: every buffer does with MRG_RXBUF). */
-		if (c.nread || n->rx_niov + c.n > NET_RX_MAX_IOV || c.write_len < HDR_LEN) {
+		 * 1.2, 5.1.6.3.1: every buffer does with MRG_RXBUF). A used length is 32
+		 * bits, and so is a buffer's size here: a chain of 4 GiB or more (its
+		 * segments may overlap) cannot be described, and is refused. */
+		if (c.nread || n->rx_niov + c.n > NET_RX_MAX_IOV || c.write_len < HDR_LEN ||
+		    c.write_len > NET_RX_BUF_MAX) {
 			q->broken = true;
 			return -1;
 		}
@@ -121,7 +124,7 @@ static int rx_take(struct net *n, struct vq *q, bool mrg)
 		n->rx_buf[n->rx_chains] = (struct net_rx_buf){
 			.head = c.head, .nseg = (uint16_t)c.n, .cap = (uint32_t)c.write_len,
 		};
-		n->rx_room += c.write_len;
+		n->rx_room += n->rx_buf[n->rx_chains].cap; /* what rx_drop_front() takes off */
 		n->rx_chains++;
 	}
 	return 1;
@@ -136,7 +139,7 @@ static int rx_one(struct net *n)
 {
 	struct vq *q = &n->vdev.vq[RXQ];
 	bool mrg = virtio_has(&n->vdev, VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF));
-	unsigned int used = 0;
+	unsigned int used = 0, turns = 0;
 	size_t left;
 	uint16_t nbuf;
 	ssize_t got;
@@ -144,7 +147,11 @@ static int rx_one(struct net *n)
 
 again:
 	r = rx_take(n, q, mrg);
-	if (r < 0) {
+	/* Each turn takes a buffer or ends: more turns than the ring has entries
+	 * means the accounting went wrong, and the device stops rather than spin. */
+	if (r < 0 || ++turns > VQ_MAX_SIZE + 1) {
+		if (r >= 0)
+			q->broken = true;
 		rx_drop_all(n);
 		virtio_needs_reset(&n->vdev);
 		pause_rx(n, true); /* the tap stays readable: do not wake for it until a reset */

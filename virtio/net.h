@@ -25,6 +25,7 @@
 #define NET_TX_BATCH 128 /* frames sent per turn of the I/O thread */
 #define NET_RX_MAX_CHAINS NET_QUEUE_SIZE /* buffers one received frame may span: the whole ring */
 #define NET_RX_MAX_IOV 1024
+#define NET_RX_BUF_MAX UINT32_MAX /* largest receive chain: a used length is 32 bits */
 
 struct net_options {
 	const char *tap;

@@ -495,9 +495,10 @@ int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev, int vm_fd,
 	vp->vdev = vdev;
 	vp->vm_fd = vm_fd;
 	vp->loop = loop;
-	vp->intx = (struct irq_line){ .vm_fd = vm_fd, .gsi = intx_gsi };
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		vp->kick[q] = (struct virtio_pci_kick){ .vp = vp, .q = q, .fd = -1 };
+	for (unsigned int i = 0; i < MSIX_MAX_VECTORS; i++)
+		vp->msix.efd[i] = -1; /* nothing for virtio_pci_destroy() to close before msix_init() */
 	vp->ioeventfd_any_len = vm_fd >= 0 &&
 				ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0;
 	pci_dev_header(&vp->pci, VIRTIO_VENDOR, (uint16_t)(VIRTIO_DEVICE_BASE + vdev->device_id),
@@ -508,7 +509,11 @@ int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev, int vm_fd,
 	vp->pci.ops = &pci_ops;
 	vp->pci.ctx = vp;
 	pci_dev_set_intx(&vp->pci, intx_gsi);
-	err = pci_dev_add_bar(&vp->pci, 0, VIRTIO_PCI_BAR_SIZE, true, &bar_ops, vp);
+	/* Functions share the pin when there are more of them than lines: the
+	 * router keeps the pin high while any of them asserts it. */
+	err = irq_router_line(router, intx_gsi, &vp->intx);
+	if (!err)
+		err = pci_dev_add_bar(&vp->pci, 0, VIRTIO_PCI_BAR_SIZE, true, &bar_ops, vp);
 	if (!err)
 		err = pci_dev_add_io_bar(&vp->pci, VIRTIO_PCI_NOTIFY_BAR, NOTIFY_IO_SIZE, &io_bar_ops, vp);
 	if (!err)

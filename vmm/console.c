@@ -65,6 +65,9 @@ int console_open(struct console *c, int in_fd)
 	c->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (c->sig_fd < 0)
 		return -errno;
+	/* A reader that goes away (ember run ... | head) must not end Ember: its
+	 * output is dropped (a write gets EPIPE) and the guest runs on. */
+	signal(SIGPIPE, SIG_IGN);
 	if (in_fd >= 0 && isatty(in_fd)) {
 		err = make_raw(in_fd);
 		if (err)
@@ -151,16 +154,18 @@ int console_loop(struct console *c, struct vm *vm)
 	uint64_t count;
 
 	for (;;) {
-		struct pollfd pfd[4] = {
+		struct pollfd pfd[5] = {
 			{ .fd = vm->stop_fd, .events = POLLIN },
 			{ .fd = c->sig_fd, .events = POLLIN },
 			{ .fd = vm->rx_space_fd, .events = POLLIN },
 			/* Read input only while the FIFO has room: back-pressure to the terminal. */
 			{ .fd = input && serial_rx_space(&vm->serial) ? c->in_fd : -1, .events = POLLIN },
+			/* Guest output the fd could not take: flush it when it can. */
+			{ .fd = serial_tx_pending(&vm->serial) ? vm->serial.out_fd : -1, .events = POLLOUT },
 		};
 		int status;
 
-		if (poll(pfd, 4, -1) < 0) {
+		if (poll(pfd, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll failed: %s", strerror(errno));
@@ -172,6 +177,8 @@ int console_loop(struct console *c, struct vm *vm)
 			return status;
 		if (pfd[2].revents && read(vm->rx_space_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 			log_debug("rx eventfd: %s", strerror(errno));
+		if (pfd[4].revents)
+			serial_flush(&vm->serial); /* or drops it all, when the reader went away */
 		if (pfd[3].revents & (POLLERR | POLLNVAL))
 			input = false;
 		else if (pfd[3].revents) {

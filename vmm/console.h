@@ -21,9 +21,10 @@ struct console {
 };
 
 /*
- * Block termination signals (the loop receives them through a signalfd)
- * and, if `in_fd` is a terminal, switch it to raw mode. Call before any
- * thread starts. Returns 0 or -errno.
+ * Block termination signals (the loop receives them through a signalfd),
+ * ignore SIGPIPE (a reader of the guest's output that goes away must not end
+ * Ember) and, if `in_fd` is a terminal, switch it to raw mode. Call before
+ * any thread starts. Returns 0 or -errno.
  */
 __attribute__((warn_unused_result)) int console_open(struct console *c, int in_fd);
 
@@ -38,8 +39,9 @@ void console_close(struct console *c);
 void console_restore_terminal(void);
 
 /*
- * Serve input and wait until the VM asks to stop, the user quits, or a
- * signal arrives. Returns Ember's exit status.
+ * Serve input, flush guest output a stalled fd could not take, and wait
+ * until the VM asks to stop, the user quits, or a signal arrives. Nothing
+ * here blocks on the output. Returns Ember's exit status.
  */
 int console_loop(struct console *c, struct vm *vm);
 

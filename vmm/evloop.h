@@ -2,7 +2,14 @@
 /*
  * The I/O thread: an epoll loop over file descriptors (queue ioeventfds,
  * io_uring completion eventfds, tap fds), each with a callback run on this
- * thread. A stop eventfd ends it. Device work never runs on vCPU threads.
+ * thread. A stop eventfd ends it. Device work runs here, with one
+ * exception: a reset the guest asks for (a status write of 0, on a vCPU
+ * thread) makes a disk wait there for its requests in flight, and those
+ * complete on that vCPU thread.
+ *
+ * A callback should do a bounded amount of work: a device with more to do
+ * asks for another turn (an eventfd of its own, or EPOLLOUT on a tap) and
+ * comes back after the other sources that are ready.
  *
  * Registration happens before evloop_start() or from a callback on the
  * loop itself; epoll makes later additions from other threads safe too.

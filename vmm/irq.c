@@ -5,26 +5,76 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+static int kvm_line(int vm_fd, uint32_t gsi, int level)
+{
+	struct kvm_irq_level irq = { .irq = gsi, .level = (uint32_t)level };
+
+	if (vm_fd < 0)
+		return 0;
+	return ioctl(vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
+}
+
+/* A shared pin is driven only when the OR of its sources changes. */
+static int shared_set(const struct irq_line *l, int level)
+{
+	struct irq_router *r = l->shared;
+	uint64_t bit = 1ULL << l->source, *mask = &r->pin_asserted[l->gsi];
+	bool was, now;
+	int err = 0;
+
+	pthread_mutex_lock(&r->pin_lock);
+	was = *mask != 0;
+	*mask = level ? *mask | bit : *mask & ~bit;
+	now = *mask != 0;
+	if (was != now)
+		err = kvm_line(l->vm_fd, l->gsi, now);
+	pthread_mutex_unlock(&r->pin_lock);
+	return err;
+}
+
 int irq_set(const struct irq_line *l, int level)
 {
-	struct kvm_irq_level irq = { .irq = l->gsi, .level = (uint32_t)level };
-
-	if (l->vm_fd < 0)
-		return 0;
-	return ioctl(l->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
+	if (l->shared)
+		return shared_set(l, level);
+	return kvm_line(l->vm_fd, l->gsi, level);
 }
 
 int irq_router_init(struct irq_router *r, int vm_fd)
 {
+	int err;
+
 	memset(r, 0, sizeof(*r));
 	r->vm_fd = vm_fd;
 	r->next_gsi = IRQ_IOAPIC_PINS;
-	return -pthread_mutex_init(&r->lock, NULL);
+	err = -pthread_mutex_init(&r->lock, NULL);
+	if (err)
+		return err;
+	err = -pthread_mutex_init(&r->pin_lock, NULL);
+	if (err)
+		pthread_mutex_destroy(&r->lock);
+	return err;
 }
 
 void irq_router_destroy(struct irq_router *r)
 {
+	pthread_mutex_destroy(&r->pin_lock);
 	pthread_mutex_destroy(&r->lock);
+}
+
+int irq_router_line(struct irq_router *r, uint32_t gsi, struct irq_line *l)
+{
+	int err = 0;
+
+	if (gsi >= IRQ_IOAPIC_PINS)
+		return -EINVAL;
+	pthread_mutex_lock(&r->pin_lock);
+	if (r->pin_sources[gsi] == IRQ_PIN_SOURCES)
+		err = -ENOSPC;
+	else
+		*l = (struct irq_line){ .vm_fd = r->vm_fd, .gsi = gsi, .shared = r,
+					.source = r->pin_sources[gsi]++ };
+	pthread_mutex_unlock(&r->pin_lock);
+	return err;
 }
 
 int irq_router_alloc(struct irq_router *r, unsigned int n)
@@ -72,6 +122,7 @@ static int push_locked(struct irq_router *r)
 						      .type = KVM_IRQ_ROUTING_MSI };
 		e->u.msi = r->msi[i];
 	}
+	r->pushes++;
 	if (r->vm_fd >= 0 && ioctl(r->vm_fd, KVM_SET_GSI_ROUTING, t) < 0)
 		err = -errno;
 	free(t);

@@ -131,7 +131,7 @@ static const uint32_t main_ioctls[] = {
 static const uint32_t vcpu_ioctls[] = {
 	KVM_RUN,	     /* first: the hot path */
 	KVM_IRQ_LINE,	     /* the UART's IRQ, a virtio function's INTx */
-	KVM_SET_GSI_ROUTING, /* the guest programs an MSI-X vector */
+	KVM_SET_GSI_ROUTING, /* a pending MSI-X vector fires as the guest unmasks it */
 	KVM_IOEVENTFD,	     /* the guest moves a BAR or toggles memory decoding */
 	TUNSETOFFLOAD,	     /* virtio-net: offloads follow the features at DRIVER_OK */
 	KVM_GET_REGS,	     /* register dump when the guest fails */
@@ -141,7 +141,7 @@ static const uint32_t vcpu_ioctls[] = {
 
 static const uint32_t io_ioctls[] = {
 	KVM_IRQ_LINE,	     /* INTx of a virtio function */
-	KVM_SET_GSI_ROUTING, /* an MSI-X vector's route is pushed when it first fires */
+	KVM_SET_GSI_ROUTING, /* an MSI-X vector fires with a changed message: its route first */
 	TERMINAL_IOCTLS,
 };
 

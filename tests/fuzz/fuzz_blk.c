@@ -11,7 +11,8 @@
  * unknown ones) with chosen sectors, segment counts, lengths, directions,
  * split headers, missing or oversized status, direct or indirect, in low or
  * high RAM; hostile ring writes; kicks; resets. After every kick of a
- * synchronous device, unless it asked for a reset, each request published
+ * synchronous device, and the further turns of the loop it asked for (a
+ * bounded number), unless it asked for a reset, each request published
  * must have completed. At the end the device is reset for the next input.
  *
  * Input: u8 flags (bit 0 read-only device, bit 3 io_uring device, bit 1
@@ -82,12 +83,28 @@ static void open_dev(struct dev *d, bool readonly, const char *id, bool sync)
 	unlink(d->path); /* the device holds it open; nothing is left behind, even after a crash */
 }
 
+/* Turns a kick may take: the queue's size over the requests of a turn, zeros a slice each. */
+#define MAX_TURNS 4096
+
 static void kick(struct blk_fuzz *f)
 {
 	struct virtio_dev *v = &f->b->vdev;
+	bool more;
 
 	pthread_mutex_lock(&v->lock);
 	v->ops->queue_notify(v, 0);
+	more = f->b->resume_armed;
+	pthread_mutex_unlock(&v->lock);
+	/* The device asked for more turns (a turn's allowance spent, zeros written a
+	 * slice a turn): the I/O thread would give them, after its other sources. */
+	for (unsigned int i = 0; more && i < MAX_TURNS; i++) {
+		io_thread_step(&fz->loop);
+		pthread_mutex_lock(&v->lock);
+		more = f->b->resume_armed;
+		pthread_mutex_unlock(&v->lock);
+	}
+	expect(!more);
+	pthread_mutex_lock(&v->lock);
 	/* Synchronous I/O: whatever was available has completed, unless the queue broke. */
 	if (!f->b->uring && !(v->status & VIRTIO_STATUS_NEEDS_RESET) && v->vq[0].ready) {
 		uint16_t avail_idx;

@@ -6,8 +6,9 @@
  * Each input negotiates features (mergeable buffers, guest offloads,
  * EVENT_IDX, indirect descriptors), sizes the two queues and activates the
  * device, then interleaves: receive and transmit chains of chosen shapes
- * (header split or short, segments in low or high RAM or anywhere, wrong
- * directions, indirect), frames of chosen headers and lengths sent by the
+ * (header split or short, segments in low or high RAM or anywhere, up to
+ * 1 GiB each in a sparse region so that a chain can reach 4 GiB and more,
+ * wrong directions, indirect), frames of chosen headers and lengths sent by the
  * peer, kicks of either queue, passes of the I/O thread's loop (which
  * receives while the tap is readable and receive is not paused), hostile
  * ring writes, the peer draining what the device sent, and resets. The used
@@ -37,6 +38,9 @@
 #define TXQ	    1
 #define LOW_RAM	    (512u << 10)
 #define HIGH_RAM    (16u << 10)
+#define HUGE_BASE   (8ULL << 30) /* a sparse region: receive chains of several GiB */
+#define HUGE_RAM    (1ULL << 30)
+#define HUGE_SHIFT  14		  /* a huge segment's length: u16 << 14, up to 1 GiB */
 #define RX_RING	    0x0ULL
 #define TX_RING	    0x2000ULL
 #define TABLES	    0x4000ULL
@@ -153,12 +157,21 @@ static void drain(int fd)
 		;
 }
 
-/* One segment: in low or high RAM, or at any address. */
+/*
+ * One segment: in low or high RAM, at any address, or (where & 8) a huge
+ * one at the start of the sparse region, so that a few of them (overlapping)
+ * make a chain of 4 GiB or more.
+ */
 static struct fake_seg seg(struct net_fuzz *f, uint32_t len, bool write, uint8_t where,
 			   struct input *in)
 {
 	uint64_t addr;
 
+	if (where & 8) {
+		uint64_t big = (uint64_t)(len & 0xffff) << HUGE_SHIFT;
+
+		return (struct fake_seg){ HUGE_BASE, (uint32_t)(big < HUGE_RAM ? big : HUGE_RAM), write };
+	}
 	if (where & 2) {
 		addr = input_u64(in);
 		f->wild = true;
@@ -262,7 +275,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc, (void)argv;
 	log_set_level(LOG_ERR); /* no offloads on a socket; broken queues by the million */
 	fz = calloc(1, sizeof(*fz));
-	if (!fz || ram_init(&fz->ram, LOW_RAM, HIGH_RAM) || evloop_init(&fz->loop))
+	if (!fz || ram_init(&fz->ram, LOW_RAM, HIGH_RAM) ||
+	    ram_add_sparse(&fz->ram, HUGE_BASE, HUGE_RAM) || evloop_init(&fz->loop))
 		abort();
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
 		abort();

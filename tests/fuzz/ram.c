@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "boot/layout.h"
 
@@ -28,17 +29,47 @@ int ram_init(struct ram *r, uint64_t low, uint64_t high)
 	return 0;
 }
 
+#define GUARD 4096
+
+int ram_add_sparse(struct ram *r, uint64_t gpa, uint64_t size)
+{
+	uint8_t *p;
+
+	if (r->m.nr == GM_MAX_REGIONS)
+		return -ENOMEM;
+	p = mmap(NULL, size + GUARD, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	if (mprotect(p + size, GUARD, PROT_NONE)) {
+		munmap(p, size + GUARD);
+		return -ENOMEM;
+	}
+	r->sparse[r->m.nr] = true;
+	r->m.region[r->m.nr++] = (struct gm_region){ .gpa = gpa, .size = size, .host = p };
+	r->m.ram_size += size;
+	return 0;
+}
+
 void ram_destroy(struct ram *r)
 {
-	for (unsigned int i = 0; i < r->m.nr; i++)
-		free(r->m.region[i].host);
+	for (unsigned int i = 0; i < r->m.nr; i++) {
+		if (r->sparse[i])
+			munmap(r->m.region[i].host, r->m.region[i].size + GUARD);
+		else
+			free(r->m.region[i].host);
+	}
 	memset(r, 0, sizeof(*r));
 }
 
 void ram_clear(struct ram *r)
 {
-	for (unsigned int i = 0; i < r->m.nr; i++)
-		memset(r->m.region[i].host, 0, r->m.region[i].size);
+	for (unsigned int i = 0; i < r->m.nr; i++) {
+		if (r->sparse[i])
+			madvise(r->m.region[i].host, r->m.region[i].size, MADV_DONTNEED);
+		else
+			memset(r->m.region[i].host, 0, r->m.region[i].size);
+	}
 }
 
 bool ram_contains(const struct ram *r, const void *p, uint64_t len)

@@ -13,13 +13,22 @@
 
 struct ram {
 	struct gm m;
+	bool sparse[GM_MAX_REGIONS]; /* an anonymous mapping, not a heap buffer */
 };
 
 /* `low` bytes at 0, `high` bytes at 4 GiB (0: none). Returns 0 or -ENOMEM. */
 __attribute__((warn_unused_result)) int ram_init(struct ram *r, uint64_t low, uint64_t high);
 void ram_destroy(struct ram *r);
 
-/* Zero every region. */
+/*
+ * Add `size` bytes at `gpa` as a sparse anonymous mapping: room for chains
+ * of several GiB (their segments overlapping) that cost only the pages a run
+ * touches. No redzones there: a stray access past its end lands in the
+ * guard page the mapping ends with (unmapped: a crash). Returns 0 or -ENOMEM.
+ */
+__attribute__((warn_unused_result)) int ram_add_sparse(struct ram *r, uint64_t gpa, uint64_t size);
+
+/* Zero every region (a sparse one by dropping its pages). */
 void ram_clear(struct ram *r);
 
 /* Whether host range [p, p + len) lies wholly inside one region. */

@@ -112,6 +112,12 @@ def net_seeds():
     s += u8(N_RESET) + u8(MRG) + u8(0x33)
     s += net_chain(N_RX, [64, 64, 64]) + u8(N_SEND_KICK) + u16(150) + hdr
     write("net", "mergeable-tso", s)
+    # EVENT_IDX; a receive chain of five overlapping 1 GiB segments (the sparse
+    # region: sf 16), one ordinary buffer, a frame and the kick that takes it.
+    s = u8(16) + u8(0x86)  # queues of 256: 1 << (0x86 % 9), 1 << (0x86 / 16 % 9)
+    s += u8(N_RX) + u8(4) + b"".join(u16(0xffff) + u8(16) for _ in range(5))
+    s += net_chain(N_RX, [2048]) + u8(N_SEND_KICK) + u16(100) + hdr
+    write("net", "huge-chain", s)
 
 
 # ---- fuzz_bzimage: u8 mode, then the file ----

@@ -37,11 +37,12 @@ int bfx_try_open(struct bfx *f, bool readonly, bool sync, const char *id)
 	struct virtio_dev *v = &f->b.vdev;
 	int err;
 
-	ck_assert_int_eq(gm_init(&f->m, BFX_RAM, BFX_RAM), 0);
+	ck_assert_int_eq(gm_init(&f->m, f->ram ? f->ram : BFX_RAM, f->ram ? f->ram : BFX_RAM), 0);
 	f->uring = !sync;
-	if (f->uring)
+	if (f->uring && !f->shared_loop)
 		ck_assert_int_eq(evloop_init(&f->loop), 0);
-	err = blk_open(&f->b, &o, &f->m, f->uring ? &f->loop : NULL);
+	err = blk_open(&f->b, &o, &f->m,
+		       f->shared_loop ? f->shared_loop : f->uring ? &f->loop : NULL);
 	if (err)
 		return err;
 	f->opened = true;
@@ -54,7 +55,7 @@ int bfx_try_open(struct bfx *f, bool readonly, bool sync, const char *id)
 		v->driver_features &= ~VIRTIO_FEAT_EVENT_IDX;
 	v->status |= VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
 		     VIRTIO_STATUS_DRIVER_OK;
-	if (f->uring) {
+	if (f->uring && !f->shared_loop) {
 		ck_assert_int_eq(evloop_start(&f->loop), 0);
 		f->loop_running = true;
 	}
@@ -74,7 +75,7 @@ void bfx_close(struct bfx *f)
 		evloop_stop(&f->loop);
 	if (f->opened)
 		blk_close(&f->b);
-	if (f->uring)
+	if (f->uring && !f->shared_loop)
 		evloop_destroy(&f->loop);
 	gm_destroy(&f->m);
 	unlink(f->path);

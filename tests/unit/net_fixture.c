@@ -14,6 +14,11 @@ static const uint8_t nfx_mac[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
 
 void nfx_attach(struct nfx *f)
 {
+	nfx_attach_ram(f, NFX_RAM);
+}
+
+void nfx_attach_ram(struct nfx *f, uint64_t ram)
+{
 	int sv[2];
 
 	memset(f, 0, sizeof(*f));
@@ -21,7 +26,7 @@ void nfx_attach(struct nfx *f)
 	/* The device refuses TUNSETOFFLOAD on a socket with a warning at every activation. */
 	f->log_level = log_get_level();
 	log_set_level(LOG_ERR);
-	ck_assert_int_eq(gm_init(&f->m, NFX_RAM, NFX_RAM), 0);
+	ck_assert_int_eq(gm_init(&f->m, ram, ram), 0);
 	ck_assert_int_eq(evloop_init(&f->loop), 0);
 	/* A tap fd is non-blocking (tap_open); the device end must be too. */
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv),
@@ -95,7 +100,7 @@ uint64_t nfx_buf(struct nfx *f, uint32_t len, uint8_t fill)
 {
 	uint64_t gpa = f->buf_next;
 
-	ck_assert_uint_le(gpa + len, NFX_RAM);
+	ck_assert_uint_le(gpa + len, f->m.ram_size);
 	f->buf_next = (gpa + len + 15) & ~15ULL;
 	if (len)
 		memset(nfx_host(f, gpa, len), fill, len);

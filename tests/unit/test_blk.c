@@ -715,5 +715,7 @@ Suite *blk_suite(void)
 	blk_flush_tcases(s);
 	blk_poll_tcases(s);
 	blk_merge_tcases(s);
+	blk_turn_tcases(s);
+	blk_edge_tcases(s);
 	return s;
 }

@@ -47,6 +47,10 @@ struct bfx {
 	bool uring, loop_running, opened;
 	bool event_idx;	      /* set before bfx_try_open(): negotiate EVENT_IDX */
 	unsigned int poll_us; /* set before bfx_try_open(): blk_options.poll_us */
+	/* Set before bfx_try_open(): the device runs on this loop (the test's; it
+	 * starts and stops it), in either mode, and not on one of its own. */
+	struct evloop *shared_loop;
+	uint64_t ram; /* set before bfx_try_open(): guest RAM (sparse), 0: BFX_RAM */
 	uint16_t next;	   /* next free descriptor of the ring */
 	unsigned int nreq; /* header / status slots handed out */
 };
@@ -56,6 +60,8 @@ void blk_io_tcases(Suite *s);
 void blk_flush_tcases(Suite *s);
 void blk_poll_tcases(Suite *s);
 void blk_merge_tcases(Suite *s);
+void blk_turn_tcases(Suite *s);
+void blk_edge_tcases(Suite *s);
 
 /* The byte the image holds at `off` when created. */
 uint8_t bfx_pattern(uint64_t off);

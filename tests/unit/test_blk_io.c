@@ -420,7 +420,30 @@ START_TEST(test_uring_close_with_requests_in_flight)
 		indirect_read(&f, k, (uint16_t)k);
 	v->ops->queue_notify(v, 0);
 	pthread_mutex_unlock(&v->lock);
-	bfx_close(&f); /* must wait for the transfers, not free what they point at */
+	/* blk_close() must wait for the transfers, not free what they point at:
+	 * when it returns, each read has completed into guest RAM (which
+	 * bfx_close() frees) and the image is free for the next user. */
+	evloop_stop(&f.loop);
+	f.loop_running = false;
+	blk_close(&f.b);
+	f.opened = false;
+	ck_assert_int_eq(f.b.fd, -1);
+	ck_assert_uint_eq(f.b.inflight, 0);
+	ck_assert_uint_eq(bfx_used_idx(&f), 64);
+	for (unsigned int k = 0; k < 64; k++) {
+		ck_assert_uint_eq(bfx_get8(&f, BFX_STATUS + 2048 + k), VIRTIO_BLK_S_OK);
+		ck_assert(bfx_guest_is_pattern(&f, BFX_DATA + 512ULL * k, (k % BFX_SECTORS) * 512ULL,
+					       512));
+	}
+	{
+		int fd = open(f.path, O_RDWR | O_CLOEXEC);
+		struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(fcntl(fd, F_OFD_SETLK, &lk), 0); /* the lock went with it */
+		close(fd);
+	}
+	bfx_close(&f);
 }
 END_TEST
 

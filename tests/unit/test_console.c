@@ -1,4 +1,7 @@
 /* vmm/console: console_feed's Ctrl-A escape handling and back-pressure into the UART. */
+#include <errno.h>
+#include <unistd.h>
+
 #include "devices/serial.h"
 #include "tests/unit/suites.h"
 #include "vmm/console.h"
@@ -182,6 +185,31 @@ START_TEST(test_not_raw_passes_ctrl_a_through)
 }
 END_TEST
 
+/*
+ * Once the console is open, a reader of the guest's output that went away
+ * (ember run ... | head) does not end Ember: a write gets EPIPE, no SIGPIPE.
+ */
+START_TEST(test_open_console_survives_a_closed_reader)
+{
+	struct irq_line nowhere = { .vm_fd = -1 };
+	struct console c;
+	struct serial s;
+	uint8_t v = 'x';
+	int p[2];
+
+	ck_assert_int_eq(console_open(&c, -1), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(serial_init(&s, nowhere, p[1], -1), 0);
+	close(p[0]);
+	serial_ops.write(&s, 0, &v, 1); /* killed by SIGPIPE here before the fix */
+	ck_assert_int_eq(write(p[1], &v, 1), -1);
+	ck_assert_int_eq(errno, EPIPE);
+	serial_destroy(&s);
+	close(p[1]);
+	console_close(&c);
+}
+END_TEST
+
 Suite *console_suite(void)
 {
 	Suite *s = suite_create("console");
@@ -197,6 +225,7 @@ Suite *console_suite(void)
 	tcase_add_test(feed_tc, test_stops_when_fifo_full);
 	tcase_add_test(feed_tc, test_escape_kept_while_fifo_full);
 	tcase_add_test(feed_tc, test_not_raw_passes_ctrl_a_through);
+	tcase_add_test(feed_tc, test_open_console_survives_a_closed_reader);
 	suite_add_tcase(s, feed_tc);
 	return s;
 }

@@ -633,6 +633,7 @@ Suite *net_suite(void)
 
 	net_rx_tcases(s);
 	net_order_tcases(s);
+	net_huge_tcases(s);
 
 	tcase_add_test(open_tc, test_open_bad_names);
 	tcase_add_loop_test(open_tc, test_open_real_tap, 0, 2);

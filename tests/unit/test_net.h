@@ -29,6 +29,7 @@
 #include "vmm/gm.h"
 
 #define NFX_RAM	    (8ULL << 20)
+#define NFX_HUGE_RAM (512ULL << 20) /* room for a 255 MiB buffer: chains of 4 GiB and more */
 #define NFX_RX_RING 0x1000ULL  /* queue 0, up to NET_QUEUE_SIZE entries */
 #define NFX_TX_RING 0x4000ULL  /* queue 1 */
 #define NFX_TABLE   0x8000ULL  /* indirect tables */
@@ -67,6 +68,12 @@ struct nfx {
 
 /* Guest RAM, event loop, socket pair, net_attach(); the device is not activated. */
 void nfx_attach(struct nfx *f);
+
+/*
+ * The same with `ram` bytes of guest RAM from 0 (up to 4 GiB): a sparse
+ * mapping, so a large one costs only the pages a test touches.
+ */
+void nfx_attach_ram(struct nfx *f, uint64_t ram);
 
 /* Set up the queues, negotiate c->features, set DRIVER_OK and activate. */
 void nfx_activate(struct nfx *f, const struct nfx_cfg *c);
@@ -121,6 +128,7 @@ bool nfx_guest_is_pattern(struct nfx *f, uint64_t gpa, unsigned int seed, size_t
 /* CPU time the I/O thread used over `ms` milliseconds of the test thread sleeping. */
 double nfx_loop_cpu_ms(struct nfx *f, unsigned int ms);
 
-/* Test cases defined in test_net_rx.c and test_net_order.c, added to the net suite. */
+/* Test cases defined in test_net_rx.c, test_net_order.c and test_net_huge.c, added to the net suite. */
 void net_rx_tcases(Suite *s);
 void net_order_tcases(Suite *s);
+void net_huge_tcases(Suite *s);

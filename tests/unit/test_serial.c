@@ -446,6 +446,8 @@ START_TEST(test_space_eventfd_written_when_fcr_clears_fifo)
 }
 END_TEST
 
+void serial_out_tcases(Suite *s);
+
 Suite *serial_suite(void)
 {
 	Suite *s = suite_create("serial");
@@ -483,5 +485,6 @@ Suite *serial_suite(void)
 	tcase_add_test(regs_tc, test_wide_read_zero_extends);
 	tcase_add_test(regs_tc, test_status_registers_ignore_writes);
 	suite_add_tcase(s, regs_tc);
+	serial_out_tcases(s);
 	return s;
 }

@@ -59,7 +59,8 @@ static const struct virtio_dev_ops fake_ops = {
 	.config_write = fake_config_write,
 };
 
-void pfx_open_cfg(struct pfx *p, uint32_t config_size)
+static void open_with(struct pfx *p, uint32_t config_size, int vm_fd, struct irq_router *router,
+		      uint8_t gsi)
 {
 	memset(p, 0, sizeof(*p));
 	ck_assert_int_eq(gm_init(&p->m, PFX_RAM, PFX_RAM), 0);
@@ -68,9 +69,23 @@ void pfx_open_cfg(struct pfx *p, uint32_t config_size)
 	ck_assert_int_eq(virtio_dev_init(&p->d.vdev, "fake", PFX_DEV_ID, &fake_ops, &p->d, &p->m,
 					 PFX_FEATURES, config_size, PFX_QUEUES, PFX_QSIZE),
 			 0);
-	ck_assert_int_eq(irq_router_init(&p->router, -1), 0);
+	if (!router) {
+		ck_assert_int_eq(irq_router_init(&p->router, vm_fd), 0);
+		p->own_router = true;
+		router = &p->router;
+	}
 	ck_assert_int_eq(evloop_init(&p->loop), 0);
-	ck_assert_int_eq(virtio_pci_init(&p->vp, &p->d.vdev, -1, &p->router, &p->loop, 16), 0);
+	ck_assert_int_eq(virtio_pci_init(&p->vp, &p->d.vdev, vm_fd, router, &p->loop, gsi), 0);
+}
+
+void pfx_open_cfg(struct pfx *p, uint32_t config_size)
+{
+	open_with(p, config_size, -1, NULL, 16);
+}
+
+void pfx_open_on(struct pfx *p, int vm_fd, struct irq_router *router, uint8_t gsi)
+{
+	open_with(p, PFX_CFG_SIZE, vm_fd, router, gsi);
 }
 
 void pfx_open(struct pfx *p)
@@ -90,7 +105,8 @@ void pfx_close(struct pfx *p)
 		evloop_stop(&p->loop);
 	virtio_pci_destroy(&p->vp);
 	evloop_destroy(&p->loop);
-	irq_router_destroy(&p->router);
+	if (p->own_router)
+		irq_router_destroy(&p->router);
 	virtio_dev_destroy(&p->d.vdev);
 	gm_destroy(&p->m);
 }
@@ -659,5 +675,6 @@ Suite *virtio_pci_suite(void)
 	suite_add_tcase(s, queue_tc);
 
 	virtio_pci_caps_tcases(s);
+	virtio_pci_intx_tcases(s);
 	return s;
 }

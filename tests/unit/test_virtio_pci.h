@@ -48,7 +48,8 @@ struct fake_dev {
 struct pfx {
 	struct gm m;
 	struct fake_dev d;
-	struct irq_router router;
+	struct irq_router router; /* unless the test passed one (pfx_open_on) */
+	bool own_router;
 	struct evloop loop;
 	bool loop_running;
 	struct virtio_pci vp;
@@ -56,10 +57,13 @@ struct pfx {
 
 /* Test cases defined beside test_virtio_pci.c, added to its suite. */
 void virtio_pci_caps_tcases(Suite *s);
+void virtio_pci_intx_tcases(Suite *s);
 
 /* Build the fake device (`config_size` bytes of config) and its PCI function. */
 void pfx_open_cfg(struct pfx *p, uint32_t config_size);
 void pfx_open(struct pfx *p);
+/* The same on VM fd `vm_fd` (a fake one: fake_kvm.h) with INTx on `gsi`, MSI through `router`. */
+void pfx_open_on(struct pfx *p, int vm_fd, struct irq_router *router, uint8_t gsi);
 void pfx_start_loop(struct pfx *p);
 void pfx_close(struct pfx *p);
 

@@ -146,6 +146,18 @@ pre_blk_intx() {
 }
 post_blk_intx() { rm -f blk-intx.img; }
 
+# intx-many: eight 4 MiB images of random bytes, then two taps as net-two.
+pre_intx_many() {
+	load_tun
+	for _i in 0 1 2 3 4 5 6 7; do
+		rm -f "im$_i.img"
+		dd if=/dev/urandom of="im$_i.img" bs=1M count=4 2>/dev/null
+		note "EMBER-HOST-MD5-$_i" "$(md5sum <"im$_i.img" | cut -d' ' -f1)"
+	done
+}
+during_intx_many() { during_net_two "$1"; }
+post_intx_many() { rm -f im0.img im1.img im2.img im3.img im4.img im5.img im6.img im7.img; }
+
 # net-ping and net-two: the host side of each tap gets .1 of its subnet;
 # once the guest has pinged it (EMBER-NET-READY), the host pings the guest,
 # then types a line to let it power off. That line is typed on every path,
@@ -207,3 +219,45 @@ net_tcp() {
 	note EMBER-HOST-RX-SHA256 "$(sha net.back)"
 }
 post_net_tcp() { rm -f net.dat net.back net.fifo; }
+
+# stop_wait PID: SIGTERM, then the status in _st (999: still running after 10 s, killed).
+# Not in a subshell: only the parent can reap it (a zombie answers kill -0).
+stop_wait() {
+	kill -TERM "$1"
+	_n=0
+	while [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null && [ "$_n" -lt 100 ]; do
+		sleep 0.1
+		_n=$((_n + 1))
+	done
+	if [ "$_n" -ge 100 ]; then kill -KILL "$1"; wait "$1"; _st=999; else wait "$1"; _st=$?; fi
+}
+# micro-plumbing: chatter.bin (prints for ever) with its reader gone (head
+# leaves after 100 bytes), then with stdout stalled (a FIFO nobody reads)
+# and a line typed once the pipe is full: both must stop on SIGTERM (143).
+# Before the fix: 141 (SIGPIPE), and 999 (the main loop waited for the
+# serial lock that a blocked write held).
+pre_micro_plumbing() {
+	rm -f hp sp
+	mkfifo hp sp
+	head -c 100 <hp >head.out &
+	"$EMBER" run --firmware "$GUESTS/chatter.bin" >hp 2>head.err </dev/null &
+	_e=$!
+	sleep 3
+	stop_wait $_e
+	note EMBER-PLUMB-HEAD-STATUS "$_st"
+	note EMBER-PLUMB-HEAD-BYTES "$(wc -c <head.out)"
+	rm -f ip
+	mkfifo ip
+	exec 7<>sp 8<>ip
+	"$EMBER" run --firmware "$GUESTS/chatter.bin" >sp 2>stall.err <ip &
+	_e=$!
+	sleep 12 # 64 KiB of output at ~110 us an exit: the pipe is full
+	echo typed >&8
+	sleep 1
+	stop_wait $_e
+	exec 8>&-
+	note EMBER-PLUMB-STALL-STATUS "$_st"
+	exec 7>&-
+	note EMBER-PLUMB-ERR "$(cat head.err stall.err | tr '\n' ' ')"
+	rm -f hp sp ip head.out head.err stall.err
+}
