@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "boot/aml.h"
-#include "boot/layout.h"
+#include "vmm/layout.h"
 
 #define ACPI_SIZE (LAYOUT_ACPI_END - LAYOUT_ACPI)
 #define FADT_HW_REDUCED (1U << 20)

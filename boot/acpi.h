@@ -7,10 +7,8 @@
  */
 #include <stdint.h>
 
+#include "devices/power.h" /* the registers the tables describe: ACPI_S5_SLP_TYP, ACPI_RESET_VALUE */
 #include "vmm/gm.h"
-
-#define ACPI_S5_SLP_TYP 5  /* SLP_TYP value the DSDT gives for S5 */
-#define ACPI_RESET_VALUE 1 /* written to the reset register to reboot */
 
 /*
  * Build the tables for `cpus` vCPUs into guest RAM at LAYOUT_ACPI.

@@ -3,10 +3,10 @@
 #include <errno.h>
 #include <string.h>
 
-#define HDR_OFFSET 0x1f1
+#include "vmm/layout.h"
+
 #define BOOT_FLAG 0xaa55
 #define HDR_MAGIC 0x53726448 /* "HdrS" */
-#define DEFAULT_LOAD 0x1000000ULL
 
 static int fail(const char **why, const char *reason)
 {
@@ -20,9 +20,9 @@ static uint64_t load_address(const struct setup_header *h)
 	uint64_t align = h->kernel_alignment;
 	uint64_t pref = h->pref_address;
 
-	if (pref >= 0x100000 && (!align || !(align & (align - 1))) && (!align || pref % align == 0))
+	if (pref >= LAYOUT_HIGH_RAM && (!align || !(align & (align - 1))) && (!align || pref % align == 0))
 		return pref;
-	return DEFAULT_LOAD;
+	return LAYOUT_KERNEL_DEFAULT;
 }
 
 int bzimage_parse(const void *data, size_t size, struct bzimage *bz, const char **why)
@@ -34,8 +34,8 @@ int bzimage_parse(const void *data, size_t size, struct bzimage *bz, const char 
 	memset(bz, 0, sizeof(*bz));
 	if (size < 0x264 + sizeof(uint32_t))
 		return fail(why, "file too small to hold a Linux boot header");
-	h = (const void *)(p + HDR_OFFSET);
-	memcpy(&bz->hdr, h, sizeof(bz->hdr) < size - HDR_OFFSET ? sizeof(bz->hdr) : size - HDR_OFFSET);
+	h = (const void *)(p + BZ_HDR_OFFSET);
+	memcpy(&bz->hdr, h, sizeof(bz->hdr) < size - BZ_HDR_OFFSET ? sizeof(bz->hdr) : size - BZ_HDR_OFFSET);
 	h = &bz->hdr;
 	if (h->boot_flag != BOOT_FLAG || h->header != HDR_MAGIC)
 		return fail(why, "not a Linux bzImage (no boot sector signature or HdrS magic)");

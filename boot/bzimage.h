@@ -10,6 +10,8 @@
 #include <asm/bootparam.h>
 
 #define BZIMAGE_MIN_VERSION 0x020c /* xloadflags and the 64-bit entry */
+#define BZ_HDR_OFFSET 0x1f1	    /* the setup header, in the file and in boot_params alike */
+#define BZ_ENTRY64_OFFSET 0x200	    /* the 64-bit entry, from the protected-mode kernel's start */
 
 struct bzimage {
 	struct setup_header hdr; /* copy, host byte order is little-endian */

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "boot/layout.h"
+#include "vmm/layout.h"
 
 #define PTE_P (1ULL << 0)
 #define PTE_RW (1ULL << 1)

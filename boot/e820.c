@@ -2,7 +2,7 @@
 
 #include <errno.h>
 
-#include "boot/layout.h"
+#include "vmm/layout.h"
 
 static int add(struct boot_e820_entry *tab, int *n, int max, uint64_t addr, uint64_t size,
 	       uint32_t type)

@@ -5,7 +5,7 @@
 
 #include "boot/acpi.h"
 #include "boot/e820.h"
-#include "boot/layout.h"
+#include "vmm/layout.h"
 
 #define PAGE_MASK_4K (~0xfffULL)
 
@@ -115,7 +115,7 @@ int linux_load(const struct gm *m, const struct linux_images *img, struct linux_
 
 	memset(&bp, 0, sizeof(bp));
 	/* Copy the setup header as the file has it, then fill in the loader's fields. */
-	memcpy((uint8_t *)&bp + 0x1f1, bz->setup + 0x1f1, bz->hdr_end - 0x1f1);
+	memcpy((uint8_t *)&bp + BZ_HDR_OFFSET, bz->setup + BZ_HDR_OFFSET, bz->hdr_end - BZ_HDR_OFFSET);
 	bp.hdr.type_of_loader = 0xff; /* undefined loader */
 	bp.hdr.code32_start = (uint32_t)bz->load_addr;
 	bp.hdr.vid_mode = 0xffff; /* "normal" */
@@ -132,7 +132,7 @@ int linux_load(const struct gm *m, const struct linux_images *img, struct linux_
 	bp.e820_entries = (uint8_t)n;
 	if (gm_write(m, LAYOUT_ZERO_PAGE, &bp, sizeof(bp)) || write_reset_stub(m))
 		return fail(why, "guest RAM too small for boot_params", -ENOMEM);
-	out->entry = bz->load_addr + 0x200;
+	out->entry = bz->load_addr + BZ_ENTRY64_OFFSET;
 	out->boot_params = LAYOUT_ZERO_PAGE;
 	return 0;
 }

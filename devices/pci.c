@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "boot/layout.h"
+#include "vmm/layout.h"
 
 #define ADDR_ENABLE 0x80000000U
 #define HOST_VENDOR 0x8086 /* a generic host bridge identity Linux knows */

@@ -76,7 +76,7 @@ extern const struct bus_ops pci_config_ops; /* ctx: struct pci *, on the port bu
 extern const struct bus_ops pci_mmio_ops;   /* ctx: struct pci *, over the BAR window */
 extern const struct bus_ops pci_io_ops;	    /* ctx: struct pci *, over the I/O BAR window */
 
-/* Set up bus 0 with the host bridge in slot 0 and the windows of boot/layout.h. */
+/* Set up bus 0 with the host bridge in slot 0 and the windows of vmm/layout.h. */
 __attribute__((warn_unused_result)) int pci_init(struct pci *p);
 void pci_set_window(struct pci *p, uint64_t base, uint64_t size);
 void pci_set_io_window(struct pci *p, uint64_t base, uint64_t size);

@@ -2,7 +2,6 @@
 
 #include <string.h>
 
-#include "boot/acpi.h"
 
 #define SLP_EN 0x20
 #define SLP_TYP(v) (((v) >> 2) & 7)

@@ -14,5 +14,7 @@
 extern const struct bus_ops power_acpi_ops; /* ctx: struct exit_hook * */
 extern const struct bus_ops power_exit_port_ops;
 
+#define ACPI_S5_SLP_TYP 5  /* SLP_TYP value the DSDT gives for S5 */
+#define ACPI_RESET_VALUE 1 /* written to the reset register to reboot */
 #define POWER_ACPI_LEN 3
 #define POWER_EXIT_PORT_LEN 1

@@ -23,7 +23,7 @@ rank() { # MODULE (path without .c/.h)
 }
 
 edges=$(for f in vmm/*.[ch] devices/*.[ch] virtio/*.[ch] boot/*.[ch]; do
-	sed -n 's/^#include "\([a-z]*\/[a-z0-9_]*\)\.h"/\1/p' "$f" | sed "s|^|${f%.[ch]} |"
+	sed -n 's/^#include "\([a-z]*\/[a-z0-9_]*\)\.h".*/\1/p' "$f" | sed "s|^|${f%.[ch]} |"
 done | awk '$1 != $2' | sort -u)
 
 plan 2

@@ -73,6 +73,7 @@ tier unit-sanitized env CK_FORK=yes CK_TIMEOUT_MULTIPLIER=2 build/unit-san
 tests/linux/fetch.sh >"$LOG/fetch.log" 2>&1 || echo "== fetch of the guest kernel failed (see $LOG/fetch.log)"
 tier cli tests/cli.sh
 tier docs tests/docs.sh
+tier layers tests/layers.sh
 tier micro-guests tests/guests/run.sh
 tier micro-guests-sanitized env EMBER=build/ember-san tests/guests/run.sh
 # Each libFuzzer target, a few seconds from its seed corpus: they build, and

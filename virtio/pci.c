@@ -9,7 +9,7 @@
 
 #include <linux/kvm.h>
 
-#include "boot/layout.h"
+#include "vmm/layout.h"
 #include "vmm/log.h"
 
 /* BAR 0 layout: one 4 KiB page per structure. */

@@ -6,6 +6,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "vmm/exit.h"
 #include "vmm/log.h"
 
 /*
@@ -119,10 +120,10 @@ size_t console_feed(struct console *c, struct serial *s, const uint8_t *buf, siz
 }
 
 /* Read what the FIFO can take now; returns false at end of input. */
-static bool pump_input(struct console *c, struct vm *vm, bool *quit)
+static bool pump_input(struct console *c, const struct console_vm *vm, bool *quit)
 {
 	uint8_t buf[SERIAL_FIFO];
-	size_t room = serial_rx_space(&vm->serial);
+	size_t room = serial_rx_space(vm->serial);
 	ssize_t n;
 
 	*quit = false;
@@ -134,7 +135,7 @@ static bool pump_input(struct console *c, struct vm *vm, bool *quit)
 	if (n == 0)
 		return false;
 	/* The FIFO had `room` bytes free and only the guest drains it: all bytes fit. */
-	console_feed(c, &vm->serial, buf, (size_t)n, quit);
+	console_feed(c, vm->serial, buf, (size_t)n, quit);
 	return true;
 }
 
@@ -148,7 +149,7 @@ static int signal_status(struct console *c)
 	return 128 + (int)si.ssi_signo;
 }
 
-int console_loop(struct console *c, struct vm *vm)
+int console_loop(struct console *c, const struct console_vm *vm)
 {
 	bool input = c->in_fd >= 0, quit;
 	uint64_t count;
@@ -159,9 +160,9 @@ int console_loop(struct console *c, struct vm *vm)
 			{ .fd = c->sig_fd, .events = POLLIN },
 			{ .fd = vm->rx_space_fd, .events = POLLIN },
 			/* Read input only while the FIFO has room: back-pressure to the terminal. */
-			{ .fd = input && serial_rx_space(&vm->serial) ? c->in_fd : -1, .events = POLLIN },
+			{ .fd = input && serial_rx_space(vm->serial) ? c->in_fd : -1, .events = POLLIN },
 			/* Guest output the fd could not take: flush it when it can. */
-			{ .fd = serial_tx_pending(&vm->serial) ? vm->serial.out_fd : -1, .events = POLLOUT },
+			{ .fd = serial_tx_pending(vm->serial) ? vm->serial->out_fd : -1, .events = POLLOUT },
 		};
 		int status;
 
@@ -172,13 +173,13 @@ int console_loop(struct console *c, struct vm *vm)
 			return EXIT_INTERNAL;
 		}
 		if (pfd[0].revents)
-			return vm->exit_status;
+			return *vm->exit_status;
 		if (pfd[1].revents && (status = signal_status(c)) >= 0)
 			return status;
 		if (pfd[2].revents && read(vm->rx_space_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 			log_debug("rx eventfd: %s", strerror(errno));
 		if (pfd[4].revents)
-			serial_flush(&vm->serial); /* or drops it all, when the reader went away */
+			serial_flush(vm->serial); /* or drops it all, when the reader went away */
 		if (pfd[3].revents & (POLLERR | POLLNVAL))
 			input = false;
 		else if (pfd[3].revents) {

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <termios.h>
 
-#include "vmm/vm.h"
+#include "devices/serial.h"
 
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-A */
 
@@ -38,12 +38,20 @@ void console_close(struct console *c);
  */
 void console_restore_terminal(void);
 
+/* What the main thread's loop serves of the VM: no more than this. */
+struct console_vm {
+	int stop_fd;		/* eventfd: a stop was requested */
+	const int *exit_status; /* the VM's status, written before stop_fd is signalled */
+	struct serial *serial;	/* COM1: input goes in, stalled output is flushed */
+	int rx_space_fd;	/* eventfd: the UART's receive FIFO drained */
+};
+
 /*
  * Serve input, flush guest output a stalled fd could not take, and wait
  * until the VM asks to stop, the user quits, or a signal arrives. Nothing
  * here blocks on the output. Returns Ember's exit status.
  */
-int console_loop(struct console *c, struct vm *vm);
+int console_loop(struct console *c, const struct console_vm *vm);
 
 /*
  * Feed `n` bytes of user input through the escape handling into `s`.

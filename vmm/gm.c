@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "boot/layout.h"
+#include "vmm/layout.h"
 
 /*
  * KVM maps guest memory with 2 MiB pages only where the guest-physical and

@@ -7,7 +7,7 @@
 
 #include "boot/acpi.h"
 #include "boot/cpu.h"
-#include "boot/layout.h"
+#include "vmm/layout.h"
 #include "boot/linux.h"
 #include "vmm/console.h"
 #include "vmm/file.h"
@@ -213,7 +213,10 @@ static int start_and_wait(struct vm *vm, const struct cli_config *cfg)
 		status = EXIT_SETUP;
 	} else {
 		/* From here on (with seccomp) every thread runs under its filter. */
-		status = console_loop(&con, vm);
+		struct console_vm cv = { .stop_fd = vm->stop_fd, .exit_status = &vm->exit_status,
+					 .serial = &vm->serial, .rx_space_fd = vm->rx_space_fd };
+
+		status = console_loop(&con, &cv);
 	}
 	vm_stop(vm);
 	console_close(&con);

@@ -58,23 +58,24 @@ int vcpu_set_linux_entry(struct vcpu *v, uint64_t entry, uint64_t boot_params)
 	return 0;
 }
 
-int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int id)
+int vcpu_create(struct vcpu *v, const struct vcpu_env *env, int vm_fd, unsigned int id,
+		unsigned int nr, struct kvm_cpuid2 *cpuid, unsigned int cap)
 {
 	int err;
 
 	memset(v, 0, sizeof(*v));
-	v->vm = vm;
+	v->env = env;
 	v->id = id;
-	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	v->fd = ioctl(vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (v->fd < 0)
 		return -errno;
-	v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	v->run = mmap(NULL, env->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 	if (v->run == MAP_FAILED) {
 		err = -errno;
 		goto err_fd;
 	}
-	cpu_cpuid_patch(vm->cpuid, vm->cpuid_cap, id, vm->nr_vcpus);
-	if (ioctl(v->fd, KVM_SET_CPUID2, vm->cpuid) < 0) {
+	cpu_cpuid_patch(cpuid, cap, id, nr);
+	if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0) {
 		err = -errno;
 		goto err_map;
 	}
@@ -85,7 +86,7 @@ int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int id)
 	return 0;
 
 err_map:
-	munmap(v->run, v->vm->run_size);
+	munmap(v->run, v->env->run_size);
 err_fd:
 	close(v->fd);
 	v->fd = -1;
@@ -96,7 +97,7 @@ void vcpu_destroy(struct vcpu *v)
 {
 	if (v->fd < 0)
 		return;
-	munmap(v->run, v->vm->run_size);
+	munmap(v->run, v->env->run_size);
 	close(v->fd);
 	v->fd = -1;
 }
@@ -129,7 +130,7 @@ void vcpu_dump(const struct vcpu *v)
 static void note_access(struct vcpu *v, bool mmio, uint64_t addr, const void *data, uint32_t len,
 			uint32_t count, bool is_write)
 {
-	const struct bus *b = mmio ? &v->vm->mmio : &v->vm->pio;
+	const struct bus *b = mmio ? v->env->mmio : v->env->pio;
 	const struct bus_range *r = bus_find(b, addr, len);
 	size_t i = r ? (size_t)(r - b->range) : TRACE_MAX_DEVS;
 
@@ -137,13 +138,13 @@ static void note_access(struct vcpu *v, bool mmio, uint64_t addr, const void *da
 		v->trace_dev = (unsigned int)i + (mmio ? TRACE_MAX_DEVS : 0);
 	else
 		v->trace_dev = 2 * TRACE_MAX_DEVS + (mmio ? 1 : 0); /* unhandled */
-	trace_access(&v->vm->trace, v->id, mmio, is_write, addr, len, data, count,
+	trace_access(v->env->trace, v->id, mmio, is_write, addr, len, data, count,
 		     r ? r->name : NULL);
 }
 
 static bool tracing(const struct vcpu *v)
 {
-	return v->vm->trace.classes || v->vm->trace.stats;
+	return v->env->trace->classes || v->env->trace->stats;
 }
 
 static void handle_io(struct vcpu *v)
@@ -154,7 +155,7 @@ static void handle_io(struct vcpu *v)
 
 	/* String I/O (rep ins/outs) comes as `count` accesses of `size` bytes. */
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
-		if (bus_access(&v->vm->pio, run->io.port, data, run->io.size, out) &&
+		if (bus_access(v->env->pio, run->io.port, data, run->io.size, out) &&
 		    log_limit_ok(&v->unmapped_log, UNMAPPED_LOG_BURST, LOG_DEBUG))
 			log_debug("vCPU %u: %s unmapped port %#x (%u bytes)", v->id, out ? "write to" : "read from",
 				  run->io.port, run->io.size);
@@ -170,7 +171,7 @@ static void handle_mmio(struct vcpu *v)
 
 	if (len > sizeof(run->mmio.data))
 		len = sizeof(run->mmio.data);
-	if (bus_access(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data, len, run->mmio.is_write) &&
+	if (bus_access(v->env->mmio, run->mmio.phys_addr, run->mmio.data, len, run->mmio.is_write) &&
 	    log_limit_ok(&v->unmapped_log, UNMAPPED_LOG_BURST, LOG_DEBUG))
 		log_debug("vCPU %u: %s unmapped MMIO %#llx (%u bytes)", v->id,
 			  run->mmio.is_write ? "write to" : "read from", run->mmio.phys_addr, len);
@@ -180,22 +181,22 @@ static void handle_mmio(struct vcpu *v)
 
 static void guest_failed(struct vcpu *v, int status, const char *what)
 {
-	trace_event(&v->vm->trace, v->id, TRACE_SHUTDOWN, what);
+	trace_event(v->env->trace, v->id, TRACE_SHUTDOWN, what);
 	log_err("vCPU %u: %s", v->id, what);
 	vcpu_dump(v);
-	vm_request_stop(v->vm, status, what);
+	exit_request(&v->env->stop, status, what);
 }
 
 static void handle_system_event(struct vcpu *v)
 {
 	switch (v->run->system_event.type) {
 	case KVM_SYSTEM_EVENT_SHUTDOWN:
-		trace_event(&v->vm->trace, v->id, TRACE_SHUTDOWN, "system-event power-off");
-		vm_request_stop(v->vm, EXIT_GUEST_OFF, "guest powered off");
+		trace_event(v->env->trace, v->id, TRACE_SHUTDOWN, "system-event power-off");
+		exit_request(&v->env->stop, EXIT_GUEST_OFF, "guest powered off");
 		break;
 	case KVM_SYSTEM_EVENT_RESET:
-		trace_event(&v->vm->trace, v->id, TRACE_SHUTDOWN, "system-event reset");
-		vm_request_stop(v->vm, EXIT_GUEST_OFF, "guest rebooted");
+		trace_event(v->env->trace, v->id, TRACE_SHUTDOWN, "system-event reset");
+		exit_request(&v->env->stop, EXIT_GUEST_OFF, "guest rebooted");
 		break;
 	default:
 		guest_failed(v, EXIT_INTERNAL, "guest crashed (system event)");
@@ -219,8 +220,8 @@ static bool handle_exit(struct vcpu *v)
 	case KVM_EXIT_INTR:
 		return true;
 	case KVM_EXIT_HLT:
-		trace_event(&v->vm->trace, v->id, TRACE_HLT, "hlt");
-		vm_request_stop(v->vm, EXIT_GUEST_OFF, "guest halted");
+		trace_event(v->env->trace, v->id, TRACE_HLT, "hlt");
+		exit_request(&v->env->stop, EXIT_GUEST_OFF, "guest halted");
 		return false;
 	case KVM_EXIT_SHUTDOWN:
 		guest_failed(v, EXIT_TRIPLE_FAULT, "guest triple fault (shutdown)");
@@ -278,20 +279,20 @@ static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 
-	if (v->vm->seccomp && seccomp_install(SECCOMP_THREAD_VCPU)) {
-		vm_request_stop(v->vm, EXIT_SETUP, "a vCPU thread has no seccomp filter");
+	if (v->env->seccomp && seccomp_install(SECCOMP_THREAD_VCPU)) {
+		exit_request(&v->env->stop, EXIT_SETUP, "a vCPU thread has no seccomp filter");
 		atomic_store(&v->state, VCPU_STOPPED);
 		return NULL;
 	}
-	while (!atomic_load(&v->vm->stopping)) {
+	while (!atomic_load(v->env->stopping)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			log_err("vCPU %u: KVM_RUN failed: %s", v->id, strerror(errno));
-			vm_request_stop(v->vm, EXIT_INTERNAL, "KVM_RUN failed");
+			exit_request(&v->env->stop, EXIT_INTERNAL, "KVM_RUN failed");
 			break;
 		}
-		if (!(v->vm->trace.stats ? handle_exit_counted(v) : handle_exit(v)))
+		if (!(v->env->trace->stats ? handle_exit_counted(v) : handle_exit(v)))
 			break;
 	}
 	atomic_store(&v->state, VCPU_STOPPED);

@@ -1,9 +1,60 @@
 #pragma once
-/* One vCPU: its thread, its KVM_RUN loop and the handling of every exit. */
-#include "vmm/vm.h"
+/*
+ * One vCPU: its thread, its KVM_RUN loop and the handling of every exit.
+ * A vCPU sees of the VM only its struct vcpu_env: the two buses it sends
+ * accesses to, the trace settings, the stop flag and the way to ask for a
+ * stop. It knows nothing of struct vm.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
-/* Create vCPU `id` of `vm`: fd, kvm_run mapping, CPUID. Returns 0 or -errno. */
-__attribute__((warn_unused_result)) int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int id);
+#include <linux/kvm.h>
+
+#include "vmm/bus.h"
+#include "vmm/exit.h"
+#include "vmm/log.h"
+#include "vmm/trace.h"
+
+enum vcpu_state {
+	VCPU_CREATED, /* fd and registers set, thread not started */
+	VCPU_RUNNING, /* thread in its KVM_RUN loop */
+	VCPU_STOPPED, /* thread has left its loop and may be joined */
+};
+
+/* The VM as its vCPU threads see it; read-only once they run. */
+struct vcpu_env {
+	const struct bus *pio, *mmio; /* frozen before the threads start: lookups take no lock */
+	const struct trace *trace;
+	const atomic_int *stopping; /* set once a stop was requested */
+	struct exit_hook stop;	    /* asks the VM to stop (first request wins) */
+	bool seccomp;		    /* install the vCPU filter before the first KVM_RUN */
+	size_t run_size;	    /* the kvm_run mapping's size */
+};
+
+struct vcpu {
+	const struct vcpu_env *env;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	_Atomic enum vcpu_state state;
+	struct log_limit unmapped_log; /* accesses no device claims */
+	struct trace_stats stats;      /* exits counted and timed (--trace, -v) */
+	unsigned int trace_dev;	       /* the trace slot of the device the last access went to */
+};
+
+/*
+ * Create vCPU `id` of `nr` on VM fd `vm_fd`: fd, kvm_run mapping, CPUID
+ * (`cpuid`, as KVM supports it, patched for this vCPU; `cap` entries
+ * allocated), FPU and, on vCPU 0, the LAPIC's LINT wiring. Returns 0 or
+ * -errno.
+ */
+__attribute__((warn_unused_result)) int vcpu_create(struct vcpu *v, const struct vcpu_env *env,
+						    int vm_fd, unsigned int id, unsigned int nr,
+						    struct kvm_cpuid2 *cpuid, unsigned int cap);
 void vcpu_destroy(struct vcpu *v);
 
 /* Registers for Linux's 64-bit entry point (boot/cpu.c): rip = entry, rsi = boot_params. */

@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "boot/layout.h"
+#include "vmm/layout.h"
 #include "devices/i8042.h"
 #include "devices/power.h"
 #include "vmm/kvm.h"
@@ -254,10 +254,13 @@ static int create_vcpus(struct vm *vm, unsigned int n)
 		return -ENOMEM;
 	}
 	vm->nr_vcpus = n;
+	vm->vcpu_env = (struct vcpu_env){ .pio = &vm->pio, .mmio = &vm->mmio, .trace = &vm->trace,
+					  .stopping = &vm->stopping, .stop = vm->exit_hook,
+					  .seccomp = vm->seccomp, .run_size = vm->run_size };
 	for (unsigned int i = 0; i < n; i++)
 		vm->vcpu[i].fd = -1;
 	for (unsigned int i = 0; i < n; i++) {
-		err = vcpu_create(vm, &vm->vcpu[i], i);
+		err = vcpu_create(&vm->vcpu[i], &vm->vcpu_env, vm->vm_fd, i, n, vm->cpuid, vm->cpuid_cap);
 		if (err) {
 			log_err("cannot create vCPU %u: %s", i, strerror(-err));
 			return err;

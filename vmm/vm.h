@@ -33,26 +33,7 @@
 #include "vmm/gm.h"
 #include "vmm/log.h"
 #include "vmm/trace.h"
-
-enum vcpu_state {
-	VCPU_CREATED, /* fd and registers set, thread not started */
-	VCPU_RUNNING, /* thread in its KVM_RUN loop */
-	VCPU_STOPPED, /* thread has left its loop and may be joined */
-};
-
-struct vm;
-
-struct vcpu {
-	struct vm *vm;
-	unsigned int id;
-	int fd;
-	struct kvm_run *run;
-	pthread_t thread;
-	_Atomic enum vcpu_state state;
-	struct log_limit unmapped_log; /* accesses no device claims */
-	struct trace_stats stats;      /* exits counted and timed (--trace, -v) */
-	unsigned int trace_dev;	       /* the trace slot of the device the last access went to */
-};
+#include "vmm/vcpu.h"
 
 struct vm_config {
 	uint64_t memory;
@@ -90,6 +71,7 @@ struct vm {
 	struct bus pio, mmio;
 	struct vcpu *vcpu;
 	unsigned int nr_vcpus;
+	struct vcpu_env vcpu_env; /* what every vCPU thread reads of the VM */
 	size_t run_size;
 	struct kvm_cpuid2 *cpuid; /* as KVM supports it; patched per vCPU */
 	unsigned int cpuid_cap;	  /* entries allocated in cpuid */

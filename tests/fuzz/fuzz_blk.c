@@ -25,7 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "boot/layout.h"
+#include "vmm/layout.h"
 #include "tests/fuzz/expect.h"
 #include "tests/fuzz/input.h"
 #include "tests/fuzz/io_thread.h"

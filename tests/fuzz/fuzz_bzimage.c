@@ -35,7 +35,7 @@
 #include "boot/acpi.h"
 #include "boot/bzimage.h"
 #include "boot/cpu.h"
-#include "boot/layout.h"
+#include "vmm/layout.h"
 #include "boot/linux.h"
 #include "tests/fuzz/expect.h"
 #include "tests/fuzz/input.h"

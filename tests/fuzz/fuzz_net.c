@@ -24,7 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "boot/layout.h"
+#include "vmm/layout.h"
 #include "tests/fuzz/expect.h"
 #include "tests/fuzz/input.h"
 #include "tests/fuzz/io_thread.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "boot/layout.h"
+#include "vmm/layout.h"
 
 static int add_region(struct ram *r, uint64_t gpa, uint64_t size)
 {

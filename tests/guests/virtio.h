@@ -174,7 +174,7 @@ static inline uint32_t virtio_bar_addr(unsigned int slot, unsigned int bar)
 
 /*
  * Where pci_assign_bars() places BARs: the start of Ember's PCI window
- * (boot/layout.h), and on QEMU's q35 free too (its RAM ends below; its
+ * (vmm/layout.h), and on QEMU's q35 free too (its RAM ends below; its
  * chipset and APIC ranges start at 0xfec00000).
  */
 #define PCI_MMIO_WINDOW 0xc0000000u

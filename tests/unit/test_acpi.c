@@ -4,7 +4,7 @@
 
 #include "boot/acpi.h"
 #include "boot/aml.h"
-#include "boot/layout.h"
+#include "vmm/layout.h"
 #include "tests/unit/suites.h"
 
 #define MIB (1ULL << 20)

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "boot/cpu.h"
-#include "boot/layout.h"
+#include "vmm/layout.h"
 #include "tests/unit/suites.h"
 
 #define PTE_P 0x1ULL

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "boot/layout.h"
+#include "vmm/layout.h"
 #include "tests/unit/suites.h"
 #include "vmm/gm.h"
 

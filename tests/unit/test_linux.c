@@ -5,7 +5,7 @@
 #include <sys/mman.h>
 
 #include "boot/e820.h"
-#include "boot/layout.h"
+#include "vmm/layout.h"
 #include "boot/linux.h"
 #include "tests/unit/fake_bzimage.h"
 #include "tests/unit/suites.h"

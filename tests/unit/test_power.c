@@ -1,6 +1,6 @@
 /* devices/power and devices/i8042: guest requests to stop, seen through a fake exit hook. */
 #include "boot/acpi.h"
-#include "boot/layout.h"
+#include "vmm/layout.h"
 #include "devices/i8042.h"
 #include "devices/power.h"
 #include "tests/unit/suites.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "boot/layout.h"
+#include "vmm/layout.h"
 #include "tests/unit/fake_vring.h"
 #include "tests/unit/test_virtio_pci.h"
 #include "virtio/blk.h"

@@ -3,7 +3,7 @@
  * ring setup checks, chains, copies, index wrap-around and notification
  * suppression. Hostile drivers: test_vq_hostile.c; random ones: test_vq_stress.c.
  */
-#include "boot/layout.h"
+#include "vmm/layout.h"
 #include "tests/unit/suites.h"
 #include "tests/unit/test_vq.h"
 

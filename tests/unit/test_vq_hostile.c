@@ -3,7 +3,7 @@
  * Each case must end with the queue broken (vq_pop returns -EIO, then keeps
  * doing so), never a crash and never a host pointer outside guest RAM.
  */
-#include "boot/layout.h"
+#include "vmm/layout.h"
 #include "tests/unit/test_vq.h"
 
 START_TEST(test_hostile_loop_a_b_a)

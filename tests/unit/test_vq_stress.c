@@ -5,7 +5,7 @@
  */
 #include <pthread.h>
 
-#include "boot/layout.h"
+#include "vmm/layout.h"
 #include "tests/unit/rng.h"
 #include "tests/unit/test_vq.h"
 

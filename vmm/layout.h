@@ -32,6 +32,7 @@
 #define LAYOUT_ACPI_END 0xf0000ULL
 #define LAYOUT_RESET_VECTOR 0xffff0ULL /* F000:FFF0, where a BIOS reboot jumps */
 #define LAYOUT_HIGH_RAM 0x100000ULL
+#define LAYOUT_KERNEL_DEFAULT 0x1000000ULL /* where a kernel goes whose preferred address will not do */
 
 #define LAYOUT_MMIO_HOLE 0xc0000000ULL
 #define LAYOUT_PCI_MMIO 0xc0000000ULL
