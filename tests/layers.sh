@@ -2,15 +2,15 @@
 # The code reads top-down: each module (a .c and its .h) includes only
 # modules of its own folder or of a lower layer, and the include graph has
 # no cycle. Layers, bottom up:
-#   0  vmm/ primitives: gm, bus, irq, evloop, log, exit, layout, tap, file
+#   0  vmm/ primitives: gm, bus, irq, evloop, log, exit, layout, tap, file, trace
 #   1  devices/
 #   2  virtio/ and boot/ (neither includes the other)
-#   3  the rest of vmm/: the VM, vCPUs, command line, console, seccomp, trace
+#   3  the rest of vmm/: the VM, vCPUs, command line, console, seccomp
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 
-PRIMITIVES='^vmm/(gm|bus|irq|evloop|log|exit|layout|tap|file)$'
+PRIMITIVES='^vmm/(gm|bus|irq|evloop|log|exit|layout|tap|file|trace)$'
 
 rank() { # MODULE (path without .c/.h)
 	if [[ $1 =~ $PRIMITIVES ]]; then echo 0; return; fi

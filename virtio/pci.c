@@ -106,6 +106,7 @@ static uint16_t valid_vector(struct virtio_pci *vp, uint16_t vec)
 static void set_intx(struct virtio_pci *vp, int level)
 {
 	if (level != vp->intx_level) {
+		trace_line(vp->trace, TRACE_IRQ, "irq %s intx level %d", vp->label, level);
 		vp->intx_level = level;
 		irq_set(&vp->intx, level);
 	}
@@ -290,15 +291,29 @@ static const struct bus_ops io_bar_ops = { .read = io_bar_read, .write = io_bar_
 
 static void interrupt(struct virtio_pci *vp, uint16_t vector, uint8_t isr_bit)
 {
-	if (msix_notify(&vp->msix, vector) != -ENODEV)
-		return; /* delivered, pending, or no vector assigned */
+	int err = msix_notify(&vp->msix, vector);
+
+	if (err != -ENODEV) { /* delivered, pending, or no vector assigned */
+		if (!err)
+			trace_line(vp->trace, TRACE_IRQ, "irq %s msix vector %u", vp->label, vector);
+		return;
+	}
 	vp->isr |= isr_bit;
 	set_intx(vp, 1);
 }
 
 static void notify_queue(struct virtio_dev *v, unsigned int q)
 {
-	interrupt(v->transport_ctx, v->qcfg[q].msix_vector, ISR_QUEUE);
+	struct virtio_pci *vp = v->transport_ctx;
+
+	if (vp->trace && (vp->trace->classes & TRACE_VIRTIO)) {
+		uint16_t used = v->vq[q].used_idx;
+
+		trace_line(vp->trace, TRACE_VIRTIO, "virtio %s queue %u used %u (+%u)", vp->label, q,
+			   used, (uint16_t)(used - vp->traced_used[q]));
+		vp->traced_used[q] = used;
+	}
+	interrupt(vp, v->qcfg[q].msix_vector, ISR_QUEUE);
 }
 
 static void notify_config(struct virtio_dev *v)
@@ -426,9 +441,21 @@ static void kick_ready(void *ctx, uint32_t events)
 	pthread_mutex_lock(&v->lock);
 	v->stats[k->q].kicks += n; /* an eventfd adds up the kicks since the last read */
 	if ((v->status & VIRTIO_STATUS_DRIVER_OK) && !(v->status & VIRTIO_STATUS_NEEDS_RESET) &&
-	    v->vq[k->q].ready)
+	    v->vq[k->q].ready) {
+		uint16_t before = v->vq[k->q].last_avail;
+
 		v->ops->queue_notify(v, k->q);
+		trace_line(k->vp->trace, TRACE_VIRTIO, "virtio %s queue %u kick %llu, took %u chains",
+			   k->vp->label, k->q, (unsigned long long)n,
+			   (uint16_t)(v->vq[k->q].last_avail - before));
+	}
 	pthread_mutex_unlock(&v->lock);
+}
+
+void virtio_pci_set_trace(struct virtio_pci *vp, const struct trace *t, const char *label)
+{
+	vp->trace = t;
+	vp->label = label;
 }
 
 /* PCI class by virtio device type; the driver matches on the device ID. */

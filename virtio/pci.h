@@ -17,6 +17,7 @@
 #include "virtio/virtio.h"
 #include "vmm/evloop.h"
 #include "vmm/irq.h"
+#include "vmm/trace.h"
 
 #define VIRTIO_PCI_BAR_SIZE 0x8000
 #define VIRTIO_PCI_NOTIFY_BAR 2 /* the I/O BAR: port notifications only */
@@ -47,6 +48,9 @@ struct virtio_pci {
 	uint64_t exit_kicks;	 /* kicks that came as a vCPU exit, not through an ioeventfd (atomic) */
 	bool ioeventfd_any_len; /* KVM matches kicks of any width */
 	int cfg_cap;		 /* offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
+	const struct trace *trace; /* --trace=virtio,irq lines, or NULL */
+	const char *label;	   /* the device's name in them: vda, a tap's name */
+	uint16_t traced_used[VIRTIO_MAX_QUEUES]; /* used index of each queue's last trace line */
 };
 
 /*
@@ -59,6 +63,9 @@ __attribute__((warn_unused_result)) int virtio_pci_init(struct virtio_pci *vp,
 							struct irq_router *router,
 							struct evloop *loop, uint8_t intx_gsi);
 void virtio_pci_destroy(struct virtio_pci *vp);
+
+/* Trace this function's kicks, completions and interrupts as `label` (--trace). */
+void virtio_pci_set_trace(struct virtio_pci *vp, const struct trace *t, const char *label);
 
 /* Log, at info level, kicks that cost a trip to user space ("LABEL: N kicks ..."), if any. */
 void virtio_pci_log_stats(struct virtio_pci *vp, const char *label);

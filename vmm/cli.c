@@ -265,7 +265,7 @@ static int parse_run_opt(int argc, char *const argv[], int i, struct cli_config 
 	}
 	if (!strncmp(arg, "--trace=", 8)) {
 		if (trace_parse_classes(arg + 8, &cfg->trace))
-			return bad("--trace", arg + 8, "use a comma-separated list of io, mmio, hlt, shutdown, all");
+			return bad("--trace", arg + 8, "use a comma-separated list of io, mmio, hlt, shutdown, irq, virtio, all");
 		return 1;
 	}
 	for (size_t k = 0; k < sizeof(run_opts) / sizeof(run_opts[0]); k++) {
@@ -373,7 +373,7 @@ void cli_usage(void)
 	      "                     virtio-net on a tap device, created if missing (repeatable)\n"
 	      "  --seccomp on|off   system call filters per thread (default on; off to debug)\n"
 	      "  --trace[=CLASSES]  a line per VM exit on stderr, and a table of exits at the end;\n"
-	      "                     CLASSES: io,mmio,hlt,shutdown or all (the default)\n"
+	      "                     CLASSES: io,mmio,hlt,shutdown,irq,virtio or all (default)\n"
 	      "  --trace-file PATH  trace lines and table into PATH instead (implies --trace)\n"
 	      "  -v, --verbose      more messages and the exit table (twice for debug)\n"
 	      "\n"

@@ -1,6 +1,7 @@
 #include "vmm/trace.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -11,7 +12,8 @@ static const struct {
 	unsigned int bits;
 } class_names[] = {
 	{ "io", TRACE_IO },		{ "mmio", TRACE_MMIO }, { "hlt", TRACE_HLT },
-	{ "shutdown", TRACE_SHUTDOWN }, { "all", TRACE_ALL },
+	{ "shutdown", TRACE_SHUTDOWN }, { "irq", TRACE_IRQ },	{ "virtio", TRACE_VIRTIO },
+	{ "all", TRACE_ALL },
 };
 
 static const char *const reason_names[TRACE_REASONS] = {
@@ -81,6 +83,25 @@ void trace_access(const struct trace *t, unsigned int cpu, bool mmio, bool is_wr
 			  cpu, mmio ? "mmio" : "io", dir, mmio ? "addr" : "port",
 			  (unsigned long long)addr, len, (unsigned long long)v, rep,
 			  dev ? dev : "unhandled"));
+}
+
+void trace_line(const struct trace *t, unsigned int cls, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	if (!t || !(t->classes & cls))
+		return;
+	memcpy(buf, "trace: ", 7);
+	va_start(ap, fmt);
+	n = vsnprintf(buf + 7, sizeof(buf) - 8, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	n = n + 7 < (int)sizeof(buf) - 1 ? n + 7 : (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	put_line(t, buf, n);
 }
 
 void trace_event(const struct trace *t, unsigned int cpu, unsigned int cls, const char *what)

@@ -6,11 +6,17 @@
  * way to see why a guest is slow: every exit is a round trip through
  * userspace.
  *
- * Line format (one write() each, so lines of several vCPUs do not mix):
+ * Line format (one write() each, so lines of several threads do not mix):
  *   trace: vcpu 0 io out port 0x3f8 len 1 data 0x48 -> serial
  *   trace: vcpu 0 mmio read addr 0xc0001000 len 4 data 0xffffffff -> unhandled
  *   trace: vcpu 1 hlt
  *   trace: vcpu 0 shutdown
+ * and from the thread that serves a virtio device (the I/O thread, or a
+ * vCPU for a reset), naming the device by its disk or tap name:
+ *   trace: virtio vda queue 0 kick 1, took 16 chains
+ *   trace: virtio vda queue 0 used 16 (+16)
+ *   trace: irq vda msix vector 1
+ *   trace: irq vda intx level 1
  *
  * Threads: each vCPU owns its struct trace_stats; trace_report() runs on the
  * main thread once every vCPU thread has been joined. The configuration is
@@ -25,7 +31,9 @@ enum trace_class {
 	TRACE_MMIO = 1u << 1,	  /* MMIO exits */
 	TRACE_HLT = 1u << 2,	  /* HLT exits (the guest halted with no in-kernel irqchip wake) */
 	TRACE_SHUTDOWN = 1u << 3, /* triple fault, system events (power off, reset), failures */
-	TRACE_ALL = (1u << 4) - 1,
+	TRACE_IRQ = 1u << 4,	  /* a virtio function's interrupt: MSI-X vector or INTx level */
+	TRACE_VIRTIO = 1u << 5,	  /* virtqueue kicks (chains taken) and completions (used index) */
+	TRACE_ALL = (1u << 6) - 1,
 };
 
 /* The exit reasons the table counts. */
@@ -74,6 +82,10 @@ uint64_t trace_now_ns(void);
  */
 void trace_access(const struct trace *t, unsigned int cpu, bool mmio, bool is_write, uint64_t addr,
 		  uint32_t len, const void *data, uint32_t count, const char *dev);
+
+/* Write "trace: " and the formatted rest as one line, if class `cls` is traced. */
+__attribute__((format(printf, 3, 4))) void trace_line(const struct trace *t, unsigned int cls,
+						      const char *fmt, ...);
 
 /* Write one line about any other exit of class `cls` (TRACE_HLT or TRACE_SHUTDOWN). */
 void trace_event(const struct trace *t, unsigned int cpu, unsigned int cls, const char *what);

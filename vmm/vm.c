@@ -155,7 +155,11 @@ static int add_disk(struct vm *vm, unsigned int i, const struct cli_disk *d, str
 	if (err)
 		return err;
 	vd->open = true;
-	return plug_virtio(vm, &vd->blk.vdev, &vd->pci, &vd->wired, slot, d->path);
+	snprintf(vd->name, sizeof(vd->name), "vd%c", 'a' + (int)(i % 26));
+	err = plug_virtio(vm, &vd->blk.vdev, &vd->pci, &vd->wired, slot, d->path);
+	if (!err)
+		virtio_pci_set_trace(&vd->pci, &vm->trace, vd->name);
+	return err;
 }
 
 static int add_nic(struct vm *vm, unsigned int i, const struct cli_nic *c, int *tap_fd)
@@ -174,7 +178,10 @@ static int add_nic(struct vm *vm, unsigned int i, const struct cli_nic *c, int *
 		return err;
 	*tap_fd = -1; /* the device owns it now */
 	vn->open = true;
-	return plug_virtio(vm, &vn->net.vdev, &vn->pci, &vn->wired, slot, c->tap);
+	err = plug_virtio(vm, &vn->net.vdev, &vn->pci, &vn->wired, slot, c->tap);
+	if (!err)
+		virtio_pci_set_trace(&vn->pci, &vm->trace, vn->net.tap);
+	return err;
 }
 
 static int add_nics(struct vm *vm, const struct vm_config *cfg)

@@ -53,6 +53,7 @@ struct vm_config {
 
 /* A disk: the virtio-blk device and its PCI function. */
 struct vm_disk {
+	char name[8]; /* vda, vdb, ...: as the guest names it */
 	struct blk blk;
 	struct virtio_pci pci;
 	bool open, wired;

@@ -24,7 +24,7 @@ nested) exec tests/guests/nested.sh ;;
 esac
 # A fifo whose reader died must fail a check, not end the tier.
 trap '' PIPE
-plan 61
+plan 62
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
@@ -150,6 +150,14 @@ check "virtio-blk: the guest kicks through the I/O port notification structure, 
 	grep -qx 'kicks port' "$OUT/blksync.out"
 check "-v: every port kick reached Ember through its ioeventfd, none as a vCPU exit" \
 	bash -c "! grep -q 'came as vCPU exits' $OUT/blksync.err"
+
+truncate -s 1M "$OUT/blk-trace.img"
+run blk-trace --firmware $G/blk.bin --disk "path=$OUT/blk-trace.img,id=ember-test-disk" --trace=virtio,irq
+check "--trace=virtio,irq: the disk's kicks with the chains they brought, its completions and interrupts, no exit lines (status $st)" \
+	bash -c "[ $st -eq 0 ] && grep -qE '^trace: virtio vda queue 0 kick [0-9]+, took [1-9][0-9]* chains\$' $OUT/blk-trace.err &&
+		grep -qE '^trace: virtio vda queue 0 used [0-9]+ \(\+[1-9][0-9]*\)\$' $OUT/blk-trace.err &&
+		grep -qE '^trace: irq vda (msix vector [0-9]+|intx level 1)\$' $OUT/blk-trace.err &&
+		! grep -qE '^trace: vcpu ' $OUT/blk-trace.err"
 
 truncate -s 1M "$OUT/blk2.img"
 head -c 65536 /dev/urandom >"$OUT/ro.img"

@@ -77,6 +77,7 @@ SCENARIOS=(
 	"micro-plumbing||fw:hello.bin|0|200||"
 	"micro-triple||fw:triple.bin|3|||"
 	"micro-smp|--cpus 2|fw:smp.bin|0|||"
+	"trace|--disk path=blk-trace.img,readonly=on --trace=io,mmio,virtio,irq --trace-file trace.log|test:check panic=-1|0|150||"
 )
 # Kernel WARNING:/BUG: lines that come from the test environment, not from
 # Ember (extended regexes, matched against the whole dmesg line). They are
@@ -736,6 +737,18 @@ check_scenario() {
 			check_ping "EMBER-NET$i-PING" "NIC $i: guest pings $(guest_arg "peer$i" "$guest") during the reads"
 			check_ping "EMBER-HOST-PING$i" "NIC $i: host pings guest $(guest_arg "ip$i" "$guest")"
 		done
+		;;
+	trace)
+		check_init_started || true
+		# The guest's port and MMIO exits, its disk's kicks, completions and
+		# MSI-X interrupts, and the exit table, all in the --trace-file.
+		for i in IO MMIO KICK USED IRQ TOTAL; do
+			v=$(marker "EMBER-HOST-TRACE-$i" "$log")
+			check '[[ $v =~ ^[0-9]+$ ]] && ((v > 0))' "$name: --trace-file has $i lines ($v)" \
+				"EMBER-HOST-TRACE-$i='$v'"
+		done
+		v=$(marker EMBER-HOST-TRACE-OTHER "$log")
+		check '[[ $v == 0 ]]' "$name: nothing of the classes not asked for" "EMBER-HOST-TRACE-OTHER='$v'"
 		;;
 	micro-plumbing)
 		# host/hooks.sh ran chatter.bin (prints for ever) twice before this

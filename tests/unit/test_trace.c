@@ -54,6 +54,8 @@ START_TEST(test_classes_parse)
 	ck_assert_uint_eq(c, TRACE_ALL);
 	ck_assert_int_eq(trace_parse_classes("io,all", &c), 0);
 	ck_assert_uint_eq(c, TRACE_ALL);
+	ck_assert_int_eq(trace_parse_classes("virtio,irq", &c), 0);
+	ck_assert_uint_eq(c, TRACE_VIRTIO | TRACE_IRQ);
 }
 END_TEST
 
@@ -111,6 +113,31 @@ START_TEST(test_classes_filter_lines)
 }
 END_TEST
 
+/* Lines from device code: only their class's, whole, and none without a trace. */
+START_TEST(test_device_lines)
+{
+	char big[400];
+	struct tfx f;
+	const char *out;
+
+	tfx_open(&f, TRACE_VIRTIO);
+	trace_line(&f.t, TRACE_VIRTIO, "virtio %s queue %u used %u (+%u)", "vda", 0, 16, 16);
+	trace_line(&f.t, TRACE_IRQ, "irq %s msix vector %u", "vda", 1);
+	trace_line(NULL, TRACE_VIRTIO, "no trace: %d", 1);
+	ck_assert_str_eq(tfx_read(&f), "trace: virtio vda queue 0 used 16 (+16)\n");
+	tfx_close(&f);
+	tfx_open(&f, TRACE_IRQ);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	trace_line(&f.t, TRACE_IRQ, "irq %s", big); /* cut, still one line */
+	out = tfx_read(&f);
+	ck_assert_uint_eq(strlen(out), 255);
+	ck_assert_int_eq(out[254], '\n');
+	ck_assert_ptr_null(strchr(out, '\n') == out + 254 ? NULL : out);
+	tfx_close(&f);
+}
+END_TEST
+
 /* The table adds up every vCPU, busiest first, and names the devices by bus range. */
 START_TEST(test_report_table)
 {
@@ -162,6 +189,7 @@ Suite *trace_suite(void)
 	tcase_add_test(tc, test_classes_bad);
 	tcase_add_test(tc, test_access_lines);
 	tcase_add_test(tc, test_classes_filter_lines);
+	tcase_add_test(tc, test_device_lines);
 	tcase_add_test(tc, test_report_table);
 	suite_add_tcase(s, tc);
 	return s;

@@ -133,6 +133,24 @@ pre_blk_ro() {
 	truncate -s 16M blk-ro.img
 	note EMBER-HOST-SHA256-BEFORE "$(sha blk-ro.img)"
 }
+# trace: a Linux boot with --trace=io,mmio,virtio,irq into a file; what
+# each class wrote is counted (the table's total too).
+pre_trace() {
+	rm -f blk-trace.img trace.log
+	truncate -s 16M blk-trace.img
+}
+post_trace() {
+	note EMBER-HOST-TRACE-IO "$(grep -c '^trace: vcpu [0-9]* io ' trace.log)"
+	note EMBER-HOST-TRACE-MMIO "$(grep -c '^trace: vcpu [0-9]* mmio ' trace.log)"
+	note EMBER-HOST-TRACE-KICK "$(grep -c '^trace: virtio vda queue 0 kick ' trace.log)"
+	note EMBER-HOST-TRACE-USED "$(grep -c '^trace: virtio vda queue 0 used ' trace.log)"
+	note EMBER-HOST-TRACE-IRQ "$(grep -c '^trace: irq vda msix vector ' trace.log)"
+	note EMBER-HOST-TRACE-OTHER "$(grep '^trace: ' trace.log | grep -c -v -e '^trace: vcpu [0-9]* io ' \
+		-e '^trace: vcpu [0-9]* mmio ' -e '^trace: virtio ' -e '^trace: irq ')"
+	note EMBER-HOST-TRACE-TOTAL "$(sed -n 's/^exits: total *\([0-9]*\) .*/\1/p' trace.log)"
+	rm -f blk-trace.img trace.log
+}
+
 post_blk_ro() {
 	note EMBER-HOST-SHA256-AFTER "$(sha blk-ro.img)"
 	rm -f blk-ro.img
