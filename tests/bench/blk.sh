@@ -77,9 +77,11 @@ if [ ! -x "$EMBER" ] || [ ! -f "$GUEST" ]; then
 	exit 0
 fi
 . tests/bench/lib.sh
+bench_tools
 HZ=$(tsc_hz)
 RANDREAD=build/randread
-cc -O2 -Wall -Wextra -o "$RANDREAD" tests/bench/randread.c -luring 2>/dev/null || RANDREAD=
+[ -x "$RANDREAD" ] || RANDREAD=
+CPU_RUNS=${BLK_CPU_RUNS:-3}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT" "$IMG"' EXIT
 export LC_ALL=C
@@ -219,6 +221,42 @@ for ((r = 0; r < RUNS; r++)); do
 	warm
 	qemu_figures
 done
+# Host CPU per request: each of ember (io_uring) and QEMU runs the guest
+# with one phase (id= / serial=) or with none (set-up only), CPU_RUNS times
+# in rounds, under build/vmmcpu; a run counts when the guest got to its end.
+# cpu_run VMM ID: into $OUT/cpu.VMM.ID
+cpu_run() {
+	local ok=0
+	rm -f "$OUT/cpu.tmp"
+	if [ "$1" = ember ]; then
+		"$VMMCPU" "$OUT/cpu.tmp" "$EMBER" run --memory 128M --firmware "$GUEST" \
+			--disk "path=$IMG,id=$2,aio=io_uring" </dev/null >"$OUT/cpu.out" 2>&1 && ok=1
+	else
+		"$VMMCPU" "$OUT/cpu.tmp" "$QEMU" -M q35 -accel kvm -cpu host -m 128M -bios "$GUEST" \
+			-nodefaults -serial stdio -display none -no-reboot -device isa-debug-exit,iobase=0x501 \
+			-object iothread,id=io0 \
+			-drive "file=$IMG,if=none,id=d0,format=raw,cache=writeback,aio=io_uring" \
+			-device "virtio-blk-pci,drive=d0,disable-legacy=on,iothread=io0,serial=$2" \
+			</dev/null >"$OUT/cpu.out" 2>&1 || [ $? -ne 1 ] || ok=1
+	fi
+	if [ $ok = 1 ] && grep -q '^blkbench done' "$OUT/cpu.out"; then
+		cat "$OUT/cpu.tmp" >>"$OUT/cpu.$1.$2"
+	else
+		echo "$1: blkbench.bin (id=$2) under vmmcpu failed: $(tail -1 "$OUT/cpu.out")" >&2
+	fi
+}
+VMMCPU=build/vmmcpu
+cpu_vmms="ember${QEMU:+ qemu}"
+for ((r = 0; r < CPU_RUNS; r++)); do
+	for id in none randread seqread seqwrite; do
+		for vmm in $cpu_vmms; do
+			sync
+			warm
+			cpu_run "$vmm" "$id"
+		done
+	done
+done
+
 for ((r = 0; r < RUNS; r++)); do
 	sync
 	for bs in 64K 1M; do
@@ -295,6 +333,24 @@ echo "host: dd for the sequential lines, ${RANDREAD:-(randread not built: liburi
 	"for the random one; \"dd, guest footprint\": dd through the page cache with a buffer as large" \
 	"as the guest's requests in flight (16M for 64K x 256, 32M for 1M x 32); \"1 buf\": the guest puts" \
 	"every request's data in one buffer, as dd does"
+# cpu_line LABEL ID UNITS UNIT [guest]: (the phase's run - the set-up-only run) / UNITS, Ember and QEMU
+cpu_line() {
+	local e q r=-
+	e=$(per_unit "$(cpu_fig "$OUT/cpu.ember.$2" "${5:-}")" "$(cpu_fig "$OUT/cpu.ember.none" "${5:-}")" "$3")
+	q=$(per_unit "$(cpu_fig "$OUT/cpu.qemu.$2" "${5:-}")" "$(cpu_fig "$OUT/cpu.qemu.none" "${5:-}")" "$3")
+	[ "$e" = - ] || [ "$q" = - ] || r=$(ratio "$e" "$q")
+	printf '%-34s %10s %10s %11s\n' "$1 $4" "$e" "$q" "$r"
+}
+echo "host CPU per request, virtio-blk: the VMM process's user + system time (wait4), all threads," \
+	"of a run of one phase minus a run that only sets the device up (id=none), median of $CPU_RUNS;" \
+	"without the time the vCPU ran the guest (guest_time) and, below, with it"
+printf '%-34s %10s %10s %11s\n' "" "Ember" "QEMU" "Ember/QEMU"
+for g in guest ""; do
+	cpu_line "randread 4K QD$RAND_QD" randread $RAND_OPS "us/read" $g
+	cpu_line "seqread 64K" seqread "$MB" "us/MiB" $g
+	cpu_line "seqwrite 64K" seqwrite "$MB" "us/MiB" $g
+	if [ -n "$g" ]; then echo "with the guest's own time:"; fi
+done
 # CPU time of other processes (and of kernel threads, writeback included) during the runs
 times >"$OUT/times"
 mine=$(tail -1 "$OUT/times" | awk '{for (i = 1; i <= 2; i++) {split($i, p, "m"); s += p[1] * 60 + p[2]}; print s}')

@@ -2,12 +2,39 @@
 # from the repository's top directory.
 # shellcheck shell=bash
 
-# tsc_hz: build build/tschz and print the host's TSC rate in Hz, with which
-# the micro-guests' TSC cycles become time.
-tsc_hz() {
+# bench_tools: build the benchmarks' helper programs into build/, static so
+# that the nested test host runs them as they are: firstout, floor, vmmcpu,
+# tschz, randread (left out without liburing). With BENCH_PREBUILT=1 (in the
+# test host, which has no compiler) they are taken as they are.
+bench_tools() {
+	[ "${BENCH_PREBUILT:-0}" = 1 ] && return 0
 	mkdir -p build
-	cc -O2 -Wall -Wextra -o build/tschz tests/bench/tschz.c
+	local p
+	for p in firstout floor vmmcpu tschz; do
+		cc -O2 -Wall -Wextra -static -o "build/$p" "tests/bench/$p.c"
+	done
+	cc -O2 -Wall -Wextra -static -o build/randread tests/bench/randread.c -luring 2>/dev/null ||
+		rm -f build/randread
+}
+
+# tsc_hz: print the host's TSC rate in Hz (build/tschz, made by bench_tools),
+# with which the micro-guests' TSC cycles become time.
+tsc_hz() {
+	[ -x build/tschz ] || bench_tools
 	build/tschz
+}
+
+# cpu_fig FILE [guest]: from FILE's (- for stdin) vmmcpu lines (tests/bench/vmmcpu.c, one
+# per run that counts), the median of the runs' user + system microseconds, or with "guest" of the
+# same minus the time the guest itself ran; empty for none
+cpu_fig() {
+	[ "$1" = - ] || [ -f "$1" ] || return 0
+	awk -v g="${2:-}" '$1 == "vmmcpu" { print $3 + $5 - (g == "guest" ? $7 : 0) }' "$1" | median
+}
+
+# per_unit A B UNITS: (A - B) / UNITS to one place, or - if A or B is missing
+per_unit() {
+	[ -n "$1" ] && [ -n "$2" ] && awk "BEGIN{printf \"%.1f\", ($1 - $2) / $3}" || echo -
 }
 
 # median: the median of the numbers on standard input (the upper one of an

@@ -42,10 +42,13 @@ if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null || ! command -v ip >/
 fi
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "NET_BENCH_RUNS must be a positive number" >&2; exit 2; }
 . tests/bench/lib.sh
+bench_tools
 HZ=$(tsc_hz)
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
-export LC_ALL=C EMBER GUEST QEMU RUNS OUT
+VMMCPU=build/vmmcpu
+FIRST=build/guests/first.bin
+export LC_ALL=C EMBER GUEST QEMU RUNS OUT VMMCPU FIRST
 
 # The runs, inside the namespace: $OUT/{ember,qemu}.N hold each run's output.
 unshare --net bash -euo pipefail -c '
@@ -59,21 +62,31 @@ unshare --net bash -euo pipefail -c '
 	# A device that comes up sends a few IGMP reports over the next ~2 s; they
 	# would land among the measured frames.
 	sleep 3
-	for ((r = 1; r <= RUNS; r++)); do
-		timeout 120 "$EMBER" run --memory 128M --firmware "$GUEST" \
-			--net tap=na,mac=52:54:00:45:4d:01 --net tap=nb,mac=52:54:00:45:4d:02 \
-			</dev/null >"$OUT/ember.$r" 2>&1 || echo "ember: netbench.bin failed: $(tail -1 "$OUT/ember.$r")" >&2
-		[ -n "$QEMU" ] || continue
-		# isa-debug-exit: the guest exit code c gives QEMU status 2c + 1.
-		st=0
-		timeout 120 "$QEMU" -M q35 -accel kvm -cpu host -m 128M -bios "$GUEST" -nodefaults \
+	# Each run under build/vmmcpu (its CPU time in $OUT/cpu.VMM.N); then, for
+	# the CPU figures, the same VMM and NICs with first.bin, which exits at
+	# once ($OUT/base.VMM).
+	ember() {
+		"$VMMCPU" "$1" timeout 120 "$EMBER" run --memory 128M --firmware "$2" \
+			--net tap=na,mac=52:54:00:45:4d:01 --net tap=nb,mac=52:54:00:45:4d:02 </dev/null
+	}
+	qemu() {
+		"$VMMCPU" "$1" timeout 120 "$QEMU" -M q35 -accel kvm -cpu host -m 128M -bios "$2" -nodefaults \
 			-serial stdio -display none -no-reboot -device isa-debug-exit,iobase=0x501 \
 			-netdev tap,id=n0,ifname=na,script=no,downscript=no,vhost=off \
 			-device virtio-net-pci,netdev=n0,mac=52:54:00:45:4d:01,disable-legacy=on \
 			-netdev tap,id=n1,ifname=nb,script=no,downscript=no,vhost=off \
-			-device virtio-net-pci,netdev=n1,mac=52:54:00:45:4d:02,disable-legacy=on \
-			</dev/null >"$OUT/qemu.$r" 2>&1 || st=$?
+			-device virtio-net-pci,netdev=n1,mac=52:54:00:45:4d:02,disable-legacy=on </dev/null
+	}
+	for ((r = 1; r <= RUNS; r++)); do
+		ember "$OUT/cpu.ember.$r" "$GUEST" >"$OUT/ember.$r" 2>&1 ||
+			echo "ember: netbench.bin failed: $(tail -1 "$OUT/ember.$r")" >&2
+		ember "$OUT/base.ember" "$FIRST" >/dev/null 2>&1 || true
+		[ -n "$QEMU" ] || continue
+		# isa-debug-exit: the guest exit code c gives QEMU status 2c + 1.
+		st=0
+		qemu "$OUT/cpu.qemu.$r" "$GUEST" >"$OUT/qemu.$r" 2>&1 || st=$?
 		[ $st -eq 1 ] || echo "qemu: netbench.bin failed, status $st: $(tail -1 "$OUT/qemu.$r")" >&2
+		qemu "$OUT/base.qemu" "$FIRST" >/dev/null 2>&1 || true
 	done
 '
 
@@ -117,4 +130,33 @@ done
 for f in "$OUT"/*.[0-9]*; do
 	awk -v f="${f##*/}" '$1 == "bench" && $14 != $6 {
 		print "note: " f " " $2 ": " $14 " receive buffers for " $6 " frames" }' "$f"
+done
+
+# Host CPU per MiB: each netbench run's CPU (where the guest got to its end)
+# minus the median first.bin run, per MiB of payload the run moved (both
+# phases); a failed first.bin run (status other than ember's 0, QEMU's 1)
+# does not count.
+# net_cpu VMM [guest]: microseconds per MiB, median over the runs
+net_cpu() {
+	local f r base mib c
+	base=$(awk -v ok="$([ "$1" = ember ] && echo 0 || echo 1)" '$11 == ok' "$OUT/base.$1" 2>/dev/null |
+		cpu_fig - "${2:-}")
+	for f in "$OUT/$1".[0-9]*; do
+		r=${f##*.}
+		grep -q '^netbench done' "$f" || continue
+		mib=$(awk '$1 == "bench" { b += $4 * $6 } END { printf "%.3f", b / 1048576 }' "$f")
+		c=$(cpu_fig "$OUT/cpu.$1.$r" "${2:-}")
+		per_unit "$c" "$base" "$mib"
+	done | grep -v '^-$' | median
+}
+echo "host CPU per MiB, virtio-net: the VMM process's user + system time (wait4), all threads, of a" \
+	"netbench run minus a run of first.bin on the same NICs (set-up and exit only), per MiB of payload" \
+	"(tso and mtu together), median of $RUNS; without the time the vCPU ran the guest (guest_time; the" \
+	"guest polls) and, below, with it"
+printf '%-34s %10s %10s %11s\n' "" Ember QEMU Ember/QEMU
+for g in guest ""; do
+	e=$(net_cpu ember $g)
+	q=
+	[ -z "$QEMU" ] || q=$(net_cpu qemu $g)
+	printf '%-34s %10s %10s %11s\n' "tso+mtu us/MiB${g:+ (no guest time)}" "${e:--}" "${q:--}" "$(ratio "$e" "$q")"
 done
