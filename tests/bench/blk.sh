@@ -81,7 +81,7 @@ bench_tools
 HZ=$(tsc_hz)
 RANDREAD=build/randread
 [ -x "$RANDREAD" ] || RANDREAD=
-CPU_RUNS=${BLK_CPU_RUNS:-3}
+VMMCPU=build/vmmcpu
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT" "$IMG"' EXIT
 export LC_ALL=C
@@ -107,9 +107,10 @@ rand_iops() {
 # ember_cmd ID [disk options]: the guest under Ember, with as much RAM as
 # QEMU's below, its output on stdout
 ember_cmd() {
-	local id=$1
+	local id=$1 pre=()
 	shift
-	"$EMBER" run --memory 128M --firmware "$GUEST" --disk "path=$IMG,id=$id$*" </dev/null
+	[ -z "${CPUFILE:-}" ] || pre=("$VMMCPU" "$CPUFILE")
+	"${pre[@]}" "$EMBER" run --memory 128M --firmware "$GUEST" --disk "path=$IMG,id=$id$*" </dev/null
 }
 
 # ember_run ID [disk options]: the guest's output in $OUT/ember.out
@@ -123,7 +124,9 @@ ember_run() {
 # qemu_cmd ID: the same guest under QEMU, the disk's serial= in place of id=; its output
 # on stdout. isa-debug-exit makes the guest's exit code c QEMU's status 2c + 1.
 qemu_cmd() {
-	"$QEMU" -M q35 -accel kvm -cpu host -m 128M -bios "$GUEST" -nodefaults -serial stdio \
+	local pre=()
+	[ -z "${CPUFILE:-}" ] || pre=("$VMMCPU" "$CPUFILE")
+	"${pre[@]}" "$QEMU" -M q35 -accel kvm -cpu host -m 128M -bios "$GUEST" -nodefaults -serial stdio \
 		-display none -no-reboot -device isa-debug-exit,iobase=0x501 -object iothread,id=io0 \
 		-drive "file=$IMG,if=none,id=d0,format=raw,cache=writeback,aio=io_uring" \
 		-device "virtio-blk-pci,drive=d0,disable-legacy=on,iothread=io0,serial=$1" \
@@ -155,14 +158,14 @@ figures() {
 
 # ember_figures AIO: into $OUT/AIO.runs
 ember_figures() {
-	ember_run all ",aio=$1"
+	CPUFILE=$OUT/cpu.$1 ember_run all ",aio=$1"
 	figures "$OUT/ember.out" "$1"
 }
 
 # qemu_figures: into $OUT/qemu.runs; a failure leaves QEMU out of the rest of the run
 qemu_figures() {
 	[ -n "$QEMU" ] || return 0
-	if qemu_run all; then
+	if CPUFILE=$OUT/cpu.qemu qemu_run all; then
 		figures "$OUT/qemu.out" qemu
 	else
 		QEMU=
@@ -221,42 +224,6 @@ for ((r = 0; r < RUNS; r++)); do
 	warm
 	qemu_figures
 done
-# Host CPU per request: each of ember (io_uring) and QEMU runs the guest
-# with one phase (id= / serial=) or with none (set-up only), CPU_RUNS times
-# in rounds, under build/vmmcpu; a run counts when the guest got to its end.
-# cpu_run VMM ID: into $OUT/cpu.VMM.ID
-cpu_run() {
-	local ok=0
-	rm -f "$OUT/cpu.tmp"
-	if [ "$1" = ember ]; then
-		"$VMMCPU" "$OUT/cpu.tmp" "$EMBER" run --memory 128M --firmware "$GUEST" \
-			--disk "path=$IMG,id=$2,aio=io_uring" </dev/null >"$OUT/cpu.out" 2>&1 && ok=1
-	else
-		"$VMMCPU" "$OUT/cpu.tmp" "$QEMU" -M q35 -accel kvm -cpu host -m 128M -bios "$GUEST" \
-			-nodefaults -serial stdio -display none -no-reboot -device isa-debug-exit,iobase=0x501 \
-			-object iothread,id=io0 \
-			-drive "file=$IMG,if=none,id=d0,format=raw,cache=writeback,aio=io_uring" \
-			-device "virtio-blk-pci,drive=d0,disable-legacy=on,iothread=io0,serial=$2" \
-			</dev/null >"$OUT/cpu.out" 2>&1 || [ $? -ne 1 ] || ok=1
-	fi
-	if [ $ok = 1 ] && grep -q '^blkbench done' "$OUT/cpu.out"; then
-		cat "$OUT/cpu.tmp" >>"$OUT/cpu.$1.$2"
-	else
-		echo "$1: blkbench.bin (id=$2) under vmmcpu failed: $(tail -1 "$OUT/cpu.out")" >&2
-	fi
-}
-VMMCPU=build/vmmcpu
-cpu_vmms="ember${QEMU:+ qemu}"
-for ((r = 0; r < CPU_RUNS; r++)); do
-	for id in none randread seqread seqwrite; do
-		for vmm in $cpu_vmms; do
-			sync
-			warm
-			cpu_run "$vmm" "$id"
-		done
-	done
-done
-
 for ((r = 0; r < RUNS; r++)); do
 	sync
 	for bs in 64K 1M; do
@@ -333,22 +300,27 @@ echo "host: dd for the sequential lines, ${RANDREAD:-(randread not built: liburi
 	"for the random one; \"dd, guest footprint\": dd through the page cache with a buffer as large" \
 	"as the guest's requests in flight (16M for 64K x 256, 32M for 1M x 32); \"1 buf\": the guest puts" \
 	"every request's data in one buffer, as dd does"
-# cpu_line LABEL ID UNITS UNIT [guest]: (the phase's run - the set-up-only run) / UNITS, Ember and QEMU
+# cpu_line LABEL PHASE UNITS UNIT [guest]: a phase's CPU per UNITS, median of the runs
 cpu_line() {
-	local e q r=-
-	e=$(per_unit "$(cpu_fig "$OUT/cpu.ember.$2" "${5:-}")" "$(cpu_fig "$OUT/cpu.ember.none" "${5:-}")" "$3")
-	q=$(per_unit "$(cpu_fig "$OUT/cpu.qemu.$2" "${5:-}")" "$(cpu_fig "$OUT/cpu.qemu.none" "${5:-}")" "$3")
-	[ "$e" = - ] || [ "$q" = - ] || r=$(ratio "$e" "$q")
-	printf '%-34s %10s %10s %11s\n' "$1 $4" "$e" "$q" "$r"
+	local f row=()
+	for f in io_uring sync qemu; do
+		row+=("$(phase_cpu "$OUT/cpu.$f" "$2" "${5:-}" | awk -v u="$3" '{ printf "%.1f\n", $1 / u }' |
+			median)")
+	done
+	printf '%-34s %10s %10s %10s %11s\n' "$1 $4" "${row[0]:--}" "${row[1]:--}" "${row[2]:--}" \
+		"$(ratio "${row[0]}" "${row[2]}")"
 }
-echo "host CPU per request, virtio-blk: the VMM process's user + system time (wait4), all threads," \
-	"of a run of one phase minus a run that only sets the device up (id=none), median of $CPU_RUNS;" \
-	"without the time the vCPU ran the guest (guest_time) and, below, with it"
-printf '%-34s %10s %10s %11s\n' "" "Ember" "QEMU" "Ember/QEMU"
+echo "host CPU per request, virtio-blk: the VMM process's user + system time, all threads, between the" \
+	"guest's line for the phase before and its line for this one (build/vmmcpu; /proc/PID/stat, 10 ms" \
+	"ticks), in the runs above, median of $RUNS; without the time the vCPU ran the guest (guest_time)" \
+	"and, below, with it. Not for seqread 64K, the first phase: its span holds the VMM's start."
+printf '%-34s %10s %10s %10s %11s\n' "" "Ember" "Ember" "QEMU" "Ember/QEMU"
+printf '%-34s %10s %10s %10s %11s\n' "" "io_uring" "sync" "" "io_uring"
 for g in guest ""; do
 	cpu_line "randread 4K QD$RAND_QD" randread $RAND_OPS "us/read" $g
-	cpu_line "seqread 64K" seqread "$MB" "us/MiB" $g
 	cpu_line "seqwrite 64K" seqwrite "$MB" "us/MiB" $g
+	cpu_line "seqread 1M" seqread1m "$MB" "us/MiB" $g
+	cpu_line "seqwrite 1M" seqwrite1m "$MB" "us/MiB" $g
 	if [ -n "$g" ]; then echo "with the guest's own time:"; fi
 done
 # CPU time of other processes (and of kernel threads, writeback included) during the runs

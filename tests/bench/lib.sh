@@ -25,16 +25,22 @@ tsc_hz() {
 }
 
 # cpu_fig FILE [guest]: from FILE's (- for stdin) vmmcpu lines (tests/bench/vmmcpu.c, one
-# per run that counts), the median of the runs' user + system microseconds, or with "guest" of the
+# per run), the median of the runs' user + system microseconds, or with "guest" of the
 # same minus the time the guest itself ran; empty for none
 cpu_fig() {
 	[ "$1" = - ] || [ -f "$1" ] || return 0
 	awk -v g="${2:-}" '$1 == "vmmcpu" { print $3 + $5 - (g == "guest" ? $7 : 0) }' "$1" | median
 }
 
-# per_unit A B UNITS: (A - B) / UNITS to one place, or - if A or B is missing
-per_unit() {
-	[ -n "$1" ] && [ -n "$2" ] && awk "BEGIN{printf \"%.1f\", ($1 - $2) / $3}" || echo -
+# phase_cpu FILE PHASE [guest]: for each run in FILE (vmmcpu's samples at the guest's
+# "bench NAME" lines), the user + system microseconds from the sample before PHASE's to
+# PHASE's, or with "guest" the same minus the guest's own time; for a run's first
+# phase, from the VMM's start. One line per run that has the phase.
+phase_cpu() {
+	[ -f "$1" ] || return 0
+	awk -v ph="$2" -v g="${3:-}" '
+		$1 == "sample" { x = $4 + $6 - (g == "guest" ? $8 : 0); if ($2 == ph) print x - prev; prev = x }
+		$1 == "vmmcpu" { prev = 0 }' "$1"
 }
 
 # median: the median of the numbers on standard input (the upper one of an

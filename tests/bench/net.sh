@@ -62,15 +62,15 @@ unshare --net bash -euo pipefail -c '
 	# A device that comes up sends a few IGMP reports over the next ~2 s; they
 	# would land among the measured frames.
 	sleep 3
-	# Each run under build/vmmcpu (its CPU time in $OUT/cpu.VMM.N); then, for
+	# Each run under build/vmmcpu (its CPU time in $OUT/cpu.VMM); then, for
 	# the CPU figures, the same VMM and NICs with first.bin, which exits at
 	# once ($OUT/base.VMM).
 	ember() {
-		"$VMMCPU" "$1" timeout 120 "$EMBER" run --memory 128M --firmware "$2" \
+		timeout 120 "$VMMCPU" "$1" "$EMBER" run --memory 128M --firmware "$2" \
 			--net tap=na,mac=52:54:00:45:4d:01 --net tap=nb,mac=52:54:00:45:4d:02 </dev/null
 	}
 	qemu() {
-		"$VMMCPU" "$1" timeout 120 "$QEMU" -M q35 -accel kvm -cpu host -m 128M -bios "$2" -nodefaults \
+		timeout 120 "$VMMCPU" "$1" "$QEMU" -M q35 -accel kvm -cpu host -m 128M -bios "$2" -nodefaults \
 			-serial stdio -display none -no-reboot -device isa-debug-exit,iobase=0x501 \
 			-netdev tap,id=n0,ifname=na,script=no,downscript=no,vhost=off \
 			-device virtio-net-pci,netdev=n0,mac=52:54:00:45:4d:01,disable-legacy=on \
@@ -78,14 +78,15 @@ unshare --net bash -euo pipefail -c '
 			-device virtio-net-pci,netdev=n1,mac=52:54:00:45:4d:02,disable-legacy=on </dev/null
 	}
 	for ((r = 1; r <= RUNS; r++)); do
-		ember "$OUT/cpu.ember.$r" "$GUEST" >"$OUT/ember.$r" 2>&1 ||
+		ember "$OUT/cpu.ember" "$GUEST" >"$OUT/ember.$r" 2>&1 ||
 			echo "ember: netbench.bin failed: $(tail -1 "$OUT/ember.$r")" >&2
 		ember "$OUT/base.ember" "$FIRST" >/dev/null 2>&1 || true
 		[ -n "$QEMU" ] || continue
 		# isa-debug-exit: the guest exit code c gives QEMU status 2c + 1.
 		st=0
-		qemu "$OUT/cpu.qemu.$r" "$GUEST" >"$OUT/qemu.$r" 2>&1 || st=$?
-		[ $st -eq 1 ] || echo "qemu: netbench.bin failed, status $st: $(tail -1 "$OUT/qemu.$r")" >&2
+		qemu "$OUT/cpu.qemu" "$GUEST" >"$OUT/qemu.$r" 2>&1 || st=$?
+		[ $st -eq 1 ] && grep -q "^netbench done" "$OUT/qemu.$r" ||
+			echo "qemu: netbench.bin failed, status $st: $(tail -1 "$OUT/qemu.$r")" >&2
 		qemu "$OUT/base.qemu" "$FIRST" >/dev/null 2>&1 || true
 	done
 '
@@ -132,31 +133,37 @@ for f in "$OUT"/*.[0-9]*; do
 		print "note: " f " " $2 ": " $14 " receive buffers for " $6 " frames" }' "$f"
 done
 
-# Host CPU per MiB: each netbench run's CPU (where the guest got to its end)
-# minus the median first.bin run, per MiB of payload the run moved (both
-# phases); a failed first.bin run (status other than ember's 0, QEMU's 1)
-# does not count.
-# net_cpu VMM [guest]: microseconds per MiB, median over the runs
+# Host CPU per MiB of payload, per phase: mtu's from the sample at the tso
+# line to the one at its own (build/vmmcpu); tso's from the VMM's start to
+# its line, minus the median first.bin run (start and exit with the same
+# NICs; a failed one, status other than Ember's 0 and QEMU's 1, does not
+# count). The runs' payload is the same every time.
+# net_cpu VMM PHASE [guest]: microseconds per MiB, median over the runs
 net_cpu() {
-	local f r base mib c
-	base=$(awk -v ok="$([ "$1" = ember ] && echo 0 || echo 1)" '$11 == ok' "$OUT/base.$1" 2>/dev/null |
-		cpu_fig - "${2:-}")
-	for f in "$OUT/$1".[0-9]*; do
-		r=${f##*.}
-		grep -q '^netbench done' "$f" || continue
-		mib=$(awk '$1 == "bench" { b += $4 * $6 } END { printf "%.3f", b / 1048576 }' "$f")
-		c=$(cpu_fig "$OUT/cpu.$1.$r" "${2:-}")
-		per_unit "$c" "$base" "$mib"
-	done | grep -v '^-$' | median
+	local base=0 mib f
+	f=$(grep -l '^netbench done' "$OUT/$1".[0-9]* 2>/dev/null | head -1) || true
+	[ -n "$f" ] || return 0
+	mib=$(awk -v ph="$2" '$1 == "bench" && $2 == ph { printf "%.3f", $4 * $6 / 1048576 }' "$f")
+	if [ "$2" = tso ]; then
+		base=$(awk -v ok="$([ "$1" = ember ] && echo 0 || echo 1)" '$11 == ok' "$OUT/base.$1" \
+			2>/dev/null | cpu_fig - "${3:-}")
+		[ -n "$base" ] || return 0
+	fi
+	phase_cpu "$OUT/cpu.$1" "$2" "${3:-}" | awk -v b="$base" -v m="$mib" '{ printf "%.1f\n", ($1 - b) / m }' |
+		median
 }
-echo "host CPU per MiB, virtio-net: the VMM process's user + system time (wait4), all threads, of a" \
-	"netbench run minus a run of first.bin on the same NICs (set-up and exit only), per MiB of payload" \
-	"(tso and mtu together), median of $RUNS; without the time the vCPU ran the guest (guest_time; the" \
-	"guest polls) and, below, with it"
+echo "host CPU per MiB, virtio-net: the VMM process's user + system time, all threads (build/vmmcpu:" \
+	"/proc/PID/stat at the guest's lines, 10 ms ticks), per MiB of payload sent from one NIC to the other;" \
+	"mtu from the tso line to its own, tso from the VMM's start minus a run of first.bin on the same NICs" \
+	"(start and exit); median of $RUNS; without the time the vCPU ran the guest (guest_time; the guest" \
+	"polls) and, below, with it"
 printf '%-34s %10s %10s %11s\n' "" Ember QEMU Ember/QEMU
 for g in guest ""; do
-	e=$(net_cpu ember $g)
-	q=
-	[ -z "$QEMU" ] || q=$(net_cpu qemu $g)
-	printf '%-34s %10s %10s %11s\n' "tso+mtu us/MiB${g:+ (no guest time)}" "${e:--}" "${q:--}" "$(ratio "$e" "$q")"
+	for p in tso mtu; do
+		e=$(net_cpu ember $p $g)
+		q=
+		[ -z "$QEMU" ] || q=$(net_cpu qemu $p $g)
+		printf '%-34s %10s %10s %11s\n' "$p us/MiB" "${e:--}" "${q:--}" "$(ratio "$e" "$q")"
+	done
+	if [ -n "$g" ]; then echo "with the guest's own time:"; fi
 done
