@@ -323,6 +323,10 @@ for g in guest ""; do
 	cpu_line "seqwrite 1M" seqwrite1m "$MB" "us/MiB" $g
 	if [ -n "$g" ]; then echo "with the guest's own time:"; fi
 done
+# BENCH_RAW=1: vmmcpu's lines as they are, for a look at the runs
+if [ -n "${BENCH_RAW:-}" ]; then
+	for f in "$OUT"/cpu.*; do [ ! -f "$f" ] || sed "s|^|BENCH-RAW blk ${f##*/}: |" "$f"; done
+fi
 # CPU time of other processes (and of kernel threads, writeback included) during the runs
 times >"$OUT/times"
 mine=$(tail -1 "$OUT/times" | awk '{for (i = 1; i <= 2; i++) {split($i, p, "m"); s += p[1] * 60 + p[2]}; print s}')
