@@ -56,6 +56,15 @@
 # VMM's I/O path could do. The guest does the same work in both, so what
 # differs between them is the device's: its kicks, interrupts and latency.
 #
+# Host CPU per request: every guest run above goes through build/vmmcpu
+# (tests/bench/vmmcpu.c), which notes the VMM process's user + system time
+# and the time its vCPUs ran the guest (/proc/PID/stat, 10 ms ticks) as
+# each "bench" line arrives. A phase's CPU is the difference between its
+# line and the line before, so neither the VMM's start nor the guest's
+# set-up is in it (which is why seqread 64K, the first phase, has no
+# figure); it is shown per 4 KiB read or per MiB, without the guest's own
+# time (it builds the next phase's requests in that span) and with it.
+#
 # BLK_BENCH_MB (1024): image size. BLK_BENCH_IMG (build/blkbench.img): a
 # scratch file, overwritten and removed. QEMU (qemu-system-x86_64): the QEMU
 # binary. The whole script takes ~1.5 minutes.
@@ -101,7 +110,7 @@ dd_rate() {
 # rand_iops cached|direct: IOPS of the host's random reads
 rand_iops() {
 	[ -n "$RANDREAD" ] || return 0
-	"$RANDREAD" "$IMG" $RAND_OPS $RAND_QD "$1" | awk '{printf "%.0f\n", $2 / ($4 / 1e9)}'
+	"$RANDREAD" "$IMG" $RAND_OPS $RAND_QD "$1" 2>/dev/null | awk '{printf "%.0f\n", $2 / ($4 / 1e9)}'
 }
 
 # ember_cmd ID [disk options]: the guest under Ember, with as much RAM as

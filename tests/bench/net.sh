@@ -19,6 +19,13 @@
 # a busy spell of the machine hits both. The host turns TSC cycles into time
 # with its own TSC rate (build/tschz).
 #
+# Host CPU per MiB: each run goes through build/vmmcpu, which notes the
+# VMM process's user + system time and its guest time as each "bench" line
+# arrives: mtu's CPU is the span from the tso line to its own; tso's runs
+# from the VMM's start, so a run of first.bin (start and exit, the same
+# NICs) is taken off. Shown per MiB of payload, without the guest's own
+# time (the guest polls while it waits) and with it.
+#
 # Needs root, unshare, ip (iproute2) and /dev/net/tun. QEMU
 # (qemu-system-x86_64, if installed): q35, -accel kvm, 128 MiB, the image as
 # its BIOS, two virtio-net-pci (modern only, no option ROM: no firmware
