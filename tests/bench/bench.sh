@@ -79,16 +79,13 @@ micro_nested() {
 		for m in tun llc stp bridge; do insmod /lib/modules/$m.ko 2>/dev/null; done
 		# bash's process substitution needs /dev/fd, which devtmpfs lacks.
 		[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
-		# A sign of life while a section works silently: testhost.sh -w stops a
-		# test host whose console stays silent.
-		(while sleep 60; do echo BENCH-ALIVE; done) &
-		alive=$!
+		# BENCH_PROGRESS: a BENCH-ALIVE line before each guest run, so that the
+		# console does not stay silent while a section works (testhost.sh -w).
 		echo BENCH-MICRO-BEGIN
 		cd /bench && BENCH_PREBUILT=1 EMBER=/bin/ember QEMU=/usr/bin/qemu-system-x86_64 \
-			BLK_BENCH_MB=64 BLK_BENCH_RUNS=2 NET_BENCH_RUNS=2 BENCH_RAW=1 \
+			BLK_BENCH_MB=64 BLK_BENCH_RUNS=2 NET_BENCH_RUNS=2 BENCH_RAW=1 BENCH_PROGRESS=1 \
 			bash tests/bench/micro.sh 2>&1
 		echo BENCH-MICRO-END
-		kill $alive
 	SCRIPT
 	EMBER_HOST_OVERLAY="$ov" "$KIT_LIB_DIR/mkhost.sh" "$scen" "$run_dir/host.cpio.gz" >&2
 	rm -rf "$ov"
@@ -99,7 +96,7 @@ micro_nested() {
 	kit_log "test host exited with status $rc after $((($(kit_now_ms) - t0) / 1000)) s (log: $log)"
 	rm -f "$run_dir/host.cpio.gz"
 	tr -d '\r' <"$log" | sed -n '/^BENCH-MICRO-BEGIN$/,/^BENCH-MICRO-END$/p' |
-		grep -v -E '^BENCH-MICRO-(BEGIN|END)$|^BENCH-ALIVE$|^BENCH-RAW |^\[ *[0-9]+\.[0-9]+\] ' || true
+		grep -v -E '^BENCH-MICRO-(BEGIN|END)$|^BENCH-ALIVE|^BENCH-RAW |^\[ *[0-9]+\.[0-9]+\] ' || true
 	grep -q '^BENCH-MICRO-END' "$log" || echo "the test host did not finish the micro-guest sections (status $rc; $log)"
 }
 

@@ -65,7 +65,8 @@
 # figure); it is shown per 4 KiB read or per MiB, without the guest's own
 # time (it builds the next phase's requests in that span) and with it.
 #
-# BLK_BENCH_MB (1024): image size. BLK_BENCH_IMG (build/blkbench.img): a
+# BLK_BENCH_MB (1024): image size. BLK_BENCH_TIMEOUT (240): seconds one
+# guest run may take before it is stopped (and counted as failed). BLK_BENCH_IMG (build/blkbench.img): a
 # scratch file, overwritten and removed. QEMU (qemu-system-x86_64): the QEMU
 # binary. The whole script takes ~1.5 minutes.
 set -euo pipefail
@@ -91,6 +92,7 @@ HZ=$(tsc_hz)
 RANDREAD=build/randread
 [ -x "$RANDREAD" ] || RANDREAD=
 VMMCPU=build/vmmcpu
+TMO=${BLK_BENCH_TIMEOUT:-240} # seconds a guest run may take
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT" "$IMG"' EXIT
 export LC_ALL=C
@@ -119,7 +121,7 @@ ember_cmd() {
 	local id=$1 pre=()
 	shift
 	[ -z "${CPUFILE:-}" ] || pre=("$VMMCPU" "$CPUFILE")
-	"${pre[@]}" "$EMBER" run --memory 128M --firmware "$GUEST" --disk "path=$IMG,id=$id$*" </dev/null
+	timeout "$TMO" "${pre[@]}" "$EMBER" run --memory 128M --firmware "$GUEST" --disk "path=$IMG,id=$id$*" </dev/null
 }
 
 # ember_run ID [disk options]: the guest's output in $OUT/ember.out
@@ -135,7 +137,7 @@ ember_run() {
 qemu_cmd() {
 	local pre=()
 	[ -z "${CPUFILE:-}" ] || pre=("$VMMCPU" "$CPUFILE")
-	"${pre[@]}" "$QEMU" -M q35 -accel kvm -cpu host -m 128M -bios "$GUEST" -nodefaults -serial stdio \
+	timeout "$TMO" "${pre[@]}" "$QEMU" -M q35 -accel kvm -cpu host -m 128M -bios "$GUEST" -nodefaults -serial stdio \
 		-display none -no-reboot -device isa-debug-exit,iobase=0x501 -object iothread,id=io0 \
 		-drive "file=$IMG,if=none,id=d0,format=raw,cache=writeback,aio=io_uring" \
 		-device "virtio-blk-pci,drive=d0,disable-legacy=on,iothread=io0,serial=$1" \
@@ -167,13 +169,15 @@ figures() {
 
 # ember_figures AIO: into $OUT/AIO.runs
 ember_figures() {
-	CPUFILE=$OUT/cpu.$1 ember_run all ",aio=$1"
+	progress "blk.sh: ember aio=$1"
+	CPUFILE=$OUT/cpu.$1 ember_run all ",aio=$1" || return 0
 	figures "$OUT/ember.out" "$1"
 }
 
 # qemu_figures: into $OUT/qemu.runs; a failure leaves QEMU out of the rest of the run
 qemu_figures() {
 	[ -n "$QEMU" ] || return 0
+	progress "blk.sh: qemu"
 	if CPUFILE=$OUT/cpu.qemu qemu_run all; then
 		figures "$OUT/qemu.out" qemu
 	else

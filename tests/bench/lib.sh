@@ -43,6 +43,10 @@ phase_cpu() {
 		$1 == "vmmcpu" { prev = 0 }' "$1"
 }
 
+# progress TEXT: with BENCH_PROGRESS=1 (in the test host, whose console
+# must not stay silent for long), "BENCH-ALIVE TEXT" on stderr
+progress() { [ -z "${BENCH_PROGRESS:-}" ] || echo "BENCH-ALIVE $*" >&2; }
+
 # median: the median of the numbers on standard input (the upper one of an
 # even count), or an empty line for none
 median() { sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print ""}'; }

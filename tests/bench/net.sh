@@ -56,7 +56,7 @@ OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 VMMCPU=build/vmmcpu
 FIRST=build/guests/first.bin
-export LC_ALL=C EMBER GUEST QEMU RUNS OUT VMMCPU FIRST
+export LC_ALL=C EMBER GUEST QEMU RUNS OUT VMMCPU FIRST BENCH_PROGRESS
 
 # The runs, inside the namespace: $OUT/{ember,qemu}.N hold each run's output.
 unshare --net bash -euo pipefail -c '
@@ -86,6 +86,7 @@ unshare --net bash -euo pipefail -c '
 			-device virtio-net-pci,netdev=n1,mac=52:54:00:45:4d:02,disable-legacy=on,romfile= </dev/null
 	}
 	for ((r = 1; r <= RUNS; r++)); do
+		[ -z "${BENCH_PROGRESS:-}" ] || echo "BENCH-ALIVE net.sh: round $r" >&2
 		ember "$OUT/cpu.ember" "$GUEST" >"$OUT/ember.$r" 2>&1 ||
 			echo "ember: netbench.bin failed: $(tail -1 "$OUT/ember.$r")" >&2
 		ember "$OUT/base.ember" "$FIRST" >/dev/null 2>&1 || true

@@ -45,6 +45,7 @@ fig() {
 }
 mins() { sed -E 's/.*min ([0-9]+) median.*max ([0-9]+) .*/min \1, max \2/' <<<"$1"; }
 
+progress "startup.sh"
 floor_line=$(build/firstout "$RUNS" build/floor "$FIRST")
 ember_line=$(build/firstout "$RUNS" "$EMBER" run --firmware "$FIRST")
 qemu_line=
