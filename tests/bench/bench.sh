@@ -33,7 +33,10 @@
 #
 # EMBER_KVM_MODE=nested runs everything in the nested test host even where
 # /dev/kvm works; EMBER_KVM_MODE=direct runs everything here. BENCH_LINUX=0
-# leaves the Linux sections out. Takes ~15-20 minutes without /dev/kvm.
+# leaves the Linux sections out. Without /dev/kvm (2026-12-06, two shared
+# cores) it took 23 minutes: the micro-guest test host 5, bench-boot.sh 2,
+# bench-io.sh 15, of which 8 were a test host that wedged under network
+# load and its retry boot (tests/linux/README.txt); ~17 minutes without that.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=../linux/lib.sh
@@ -64,6 +67,8 @@ micro_nested() {
 	# df --output), and net.sh iproute2's ip: this machine's, before busybox.
 	for b in bash dd numfmt df sort date mktemp timeout unshare ip sysctl awk cut tail head grep \
 		sed tr nproc id sync truncate cat wc rm sleep; do
+		# One missing here leaves busybox's in its place.
+		command -v "$b" >/dev/null || continue
 		kit_copy_bin "$ov" "$(command -v "$b")" "/usr/local/bin/$b"
 	done
 	# The scripts start with #!/usr/bin/env bash.
