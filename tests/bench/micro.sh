@@ -8,7 +8,7 @@
 # test host's EMBER and QEMU). A section that fails says so; the others
 # still run.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/bench/lib.sh
 bench_tools || echo "bench: building the helper programs failed"
 EMBER=${EMBER:-build/ember}

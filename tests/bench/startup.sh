@@ -59,7 +59,7 @@ touched=$("$EMBER" run --firmware "$FIRST" -v 2>&1 >/dev/null |
 
 ft=$(fig "$floor_line" t) et=$(fig "$ember_line" t)
 fr=$(fig "$floor_line" rss) er=$(fig "$ember_line" rss)
-qt= qr=
+qt='' qr=''
 [ -z "$qemu_line" ] || { qt=$(fig "$qemu_line" t); qr=$(fig "$qemu_line" rss); }
 echo "== start-up: exec -> the guest's first byte on the VMM's stdout (first.bin), median of $RUNS runs"
 printf '%-36s %8s us  (%s)\n' "floor (minimal KVM program)" "$ft" "$(mins "$floor_line")"
