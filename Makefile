@@ -1,7 +1,8 @@
 # Ember: a minimal KVM virtual machine monitor.
 #   make            build build/ember
 #   make test       unit tests (also under ASan/UBSan), micro-guests, Linux guests
-#   make bench      start-up, memory and boot figures beside QEMU
+#   make bench      start-up, memory, CPU per request and boot figures beside QEMU and a
+#                   minimal KVM program (runs in the nested test host without /dev/kvm)
 CC ?= gcc
 BUILD := build
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror \

@@ -56,7 +56,17 @@
 # VMM's I/O path could do. The guest does the same work in both, so what
 # differs between them is the device's: its kicks, interrupts and latency.
 #
-# BLK_BENCH_MB (1024): image size. BLK_BENCH_IMG (build/blkbench.img): a
+# Host CPU per request: every guest run above goes through build/vmmcpu
+# (tests/bench/vmmcpu.c), which notes the VMM process's user + system time
+# and the time its vCPUs ran the guest (/proc/PID/stat, 10 ms ticks) as
+# each "bench" line arrives. A phase's CPU is the difference between its
+# line and the line before, so neither the VMM's start nor the guest's
+# set-up is in it (which is why seqread 64K, the first phase, has no
+# figure); it is shown per 4 KiB read or per MiB, without the guest's own
+# time (it builds the next phase's requests in that span) and with it.
+#
+# BLK_BENCH_MB (1024): image size. BLK_BENCH_TIMEOUT (240): seconds one
+# guest run may take before it is stopped (and counted as failed). BLK_BENCH_IMG (build/blkbench.img): a
 # scratch file, overwritten and removed. QEMU (qemu-system-x86_64): the QEMU
 # binary. The whole script takes ~1.5 minutes.
 set -euo pipefail
@@ -77,9 +87,12 @@ if [ ! -x "$EMBER" ] || [ ! -f "$GUEST" ]; then
 	exit 0
 fi
 . tests/bench/lib.sh
+bench_tools
 HZ=$(tsc_hz)
 RANDREAD=build/randread
-cc -O2 -Wall -Wextra -o "$RANDREAD" tests/bench/randread.c -luring 2>/dev/null || RANDREAD=
+[ -x "$RANDREAD" ] || RANDREAD=
+VMMCPU=build/vmmcpu
+TMO=${BLK_BENCH_TIMEOUT:-240} # seconds a guest run may take
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT" "$IMG"' EXIT
 export LC_ALL=C
@@ -99,15 +112,16 @@ dd_rate() {
 # rand_iops cached|direct: IOPS of the host's random reads
 rand_iops() {
 	[ -n "$RANDREAD" ] || return 0
-	"$RANDREAD" "$IMG" $RAND_OPS $RAND_QD "$1" | awk '{printf "%.0f\n", $2 / ($4 / 1e9)}'
+	"$RANDREAD" "$IMG" $RAND_OPS $RAND_QD "$1" 2>/dev/null | awk '{printf "%.0f\n", $2 / ($4 / 1e9)}'
 }
 
 # ember_cmd ID [disk options]: the guest under Ember, with as much RAM as
 # QEMU's below, its output on stdout
 ember_cmd() {
-	local id=$1
+	local id=$1 pre=()
 	shift
-	"$EMBER" run --memory 128M --firmware "$GUEST" --disk "path=$IMG,id=$id$*" </dev/null
+	[ -z "${CPUFILE:-}" ] || pre=("$VMMCPU" "$CPUFILE")
+	timeout "$TMO" "${pre[@]}" "$EMBER" run --memory 128M --firmware "$GUEST" --disk "path=$IMG,id=$id$*" </dev/null
 }
 
 # ember_run ID [disk options]: the guest's output in $OUT/ember.out
@@ -121,7 +135,9 @@ ember_run() {
 # qemu_cmd ID: the same guest under QEMU, the disk's serial= in place of id=; its output
 # on stdout. isa-debug-exit makes the guest's exit code c QEMU's status 2c + 1.
 qemu_cmd() {
-	"$QEMU" -M q35 -accel kvm -cpu host -m 128M -bios "$GUEST" -nodefaults -serial stdio \
+	local pre=()
+	[ -z "${CPUFILE:-}" ] || pre=("$VMMCPU" "$CPUFILE")
+	timeout "$TMO" "${pre[@]}" "$QEMU" -M q35 -accel kvm -cpu host -m 128M -bios "$GUEST" -nodefaults -serial stdio \
 		-display none -no-reboot -device isa-debug-exit,iobase=0x501 -object iothread,id=io0 \
 		-drive "file=$IMG,if=none,id=d0,format=raw,cache=writeback,aio=io_uring" \
 		-device "virtio-blk-pci,drive=d0,disable-legacy=on,iothread=io0,serial=$1" \
@@ -153,14 +169,16 @@ figures() {
 
 # ember_figures AIO: into $OUT/AIO.runs
 ember_figures() {
-	ember_run all ",aio=$1"
+	progress "blk.sh: ember aio=$1"
+	CPUFILE=$OUT/cpu.$1 ember_run all ",aio=$1" || return 0
 	figures "$OUT/ember.out" "$1"
 }
 
 # qemu_figures: into $OUT/qemu.runs; a failure leaves QEMU out of the rest of the run
 qemu_figures() {
 	[ -n "$QEMU" ] || return 0
-	if qemu_run all; then
+	progress "blk.sh: qemu"
+	if CPUFILE=$OUT/cpu.qemu qemu_run all; then
 		figures "$OUT/qemu.out" qemu
 	else
 		QEMU=
@@ -295,6 +313,33 @@ echo "host: dd for the sequential lines, ${RANDREAD:-(randread not built: liburi
 	"for the random one; \"dd, guest footprint\": dd through the page cache with a buffer as large" \
 	"as the guest's requests in flight (16M for 64K x 256, 32M for 1M x 32); \"1 buf\": the guest puts" \
 	"every request's data in one buffer, as dd does"
+# cpu_line LABEL PHASE UNITS UNIT [guest]: a phase's CPU per UNITS, median of the runs
+cpu_line() {
+	local f row=()
+	for f in io_uring sync qemu; do
+		row+=("$(phase_cpu "$OUT/cpu.$f" "$2" "${5:-}" | awk -v u="$3" '{ printf "%.1f\n", $1 / u }' |
+			median)")
+	done
+	printf '%-34s %10s %10s %10s %11s\n' "$1 $4" "${row[0]:--}" "${row[1]:--}" "${row[2]:--}" \
+		"$(ratio "${row[0]}" "${row[2]}")"
+}
+echo "host CPU per request, virtio-blk: the VMM process's user + system time, all threads, between the" \
+	"guest's line for the phase before and its line for this one (build/vmmcpu; /proc/PID/stat, 10 ms" \
+	"ticks), in the runs above, median of $RUNS; without the time the vCPU ran the guest (guest_time)" \
+	"and, below, with it. Not for seqread 64K, the first phase: its span holds the VMM's start."
+printf '%-34s %10s %10s %10s %11s\n' "" "Ember" "Ember" "QEMU" "Ember/QEMU"
+printf '%-34s %10s %10s %10s %11s\n' "" "io_uring" "sync" "" "io_uring"
+for g in guest ""; do
+	cpu_line "randread 4K QD$RAND_QD" randread $RAND_OPS "us/read" $g
+	cpu_line "seqwrite 64K" seqwrite "$MB" "us/MiB" $g
+	cpu_line "seqread 1M" seqread1m "$MB" "us/MiB" $g
+	cpu_line "seqwrite 1M" seqwrite1m "$MB" "us/MiB" $g
+	if [ -n "$g" ]; then echo "with the guest's own time:"; fi
+done
+# BENCH_RAW=1: vmmcpu's lines as they are, for a look at the runs
+if [ -n "${BENCH_RAW:-}" ]; then
+	for f in "$OUT"/cpu.*; do [ ! -f "$f" ] || sed "s|^|BENCH-RAW blk ${f##*/}: |" "$f"; done
+fi
 # CPU time of other processes (and of kernel threads, writeback included) during the runs
 times >"$OUT/times"
 mine=$(tail -1 "$OUT/times" | awk '{for (i = 1; i <= 2; i++) {split($i, p, "m"); s += p[1] * 60 + p[2]}; print s}')

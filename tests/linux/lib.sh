@@ -129,3 +129,25 @@ kit_bench_overlay() {
 	fi
 	kit_qemu_overlay "$1"
 }
+
+# Decides where micro-guests run: "direct" when this machine has a /dev/kvm
+# that this user may open and on which ember runs first.bin (hardware- or
+# PVM-backed: micro-guests run fine on either), "nested" (the nested test
+# host) otherwise. EMBER_KVM_MODE=direct|nested overrides it, as for
+# kit_kvm_mode.
+kit_micro_mode() {
+	case "${EMBER_KVM_MODE:-}" in
+	direct | nested) echo "$EMBER_KVM_MODE"; return 0 ;;
+	"") ;;
+	*) kit_die "EMBER_KVM_MODE must be direct or nested, not '$EMBER_KVM_MODE'" ;;
+	esac
+	if [[ ! -r /dev/kvm || ! -w /dev/kvm ]]; then
+		kit_log "no usable /dev/kvm here: micro-guests run in the nested test host"
+		echo nested
+	elif timeout 60 "$EMBER" run --firmware "$MICRO_DIR/first.bin" --serial none >/dev/null 2>&1; then
+		echo direct
+	else
+		kit_log "ember cannot run first.bin on this /dev/kvm: micro-guests run in the nested test host"
+		echo nested
+	fi
+}
