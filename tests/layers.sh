@@ -2,15 +2,16 @@
 # The code reads top-down: each module (a .c and its .h) includes only
 # modules of its own folder or of a lower layer, and the include graph has
 # no cycle. Layers, bottom up:
-#   0  vmm/ primitives: gm, bus, irq, evloop, log, exit, layout, tap, file, trace
+#   0  vmm/ primitives: gm, bus, irq, ioeventfd, evloop, log, exit, layout, tap, file, trace
 #   1  devices/
 #   2  virtio/ and boot/ (neither includes the other)
 #   3  the rest of vmm/: the VM, vCPUs, command line, console, seccomp
+# And only vmm/ talks to KVM: no KVM ioctl in devices/, virtio/ or boot/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 
-PRIMITIVES='^vmm/(gm|bus|irq|evloop|log|exit|layout|tap|file|trace)$'
+PRIMITIVES='^vmm/(gm|bus|irq|evloop|log|exit|layout|tap|file|trace|ioeventfd)$'
 
 rank() { # MODULE (path without .c/.h)
 	if [[ $1 =~ $PRIMITIVES ]]; then echo 0; return; fi
@@ -26,7 +27,7 @@ edges=$(for f in vmm/*.[ch] devices/*.[ch] virtio/*.[ch] boot/*.[ch]; do
 	sed -n 's/^#include "\([a-z]*\/[a-z0-9_]*\)\.h".*/\1/p' "$f" | sed "s|^|${f%.[ch]} |"
 done | awk '$1 != $2' | sort -u)
 
-plan 2
+plan 3
 bad=()
 while read -r from to; do
 	[ -n "$from" ] || continue
@@ -46,4 +47,6 @@ if loop=$(tsort <<<"$edges" 2>&1 >/dev/null) && [ -z "$loop" ]; then
 else
 	fail "the include graph has no cycle" "$(tr '\n' ' ' <<<"$loop")"
 fi
+kvm=$(grep -lE 'ioctl\([^,]*, *KVM_' devices/*.c virtio/*.c boot/*.c 2>/dev/null | tr '\n' ' ')
+check "only vmm/ issues KVM ioctls (${kvm:-none elsewhere})" [ -z "$kvm" ]
 summary

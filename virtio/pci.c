@@ -4,12 +4,12 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <linux/kvm.h>
 
 #include "vmm/layout.h"
+#include "vmm/ioeventfd.h"
 #include "vmm/log.h"
 
 /* BAR 0 layout: one 4 KiB page per structure. */
@@ -329,16 +329,9 @@ static const struct virtio_transport_ops transport_ops = {
 
 static int ioeventfd(struct virtio_pci *vp, unsigned int q, uint64_t base, bool io, bool assign)
 {
-	struct kvm_ioeventfd e = {
-		.addr = base + (io ? 0 : NOTIFY_OFF) + (uint64_t)q * NOTIFY_MULT,
-		.len = vp->ioeventfd_any_len ? 0 : 2,
-		.fd = vp->kick[q].fd,
-		.flags = (io ? KVM_IOEVENTFD_FLAG_PIO : 0) | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
-	};
-
-	if (vp->vm_fd < 0)
-		return 0;
-	return ioctl(vp->vm_fd, KVM_IOEVENTFD, &e) < 0 ? -errno : 0;
+	return ioeventfd_set(vp->vm_fd, vp->kick[q].fd,
+			     base + (io ? 0 : NOTIFY_OFF) + (uint64_t)q * NOTIFY_MULT,
+			     vp->ioeventfd_any_len ? 0 : 2, io, assign);
 }
 
 /* Move the kick ioeventfds of one notification structure from *at to `want` (0: none). */
@@ -526,8 +519,7 @@ int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev, int vm_fd,
 		vp->kick[q] = (struct virtio_pci_kick){ .vp = vp, .q = q, .fd = -1 };
 	for (unsigned int i = 0; i < MSIX_MAX_VECTORS; i++)
 		vp->msix.efd[i] = -1; /* nothing for virtio_pci_destroy() to close before msix_init() */
-	vp->ioeventfd_any_len = vm_fd >= 0 &&
-				ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0;
+	vp->ioeventfd_any_len = ioeventfd_any_length(vm_fd);
 	pci_dev_header(&vp->pci, VIRTIO_VENDOR, (uint16_t)(VIRTIO_DEVICE_BASE + vdev->device_id),
 		       class_of(vdev->device_id));
 	vp->pci.cfg[0x08] = 1; /* revision 1: a modern-only device */
