@@ -2,7 +2,8 @@
 # The code reads top-down: each module (a .c and its .h) includes only
 # modules of its own folder or of a lower layer, and the include graph has
 # no cycle. Layers, bottom up:
-#   0  vmm/ primitives: gm, bus, irq, ioeventfd, evloop, log, exit, layout, tap, file, trace
+#   0  vmm/ primitives: gm, bus, irq, ioeventfd, evloop, log, exit, layout, tap, file, trace,
+#      iov
 #   1  devices/
 #   2  virtio/ and boot/ (neither includes the other)
 #   3  the rest of vmm/: the VM, vCPUs, command line, console, seccomp
@@ -11,7 +12,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 
-PRIMITIVES='^vmm/(gm|bus|irq|evloop|log|exit|layout|tap|file|trace|ioeventfd)$'
+PRIMITIVES='^vmm/(gm|bus|irq|evloop|log|exit|layout|tap|file|trace|ioeventfd|iov)$'
 
 rank() { # MODULE (path without .c/.h)
 	if [[ $1 =~ $PRIMITIVES ]]; then echo 0; return; fi

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "vmm/log.h"
+#include "vmm/iov.h"
 
 #define SECTOR 512ULL
 #define HDR_LEN 16
@@ -55,27 +56,12 @@ static void complete(struct blk *b, struct blk_req *r, uint8_t status)
 static uint64_t slice(const struct vq_chain *c, unsigned int first, unsigned int end,
 		      uint64_t skip, uint64_t drop, struct blk_req *r)
 {
-	uint64_t total = 0, want, got = 0;
+	uint64_t total = 0;
 
 	for (unsigned int i = first; i < end; i++)
 		total += c->seg[i].iov_len;
-	want = total - skip - drop;
-	r->niov = 0;
-	for (unsigned int i = first; i < end && got < want; i++) {
-		uint64_t len = c->seg[i].iov_len, n;
-
-		if (skip >= len) {
-			skip -= len;
-			continue;
-		}
-		n = len - skip < want - got ? len - skip : want - got;
-		r->iov[r->niov].iov_base = (uint8_t *)c->seg[i].iov_base + skip;
-		r->iov[r->niov].iov_len = n;
-		r->niov++;
-		got += n;
-		skip = 0;
-	}
-	return got;
+	return iov_slice(c->seg + first, end - first, skip, total - skip - drop, r->iov,
+			 VQ_MAX_SEGS, &r->niov);
 }
 
 static bool in_range(const struct blk *b, uint64_t sector, uint64_t bytes)

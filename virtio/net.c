@@ -10,6 +10,7 @@
 
 #include "vmm/log.h"
 #include "vmm/tap.h"
+#include "vmm/iov.h"
 
 #define VIRTIO_ID_NET 1
 #define RXQ 0
@@ -53,25 +54,6 @@ static void tap_events(struct net *n, bool rx_paused, bool tx_more)
 static void pause_rx(struct net *n, bool pause)
 {
 	tap_events(n, pause, n->tx_more);
-}
-
-/* Copy `len` bytes to byte `off` of an iovec list. */
-static void iov_put(const struct iovec *iov, unsigned int niov, size_t off, const void *src,
-		    size_t len)
-{
-	for (unsigned int i = 0; i < niov && len; i++) {
-		size_t n;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		n = iov[i].iov_len - off < len ? iov[i].iov_len - off : len;
-		memcpy((uint8_t *)iov[i].iov_base + off, src, n);
-		src = (const uint8_t *)src + n;
-		len -= n;
-		off = 0;
-	}
 }
 
 /* Forget the receive buffers taken (a reset, or a queue that broke). */
@@ -177,7 +159,7 @@ again:
 	/* num_buffers before any used entry, and all entries of the frame at once: a driver
 	 * reads the header as soon as it sees the first buffer, then takes the others. */
 	nbuf = (uint16_t)used;
-	iov_put(n->rx_iov, n->rx_niov, NUM_BUFFERS_OFF, &nbuf, sizeof(nbuf));
+	iov_copy(n->rx_iov, n->rx_niov, NUM_BUFFERS_OFF, &nbuf, sizeof(nbuf), true);
 	for (unsigned int i = 0; i < used; i++)
 		vq_fill(q, n->rx_buf[i].head, n->rx_buf[i].len);
 	vq_publish(q);

@@ -1,4 +1,5 @@
 #include "virtio/vq.h"
+#include "vmm/iov.h"
 
 #include <errno.h>
 #include <string.h>
@@ -229,24 +230,7 @@ bool vq_enable_notify(struct vq *q)
 static uint64_t chain_copy(const struct vq_chain *c, unsigned int first, unsigned int end,
 			   uint64_t off, void *buf, uint64_t len, bool to_guest)
 {
-	uint64_t done = 0;
-
-	for (unsigned int i = first; i < end && done < len; i++) {
-		uint64_t seg = c->seg[i].iov_len, n;
-
-		if (off >= seg) {
-			off -= seg;
-			continue;
-		}
-		n = seg - off < len - done ? seg - off : len - done;
-		if (to_guest)
-			memcpy((uint8_t *)c->seg[i].iov_base + off, (uint8_t *)buf + done, n);
-		else
-			memcpy((uint8_t *)buf + done, (uint8_t *)c->seg[i].iov_base + off, n);
-		done += n;
-		off = 0;
-	}
-	return done;
+	return iov_copy(c->seg + first, end - first, off, buf, len, to_guest);
 }
 
 uint64_t vq_chain_read(const struct vq_chain *c, uint64_t off, void *dst, uint64_t len)

@@ -21,3 +21,4 @@ Suite *evloop_suite(void);
 Suite *net_suite(void);
 Suite *seccomp_suite(void);
 Suite *trace_suite(void);
+Suite *iov_suite(void);
