@@ -1,6 +1,7 @@
 #include "devices/pci.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vmm/layout.h"
@@ -280,15 +281,14 @@ static void config_write(void *ctx, uint64_t off, const void *data, uint32_t len
 const struct bus_ops pci_config_ops = { .read = config_read, .write = config_write };
 
 /* Find the BAR decoding [addr, addr + len) in memory or I/O space; copies what the access needs. */
-static bool find_bar(struct pci *p, bool io, uint64_t addr, uint32_t len, struct pci_bar *out,
-		     uint64_t *offset)
+/* The slot and BAR that decode [addr, addr + len), with p->lock held; false: none. */
+static bool find_bar_locked(const struct pci *p, bool io, uint64_t addr, uint32_t len,
+			    unsigned int *slot, unsigned int *bar)
 {
 	uint8_t decode = io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY;
-	bool found = false;
 
-	pthread_mutex_lock(&p->lock);
-	for (unsigned int s = 0; s < PCI_SLOTS && !found; s++) {
-		struct pci_dev *d = p->slot[s];
+	for (unsigned int s = 0; s < PCI_SLOTS; s++) {
+		const struct pci_dev *d = p->slot[s];
 
 		if (!d || !(d->cfg[PCI_COMMAND] & decode))
 			continue;
@@ -297,15 +297,44 @@ static bool find_bar(struct pci *p, bool io, uint64_t addr, uint32_t len, struct
 
 			if (size && d->bar[i].io == io && addr >= base && addr - base < size &&
 			    len <= size - (addr - base)) {
-				*out = d->bar[i];
-				*offset = addr - base;
-				found = true;
-				break;
+				*slot = s;
+				*bar = i;
+				return true;
 			}
 		}
 	}
+	return false;
+}
+
+static bool find_bar(struct pci *p, bool io, uint64_t addr, uint32_t len, struct pci_bar *out,
+		     uint64_t *offset)
+{
+	unsigned int s, i;
+	bool found;
+
+	pthread_mutex_lock(&p->lock);
+	found = find_bar_locked(p, io, addr, len, &s, &i);
+	if (found) {
+		*out = p->slot[s]->bar[i];
+		*offset = addr - pci_dev_bar_addr(p->slot[s], i);
+	}
 	pthread_mutex_unlock(&p->lock);
 	return found;
+}
+
+/* --trace: "vda BAR 4", "00:02.0 BAR 2", or "no BAR" for what decodes `addr`. */
+static void window_describe(struct pci *p, bool io, uint64_t addr, char *buf, size_t size)
+{
+	unsigned int s, i;
+
+	pthread_mutex_lock(&p->lock);
+	if (!find_bar_locked(p, io, addr, 1, &s, &i))
+		snprintf(buf, size, "no BAR");
+	else if (p->slot[s]->name)
+		snprintf(buf, size, "%s BAR %u", p->slot[s]->name, i);
+	else
+		snprintf(buf, size, "00:%02x.0 BAR %u", s, i);
+	pthread_mutex_unlock(&p->lock);
 }
 
 static void window_read(struct pci *p, bool io, uint64_t addr, void *data, uint32_t len)
@@ -342,7 +371,15 @@ static void mmio_write(void *ctx, uint64_t off, const void *data, uint32_t len)
 	window_write(p, false, p->mmio_base + off, data, len);
 }
 
-const struct bus_ops pci_mmio_ops = { .read = mmio_read, .write = mmio_write };
+static void mmio_describe(void *ctx, uint64_t off, char *buf, size_t size)
+{
+	struct pci *p = ctx;
+
+	window_describe(p, false, p->mmio_base + off, buf, size);
+}
+
+const struct bus_ops pci_mmio_ops = { .read = mmio_read, .write = mmio_write,
+				      .describe = mmio_describe };
 
 static void io_read(void *ctx, uint64_t off, void *data, uint32_t len)
 {
@@ -358,4 +395,11 @@ static void io_write(void *ctx, uint64_t off, const void *data, uint32_t len)
 	window_write(p, true, p->io_base + off, data, len);
 }
 
-const struct bus_ops pci_io_ops = { .read = io_read, .write = io_write };
+static void io_describe(void *ctx, uint64_t off, char *buf, size_t size)
+{
+	struct pci *p = ctx;
+
+	window_describe(p, true, p->io_base + off, buf, size);
+}
+
+const struct bus_ops pci_io_ops = { .read = io_read, .write = io_write, .describe = io_describe };

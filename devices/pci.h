@@ -61,6 +61,7 @@ struct pci_dev {
 	uint8_t cap_end;  /* first free byte for the next capability */
 	const struct pci_dev_ops *ops;
 	void *ctx;
+	const char *name; /* for --trace (vda, a tap's name); NULL: its slot */
 };
 
 struct pci {

@@ -449,6 +449,7 @@ void virtio_pci_set_trace(struct virtio_pci *vp, const struct trace *t, const ch
 {
 	vp->trace = t;
 	vp->label = label;
+	vp->pci.name = label;
 }
 
 /* PCI class by virtio device type; the driver matches on the device ID. */

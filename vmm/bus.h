@@ -15,6 +15,9 @@ struct bus_ops {
 	/* `len` is 1, 2, 4 or 8; `data` is little-endian guest data. */
 	void (*read)(void *ctx, uint64_t offset, void *data, uint32_t len);
 	void (*write)(void *ctx, uint64_t offset, const void *data, uint32_t len);
+	/* Optional, for --trace: name what inside the range holds `offset` (a window's
+	 * device behind it) into `buf` of `size` bytes. */
+	void (*describe)(void *ctx, uint64_t offset, char *buf, size_t size);
 };
 
 struct bus_range {

@@ -133,13 +133,20 @@ static void note_access(struct vcpu *v, bool mmio, uint64_t addr, const void *da
 	const struct bus *b = mmio ? v->env->mmio : v->env->pio;
 	const struct bus_range *r = bus_find(b, addr, len);
 	size_t i = r ? (size_t)(r - b->range) : TRACE_MAX_DEVS;
+	char name[64], what[40];
 
 	if (i < TRACE_MAX_DEVS)
 		v->trace_dev = (unsigned int)i + (mmio ? TRACE_MAX_DEVS : 0);
 	else
 		v->trace_dev = 2 * TRACE_MAX_DEVS + (mmio ? 1 : 0); /* unhandled */
+	if (r && r->ops->describe && (v->env->trace->classes & (mmio ? TRACE_MMIO : TRACE_IO))) {
+		r->ops->describe(r->ctx, addr - r->base, what, sizeof(what));
+		snprintf(name, sizeof(name), "%s (%s)", r->name, what); /* a window: whose BAR */
+	} else {
+		snprintf(name, sizeof(name), "%s", r ? r->name : "unhandled");
+	}
 	trace_access(v->env->trace, v->id, mmio, is_write, addr, len, data, count,
-		     r ? r->name : NULL);
+		     r ? name : NULL);
 }
 
 static bool tracing(const struct vcpu *v)

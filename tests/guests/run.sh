@@ -95,7 +95,7 @@ check "--trace: the exit table counts the io exits, the serial device's among th
 		grep -qE '^exits: io serial +(3[1-9]|[4-9][0-9]|[1-9][0-9]{2,}) ' $OUT/trace-hello.err"
 run trace-mmio --firmware $G/unmapped.bin --serial none --trace=mmio
 check "--trace=mmio: MMIO that no BAR holds reads all ones from the PCI window, no io lines (status $st)" \
-	bash -c "[ $st -eq 0 ] && grep -qx 'trace: vcpu 0 mmio read addr 0xd0000000 len 4 data 0xffffffff -> pci-mmio' $OUT/trace-mmio.err &&
+	bash -c "[ $st -eq 0 ] && grep -qx 'trace: vcpu 0 mmio read addr 0xd0000000 len 4 data 0xffffffff -> pci-mmio (no BAR)' $OUT/trace-mmio.err &&
 		! grep -q '^trace: vcpu 0 io ' $OUT/trace-mmio.err"
 run trace-shutdown --firmware $G/triple.bin --serial none --trace=shutdown --trace-file "$OUT/trace.log"
 check "--trace=shutdown --trace-file: the guest's crash is traced into the file, nothing else (status $st)" \
@@ -152,12 +152,13 @@ check "-v: every port kick reached Ember through its ioeventfd, none as a vCPU e
 	bash -c "! grep -q 'came as vCPU exits' $OUT/blksync.err"
 
 truncate -s 1M "$OUT/blk-trace.img"
-run blk-trace --firmware $G/blk.bin --disk "path=$OUT/blk-trace.img,id=ember-test-disk" --trace=virtio,irq
-check "--trace=virtio,irq: the disk's kicks with the chains they brought, its completions and interrupts, no exit lines (status $st)" \
+run blk-trace --firmware $G/blk.bin --disk "path=$OUT/blk-trace.img,id=ember-test-disk" --trace=virtio,irq,mmio
+check "--trace=virtio,irq,mmio: the disk's kicks with the chains they brought, its completions and interrupts, its BAR accesses by name, no port lines (status $st)" \
 	bash -c "[ $st -eq 0 ] && grep -qE '^trace: virtio vda queue 0 kick [0-9]+, took [1-9][0-9]* chains\$' $OUT/blk-trace.err &&
 		grep -qE '^trace: virtio vda queue 0 used [0-9]+ \(\+[1-9][0-9]*\)\$' $OUT/blk-trace.err &&
 		grep -qE '^trace: irq vda (msix vector [0-9]+|intx level 1)\$' $OUT/blk-trace.err &&
-		! grep -qE '^trace: vcpu ' $OUT/blk-trace.err"
+		grep -qE '^trace: vcpu 0 mmio (read|write) .* -> pci-mmio \(vda BAR [0-5]\)\$' $OUT/blk-trace.err &&
+		! grep -qE '^trace: vcpu [0-9]+ io ' $OUT/blk-trace.err"
 
 truncate -s 1M "$OUT/blk2.img"
 head -c 65536 /dev/urandom >"$OUT/ro.img"

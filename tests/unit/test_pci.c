@@ -729,6 +729,35 @@ START_TEST(test_io_bar_sizing_and_relocation)
 }
 END_TEST
 
+/* --trace: a window names the function and BAR behind an address, by name or by slot. */
+START_TEST(test_window_describes_the_bar)
+{
+	struct bar_dev b;
+	struct pci p;
+	uint64_t mem, port;
+	char what[40];
+
+	pci_ok(&p);
+	bar_dev_init(&b);
+	ck_assert_int_eq(add_bar(&b, 0, 0x1000, false), 0);
+	ck_assert_int_eq(add_io_bar(&b, 1, 32), 0);
+	ck_assert_int_eq(pci_add(&p, 3, &b.d), 0);
+	mem = pci_dev_bar_addr(&b.d, 0);
+	port = pci_dev_bar_addr(&b.d, 1);
+	pci_mmio_ops.describe(&p, mem + 8 - p.mmio_base, what, sizeof(what));
+	ck_assert_str_eq(what, "no BAR"); /* decoding off */
+	cfg_wr(&p, 3, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY, 2);
+	pci_mmio_ops.describe(&p, mem + 8 - p.mmio_base, what, sizeof(what));
+	ck_assert_str_eq(what, "00:03.0 BAR 0");
+	b.d.name = "vdb";
+	pci_io_ops.describe(&p, port + 31 - p.io_base, what, sizeof(what));
+	ck_assert_str_eq(what, "vdb BAR 1");
+	pci_io_ops.describe(&p, port + 32 - p.io_base, what, sizeof(what));
+	ck_assert_str_eq(what, "no BAR");
+	pci_destroy(&p);
+}
+END_TEST
+
 START_TEST(test_io_dispatch_needs_io_enable)
 {
 	struct bar_dev b;
@@ -877,6 +906,7 @@ Suite *pci_suite(void)
 	tcase_add_test(bar_tc, test_io_bars_placed_in_io_window);
 	tcase_add_test(bar_tc, test_io_bar_sizing_and_relocation);
 	tcase_add_test(bar_tc, test_io_dispatch_needs_io_enable);
+	tcase_add_test(bar_tc, test_window_describes_the_bar);
 	tcase_add_test(bar_tc, test_capability_chain);
 	tcase_add_test(bar_tc, test_config_hooks);
 	suite_add_tcase(s, bar_tc);
