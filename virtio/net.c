@@ -331,19 +331,26 @@ int net_attach(struct net *n, int fd, const char *name, const uint8_t mac[6], co
 	return 0;
 }
 
-int net_open(struct net *n, const struct net_options *o, const struct gm *mem, struct evloop *loop)
+int net_attach_tap(struct net *n, int fd, const struct net_options *o, const struct gm *mem,
+		   struct evloop *loop)
 {
 	uint8_t mac[6];
+
+	if (o->mac_set)
+		memcpy(mac, o->mac, 6);
+	else
+		net_default_mac(o->tap, mac);
+	return net_attach(n, fd, o->tap, mac, mem, loop);
+}
+
+int net_open(struct net *n, const struct net_options *o, const struct gm *mem, struct evloop *loop)
+{
 	int fd, err;
 
 	err = tap_open(o->tap, &fd);
 	if (err)
 		return err;
-	if (o->mac_set)
-		memcpy(mac, o->mac, 6);
-	else
-		net_default_mac(o->tap, mac);
-	err = net_attach(n, fd, o->tap, mac, mem, loop);
+	err = net_attach_tap(n, fd, o, mem, loop);
 	if (err)
 		close(fd);
 	return err;

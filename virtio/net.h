@@ -68,6 +68,15 @@ __attribute__((warn_unused_result)) int net_attach(struct net *n, int fd, const 
 						   const uint8_t mac[6], const struct gm *mem,
 						   struct evloop *loop);
 
+/*
+ * net_attach() on tap `fd` (opened with tap_open()) for the options' tap
+ * name and MAC (mac= or the default derived from the name). The device owns
+ * `fd` on success; on failure it stays the caller's. Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int net_attach_tap(struct net *n, int fd,
+						       const struct net_options *o,
+						       const struct gm *mem, struct evloop *loop);
+
 /* Open the tap and set up the device; logs the reason on failure. Returns 0 or -errno. */
 __attribute__((warn_unused_result)) int net_open(struct net *n, const struct net_options *o,
 						 const struct gm *mem, struct evloop *loop);

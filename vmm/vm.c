@@ -164,16 +164,13 @@ static int add_disk(struct vm *vm, unsigned int i, const struct cli_disk *d, str
 
 static int add_nic(struct vm *vm, unsigned int i, const struct cli_nic *c, int *tap_fd)
 {
+	struct net_options o = { .tap = c->tap, .mac_set = c->mac_set };
 	struct vm_nic *vn = &vm->nic[i];
 	unsigned int slot = LAYOUT_PCI_FIRST_SLOT + vm->nr_disks + i;
-	uint8_t mac[6];
 	int err;
 
-	if (c->mac_set)
-		memcpy(mac, c->mac, sizeof(mac));
-	else
-		net_default_mac(c->tap, mac);
-	err = net_attach(&vn->net, *tap_fd, c->tap, mac, &vm->mem, &vm->io);
+	memcpy(o.mac, c->mac, sizeof(o.mac));
+	err = net_attach_tap(&vn->net, *tap_fd, &o, &vm->mem, &vm->io);
 	if (err)
 		return err;
 	*tap_fd = -1; /* the device owns it now */
