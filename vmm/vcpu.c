@@ -139,14 +139,14 @@ static void note_access(struct vcpu *v, bool mmio, uint64_t addr, const void *da
 		v->trace_dev = (unsigned int)i + (mmio ? TRACE_MAX_DEVS : 0);
 	else
 		v->trace_dev = 2 * TRACE_MAX_DEVS + (mmio ? 1 : 0); /* unhandled */
-	if (r && r->ops->describe && (v->env->trace->classes & (mmio ? TRACE_MMIO : TRACE_IO))) {
+	if (!(v->env->trace->classes & (mmio ? TRACE_MMIO : TRACE_IO)))
+		return; /* counted for the table (-v), no line to write */
+	if (r && r->ops->describe) {
 		r->ops->describe(r->ctx, addr - r->base, what, sizeof(what));
 		snprintf(name, sizeof(name), "%s (%s)", r->name, what); /* a window: whose BAR */
-	} else {
-		snprintf(name, sizeof(name), "%s", r ? r->name : "unhandled");
 	}
 	trace_access(v->env->trace, v->id, mmio, is_write, addr, len, data, count,
-		     r ? name : NULL);
+		     r && r->ops->describe ? name : r ? r->name : NULL);
 }
 
 static bool tracing(const struct vcpu *v)
