@@ -142,42 +142,42 @@ static unsigned int rank(const uint64_t *count, unsigned int n, unsigned int *or
 	return m;
 }
 
-void trace_report(const struct trace *t, const struct trace_stats *per_cpu, unsigned int nr_cpus,
+void trace_stats_add(struct trace_stats *sum, const struct trace_stats *s)
+{
+	for (unsigned int r = 0; r < TRACE_REASONS; r++) {
+		sum->count[r] += s->count[r];
+		sum->ns[r] += s->ns[r];
+	}
+	for (unsigned int d = 0; d < 2 * TRACE_MAX_DEVS + 2; d++) {
+		sum->dev_count[d] += s->dev_count[d];
+		sum->dev_ns[d] += s->dev_ns[d];
+	}
+}
+
+void trace_report(const struct trace *t, const struct trace_stats *sum,
 		  const char *const *pio_names, unsigned int nr_pio, const char *const *mmio_names,
 		  unsigned int nr_mmio)
 {
 	enum { NDEV = 2 * TRACE_MAX_DEVS + 2 };
-	struct trace_stats sum;
 	unsigned int order[NDEV], m;
 	uint64_t total = 0, total_ns = 0;
 	char name[64], buf[256];
 
 	if (!t->stats)
 		return;
-	memset(&sum, 0, sizeof(sum));
-	for (unsigned int c = 0; c < nr_cpus; c++) {
-		for (unsigned int r = 0; r < TRACE_REASONS; r++) {
-			sum.count[r] += per_cpu[c].count[r];
-			sum.ns[r] += per_cpu[c].ns[r];
-		}
-		for (unsigned int d = 0; d < NDEV; d++) {
-			sum.dev_count[d] += per_cpu[c].dev_count[d];
-			sum.dev_ns[d] += per_cpu[c].dev_ns[d];
-		}
-	}
 	for (unsigned int r = 0; r < TRACE_REASONS; r++) {
-		total += sum.count[r];
-		total_ns += sum.ns[r];
+		total += sum->count[r];
+		total_ns += sum->ns[r];
 	}
 	put_line(t, buf, snprintf(buf, sizeof(buf), "exits: %-20s %10s  %6s  %13s  %16s\n", "",
 				  "count", "share", "host time", "per exit"));
 	put_row(t, "total", total, total_ns, total);
-	m = rank(sum.count, TRACE_REASONS, order);
+	m = rank(sum->count, TRACE_REASONS, order);
 	for (unsigned int i = 0; i < m; i++) {
 		snprintf(name, sizeof(name), "reason %s", reason_names[order[i]]);
-		put_row(t, name, sum.count[order[i]], sum.ns[order[i]], total);
+		put_row(t, name, sum->count[order[i]], sum->ns[order[i]], total);
 	}
-	m = rank(sum.dev_count, NDEV, order);
+	m = rank(sum->dev_count, NDEV, order);
 	for (unsigned int i = 0; i < m; i++) {
 		unsigned int d = order[i];
 
@@ -188,6 +188,6 @@ void trace_report(const struct trace *t, const struct trace_stats *per_cpu, unsi
 		else
 			snprintf(name, sizeof(name), "mmio %s",
 				 d - TRACE_MAX_DEVS < nr_mmio ? mmio_names[d - TRACE_MAX_DEVS] : "?");
-		put_row(t, name, sum.dev_count[d], sum.dev_ns[d], total);
+		put_row(t, name, sum->dev_count[d], sum->dev_ns[d], total);
 	}
 }

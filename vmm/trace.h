@@ -90,11 +90,14 @@ __attribute__((format(printf, 3, 4))) void trace_line(const struct trace *t, uns
 /* Write one line about any other exit of class `cls` (TRACE_HLT or TRACE_SHUTDOWN). */
 void trace_event(const struct trace *t, unsigned int cpu, unsigned int cls, const char *what);
 
+/* Add one vCPU's counts to `sum`. */
+void trace_stats_add(struct trace_stats *sum, const struct trace_stats *s);
+
 /*
- * Add up every vCPU's counts and write the table: exits per reason and per
- * device with the host time spent handling them, busiest first. `pio_names`
- * and `mmio_names` name the bus ranges, in bus order.
+ * Write the table of the counts in `sum` (every vCPU's, added up): exits per
+ * reason and per device with the host time spent handling them, busiest
+ * first. `pio_names` and `mmio_names` name the bus ranges, in bus order.
  */
-void trace_report(const struct trace *t, const struct trace_stats *per_cpu, unsigned int nr_cpus,
+void trace_report(const struct trace *t, const struct trace_stats *sum,
 		  const char *const *pio_names, unsigned int nr_pio, const char *const *mmio_names,
 		  unsigned int nr_mmio);

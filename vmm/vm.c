@@ -454,22 +454,19 @@ void vm_log_stats(struct vm *vm)
 void vm_trace_report(const struct vm *vm)
 {
 	const char *pio[TRACE_MAX_DEVS], *mmio[TRACE_MAX_DEVS];
-	struct trace_stats *per_cpu;
+	struct trace_stats sum;
 	unsigned int np = 0, nm = 0;
 
 	if (!vm->trace.stats || !vm->nr_vcpus)
 		return;
-	per_cpu = calloc(vm->nr_vcpus, sizeof(*per_cpu));
-	if (!per_cpu)
-		return;
+	memset(&sum, 0, sizeof(sum));
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		per_cpu[i] = vm->vcpu[i].stats;
+		trace_stats_add(&sum, &vm->vcpu[i].stats);
 	for (; np < vm->pio.nr && np < TRACE_MAX_DEVS; np++)
 		pio[np] = vm->pio.range[np].name;
 	for (; nm < vm->mmio.nr && nm < TRACE_MAX_DEVS; nm++)
 		mmio[nm] = vm->mmio.range[nm].name;
-	trace_report(&vm->trace, per_cpu, vm->nr_vcpus, pio, np, mmio, nm);
-	free(per_cpu);
+	trace_report(&vm->trace, &sum, pio, np, mmio, nm);
 }
 
 void vm_destroy(struct vm *vm)

@@ -143,7 +143,7 @@ START_TEST(test_report_table)
 {
 	static const char *const pio[] = { "i8042", "serial", "exit-port" };
 	static const char *const mmio[] = { "pci-mmio" };
-	struct trace_stats cpu[2];
+	struct trace_stats cpu[2], sum;
 	struct tfx f;
 	const char *out, *serial, *exitp, *unh;
 
@@ -156,8 +156,11 @@ START_TEST(test_report_table)
 	cpu[1].dev_count[1] = 10;
 	cpu[0].dev_count[2] = 5; /* exit-port */
 	cpu[1].dev_count[2 * TRACE_MAX_DEVS + 1] = 5; /* MMIO nobody took */
+	memset(&sum, 0, sizeof(sum));
+	trace_stats_add(&sum, &cpu[0]);
+	trace_stats_add(&sum, &cpu[1]);
 	tfx_open(&f, 0);
-	trace_report(&f.t, cpu, 2, pio, 3, mmio, 1);
+	trace_report(&f.t, &sum, pio, 3, mmio, 1);
 	out = tfx_read(&f);
 	ck_assert_ptr_nonnull(strstr(out, "exits: total                        45  100.0%       0.060 ms"));
 	ck_assert_ptr_nonnull(strstr(out, "exits: reason io                    40   88.9%       0.060 ms      1.50 us each"));
@@ -174,7 +177,7 @@ START_TEST(test_report_table)
 	tfx_close(&f);
 	tfx_open(&f, TRACE_ALL);
 	f.t.stats = false; /* neither --trace nor -v counted: no table */
-	trace_report(&f.t, cpu, 2, pio, 3, mmio, 1);
+	trace_report(&f.t, &sum, pio, 3, mmio, 1);
 	ck_assert_str_eq(tfx_read(&f), "");
 	tfx_close(&f);
 }
