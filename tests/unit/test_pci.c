@@ -729,6 +729,18 @@ START_TEST(test_io_bar_sizing_and_relocation)
 }
 END_TEST
 
+/* A bus with one function in slot 3: a 4 KiB memory BAR 0 at *mem, a 32-port I/O BAR 1 at *port. */
+static void slot3_mem_and_io(struct pci *p, struct bar_dev *b, uint64_t *mem, uint64_t *port)
+{
+	pci_ok(p);
+	bar_dev_init(b);
+	ck_assert_int_eq(add_bar(b, 0, 0x1000, false), 0);
+	ck_assert_int_eq(add_io_bar(b, 1, 32), 0);
+	ck_assert_int_eq(pci_add(p, 3, &b->d), 0);
+	*mem = pci_dev_bar_addr(&b->d, 0);
+	*port = pci_dev_bar_addr(&b->d, 1);
+}
+
 /* --trace: a window names the function and BAR behind an address, by name or by slot. */
 START_TEST(test_window_describes_the_bar)
 {
@@ -737,13 +749,7 @@ START_TEST(test_window_describes_the_bar)
 	uint64_t mem, port;
 	char what[40];
 
-	pci_ok(&p);
-	bar_dev_init(&b);
-	ck_assert_int_eq(add_bar(&b, 0, 0x1000, false), 0);
-	ck_assert_int_eq(add_io_bar(&b, 1, 32), 0);
-	ck_assert_int_eq(pci_add(&p, 3, &b.d), 0);
-	mem = pci_dev_bar_addr(&b.d, 0);
-	port = pci_dev_bar_addr(&b.d, 1);
+	slot3_mem_and_io(&p, &b, &mem, &port);
 	pci_mmio_ops.describe(&p, mem + 8 - p.mmio_base, what, sizeof(what));
 	ck_assert_str_eq(what, "no BAR"); /* decoding off */
 	cfg_wr(&p, 3, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY, 2);
@@ -764,13 +770,7 @@ START_TEST(test_io_dispatch_needs_io_enable)
 	struct pci p;
 	uint64_t mem, port;
 
-	pci_ok(&p);
-	bar_dev_init(&b);
-	ck_assert_int_eq(add_bar(&b, 0, 0x1000, false), 0);
-	ck_assert_int_eq(add_io_bar(&b, 1, 32), 0);
-	ck_assert_int_eq(pci_add(&p, 3, &b.d), 0);
-	mem = pci_dev_bar_addr(&b.d, 0);
-	port = pci_dev_bar_addr(&b.d, 1);
+	slot3_mem_and_io(&p, &b, &mem, &port);
 	/* Memory decoding does not open the ports. */
 	cfg_wr(&p, 3, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
 	ck_assert_uint_eq(io_rd(&p, port + 4, 2), 0xffff);
