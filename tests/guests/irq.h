@@ -6,6 +6,12 @@
  * returns with `ret $8` (dropping CS and EFLAGS), because the emulator PVM
  * runs this code in has no protected-mode `iret`. Interrupts stay disabled
  * except in `sti; hlt`, and nothing after the halt may depend on the flags.
+ *
+ * Since EFLAGS is not restored, an interrupt taken with its return address
+ * on the `hlt` itself (inside the one-instruction shadow of `sti`, which a
+ * nested host does not always honour) would come back to a `hlt` with
+ * interrupts off and halt for good. The handler steps over such a `hlt` and
+ * counts it in irq_at_hlt.
  */
 #pragma once
 #include "guest.h"
@@ -32,6 +38,7 @@
 volatile uint32_t irqs;
 volatile uint32_t irq_count[IRQ_STUBS];
 volatile uint32_t ticks; /* LAPIC timer interrupts taken */
+volatile uint32_t irq_at_hlt; /* taken with the return address on a hlt: stepped over */
 void irq_entry0(void), irq_entry1(void), irq_entry2(void), irq_entry3(void);
 void tick_entry(void), spurious_entry(void);
 #define IRQ_STUB(n)                                                                  \
@@ -40,15 +47,23 @@ void tick_entry(void), spurious_entry(void);
 	"	incl irqs\n"                                                         \
 	"	incl irq_count + 4 * " #n "\n"                                       \
 	"	movl $0, 0xfee000b0\n" /* LAPIC_EOI */                               \
-	"	ret $8\n"
+	"	jmp irq_return\n"
 __asm__(IRQ_STUB(0) IRQ_STUB(1) IRQ_STUB(2) IRQ_STUB(3)
 	".globl tick_entry\n"
 	"tick_entry:\n"
 	"	incl ticks\n"
 	"	movl $0, 0xfee000b0\n"
-	"	ret $8\n"
+	"	jmp irq_return\n"
 	".globl spurious_entry\n" /* a spurious interrupt takes no EOI */
 	"spurious_entry:\n"
+	"irq_return:\n" /* step over a hlt the return address points at (0xf4) */
+	"	pushl %eax\n"
+	"	movl 4(%esp), %eax\n"
+	"	cmpb $0xf4, (%eax)\n"
+	"	jne 1f\n"
+	"	incl 4(%esp)\n"
+	"	incl irq_at_hlt\n"
+	"1:	popl %eax\n"
 	"	ret $8\n");
 static void (*const irq_stub[IRQ_STUBS])(void) = { irq_entry0, irq_entry1, irq_entry2, irq_entry3 };
 

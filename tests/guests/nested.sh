@@ -12,7 +12,8 @@
 # Env: EMBER (build/ember), EMBER_GUESTS_TIMEOUT (seconds for the whole
 # test-host run, default 1500). EMBER_NESTED_CMD='shell command' runs that
 # in /ember instead of run.sh and prints what it printed (for exploring:
-# with EMBER_HOST_GUEST=1 the Linux guest kit is in /guest too).
+# with EMBER_HOST_GUEST=1 the Linux guest kit is in /guest too;
+# EMBER_NESTED_TOOLS='prog ...' copies more of this machine's programs in).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ember=${EMBER:-build/ember} # before tests/linux/lib.sh, which sets EMBER for the Linux kit
@@ -39,7 +40,7 @@ cp tests/guests/*.sh "$overlay/ember/tests/guests/"
 cp build/guests/*.bin "$overlay/ember/build/guests/"
 kit_copy_bin "$overlay" "$ember" "/ember/$ember"
 for tool in bash perl timeout grep cmp head tail tr mktemp rm cat sed od dd stat cp truncate \
-	sha256sum mkfifo sort wc ls sleep unshare ip sysctl pgrep cut date seq id; do
+	sha256sum mkfifo sort wc ls sleep unshare ip sysctl pgrep cut date seq id ${EMBER_NESTED_TOOLS:-}; do
 	path=$(PATH=$PATH:/usr/sbin:/sbin command -v "$tool") || kit_die "$tool missing on this machine"
 	kit_copy_bin "$overlay" "$path" "/usr/local/bin/$tool"
 done

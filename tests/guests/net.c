@@ -425,7 +425,9 @@ void guest_main(void)
 		put_dec(a->stray + b->stray);
 		puts_serial("\n");
 	}
-	puts_serial("kicks rx ");
+	puts_serial("interrupts taken on a hlt ");
+	put_dec(irq_at_hlt);
+	puts_serial("\nkicks rx ");
 	put_dec(a->kicks_rx + b->kicks_rx);
 	puts_serial(" tx ");
 	put_dec(a->kicks_tx + b->kicks_tx);
