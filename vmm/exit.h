@@ -12,6 +12,7 @@ enum exit_status {
 	EXIT_INTERNAL = 4,	 /* KVM internal error or emulation failure */
 	EXIT_FAIL_ENTRY = 5,	 /* hardware refused to enter the guest */
 	EXIT_SECCOMP = 6,	 /* a thread made a system call its seccomp filter forbids */
+	EXIT_GUEST_PANIC = 7,	 /* the guest kernel panicked and said so (pvpanic) */
 	EXIT_PORT_BASE = 64,	 /* 64 + (N mod 64): guest wrote N != 0 to the exit port */
 	EXIT_USER_QUIT = 130,	 /* Ctrl-A x on the console */
 };

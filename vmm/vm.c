@@ -198,6 +198,19 @@ static int add_nics(struct vm *vm, const struct vm_config *cfg)
 	return 0;
 }
 
+/* pvpanic in the first slot after the disks and NICs. */
+static int add_pvpanic(struct vm *vm)
+{
+	unsigned int slot = LAYOUT_PCI_FIRST_SLOT + vm->nr_disks + vm->nr_nics;
+	int err = pvpanic_init(&vm->pvpanic, &vm->exit_hook);
+
+	if (!err)
+		err = pci_add(&vm->pci, slot, &vm->pvpanic.pci);
+	if (err)
+		log_err("cannot attach pvpanic to PCI slot %u: %s", slot, strerror(-err));
+	return err;
+}
+
 static int add_disks(struct vm *vm, const struct vm_config *cfg)
 {
 	int err = irq_router_init(&vm->router, vm->vm_fd);
@@ -366,6 +379,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		err = add_disks(vm, cfg);
 	if (!err)
 		err = add_nics(vm, cfg);
+	if (!err)
+		err = add_pvpanic(vm);
 	if (!err)
 		err = create_vcpus(vm, cfg->cpus);
 	if (err)

@@ -21,6 +21,7 @@
 #include <linux/kvm.h>
 
 #include "devices/pci.h"
+#include "devices/pvpanic.h"
 #include "devices/serial.h"
 #include "virtio/blk.h"
 #include "virtio/net.h"
@@ -87,6 +88,7 @@ struct vm {
 	struct vm_nic *nic;
 	unsigned int nr_nics;
 	struct exit_hook exit_hook; /* devices' way to stop the VM */
+	struct pvpanic pvpanic;	    /* in the PCI slot after the NICs */
 	bool devices_ready;
 	bool seccomp; /* vCPU and I/O threads install their seccomp filters */
 	struct trace trace; /* read-only once the vCPUs run */

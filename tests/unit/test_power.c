@@ -3,6 +3,7 @@
 #include "vmm/layout.h"
 #include "devices/i8042.h"
 #include "devices/power.h"
+#include "devices/pvpanic.h"
 #include "tests/unit/suites.h"
 
 #define SLP_EN 0x20
@@ -177,12 +178,67 @@ START_TEST(test_i8042_status_and_data_read_zero)
 }
 END_TEST
 
+/* pvpanic: reached through its PCI function's BAR 0, as the PCI module dispatches. */
+static void pvpanic_put(struct pvpanic *p, uint64_t off, uint8_t v)
+{
+	p->pci.bar[0].ops->write(p->pci.bar[0].ctx, off, &v, 1);
+}
+
+START_TEST(test_pvpanic_identity_and_bar)
+{
+	struct exit_log log;
+	struct exit_hook h = hook_for(&log);
+	struct pvpanic p;
+	uint8_t v = 0xee;
+
+	ck_assert_int_eq(pvpanic_init(&p, &h), 0);
+	ck_assert_uint_eq(p.pci.cfg[0] | p.pci.cfg[1] << 8, PVPANIC_VENDOR);
+	ck_assert_uint_eq(p.pci.cfg[2] | p.pci.cfg[3] << 8, PVPANIC_DEVICE);
+	ck_assert_uint_eq(p.pci.bar[0].size, PVPANIC_BAR_SIZE);
+	ck_assert(!p.pci.bar[0].io);
+	p.pci.bar[0].ops->read(p.pci.bar[0].ctx, 0, &v, 1);
+	ck_assert_uint_eq(v, PVPANIC_PANICKED | PVPANIC_CRASH_LOADED);
+	p.pci.bar[0].ops->read(p.pci.bar[0].ctx, 1, &v, 1);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(log.calls, 0);
+}
+END_TEST
+
+START_TEST(test_pvpanic_panicked_stops)
+{
+	struct exit_log log;
+	struct exit_hook h = hook_for(&log);
+	struct pvpanic p;
+
+	ck_assert_int_eq(pvpanic_init(&p, &h), 0);
+	pvpanic_put(&p, 0, PVPANIC_PANICKED);
+	assert_stopped(&log, EXIT_GUEST_PANIC);
+}
+END_TEST
+
+START_TEST(test_pvpanic_crash_loaded_and_other_writes_ignored)
+{
+	struct exit_log log;
+	struct exit_hook h = hook_for(&log);
+	struct pvpanic p;
+
+	ck_assert_int_eq(pvpanic_init(&p, &h), 0);
+	pvpanic_put(&p, 0, PVPANIC_CRASH_LOADED);
+	pvpanic_put(&p, 0, 0);
+	pvpanic_put(&p, 0, 0xfc);
+	pvpanic_put(&p, 1, PVPANIC_PANICKED); /* only the first byte is the register */
+	pvpanic_put(&p, PVPANIC_BAR_SIZE - 1, 0xff);
+	ck_assert_int_eq(log.calls, 0);
+}
+END_TEST
+
 Suite *power_suite(void)
 {
 	Suite *s = suite_create("power");
 	TCase *acpi_tc = tcase_create("acpi");
 	TCase *exit_tc = tcase_create("exit_port");
 	TCase *kbd_tc = tcase_create("i8042");
+	TCase *panic_tc = tcase_create("pvpanic");
 
 	tcase_add_test(acpi_tc, test_slp_en_with_s5_powers_off);
 	tcase_add_test(acpi_tc, test_other_sleep_types_ignored);
@@ -201,5 +257,10 @@ Suite *power_suite(void)
 	tcase_add_test(kbd_tc, test_i8042_other_commands_and_data_ignored);
 	tcase_add_test(kbd_tc, test_i8042_status_and_data_read_zero);
 	suite_add_tcase(s, kbd_tc);
+
+	tcase_add_test(panic_tc, test_pvpanic_identity_and_bar);
+	tcase_add_test(panic_tc, test_pvpanic_panicked_stops);
+	tcase_add_test(panic_tc, test_pvpanic_crash_loaded_and_other_writes_ignored);
+	suite_add_tcase(s, panic_tc);
 	return s;
 }
