@@ -129,6 +129,7 @@ static void emit_all(const struct exec_spec *s, struct out *o)
 		emit(o, "env", s->env[i]);
 	for (size_t i = 0; i < s->nargs; i++)
 		emit(o, "arg", s->argv[i]);
+	emit(o, "end", "");
 }
 
 int exec_spec_write(const struct exec_spec *s, char **out, size_t *len, const char **why)
@@ -206,7 +207,8 @@ static int parse_record(const char *key, size_t kl, const char *val, struct exec
 int exec_spec_parse(const char *buf, size_t len, struct exec_spec *s, const char **why)
 {
 	const size_t ml = sizeof(EXEC_SPEC_MAGIC); /* with its NUL */
-	int st = 0, err;
+	bool ended = false;
+	int st = 0;
 
 	memset(s, 0, sizeof(*s));
 	if (len > EXEC_SPEC_MAX_BYTES)
@@ -219,15 +221,22 @@ int exec_spec_parse(const char *buf, size_t len, struct exec_spec *s, const char
 
 		if (!nul)
 			return fail(why, "truncated: last record has no terminating NUL");
+		if (ended)
+			return fail(why, "data after end=");
 		eq = memchr(rec, '=', (size_t)(nul - rec));
 		if (!eq)
 			return fail(why, "record without '='");
-		err = parse_record(rec, (size_t)(eq - rec), eq + 1, s, &st, why);
-		if (err)
-			return err;
+		if (eq - rec == 3 && !memcmp(rec, "end", 3) && eq + 1 == nul && !st) {
+			ended = true;
+		} else {
+			int err = parse_record(rec, (size_t)(eq - rec), eq + 1, s, &st, why);
+
+			if (err)
+				return err;
+		}
 		off += (size_t)(nul - rec) + 1;
 	}
-	if (st)
-		return fail(why, "truncated: share= not followed by dir= and mode=");
+	if (!ended)
+		return fail(why, "truncated: no end= record");
 	return exec_spec_check(s, why);
 }

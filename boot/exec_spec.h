@@ -17,9 +17,11 @@
  *   cwd=/DIR            working directory of the command (at most one; "/")
  *   env=NAME=VALUE      one environment entry, in order
  *   arg=ARG             argv, in order; at least one, argv[0] not empty
+ *   end=                last record, empty value: a description cut short
+ *                       at a record boundary still lacks it
  *
  * Record kinds other than share/dir/mode may come in any order. An unknown
- * key, a missing or repeated root, a share without its dir and mode, a
+ * key, a missing end= or anything after it, a missing or repeated root, a share without its dir and mode, a
  * count or size beyond the limits below: the whole description is refused.
  */
 #include <stdbool.h>
