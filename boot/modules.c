@@ -251,7 +251,8 @@ static int read_depends(struct resolver *r, const struct entry *e, char *out, si
 	err = modules_elf_depends(data, len, out, outlen, &why);
 	free(data);
 	if (err)
-		return say(r, err == -ERANGE ? -ENOEXEC : err, "module %s: %s", path, why);
+		return say(r, err == -ERANGE || err == -ENOENT ? -ENOEXEC : err, "module %s: %s", path,
+			   why);
 	return 0;
 }
 

@@ -29,9 +29,10 @@ struct modules_list {
  * modules_list_free(), also after a failure). 0, or -errno with `why`
  * (a buffer of `whylen` bytes) naming the module, file or chain:
  * -ENOENT (neither built in nor found under dir), -ELOOP (a dependency loop
- * or a chain deeper than MODULES_MAX_DEPTH), -ENOEXEC (a malformed module),
- * -ENOTSUP (compressed, not in modules.dep), -E2BIG (over MODULES_MAX),
- * -EINVAL (an invalid name), -ENOMEM, or an error reading dir.
+ * or a chain deeper than MODULES_MAX_DEPTH), -ENOEXEC (a malformed module,
+ * or one without .modinfo), -ENOTSUP (compressed, not in modules.dep),
+ * -E2BIG (over MODULES_MAX), -EINVAL (an invalid name), -ENOMEM, or an
+ * error reading dir.
  */
 __attribute__((warn_unused_result)) int modules_resolve(const char *dir, const char *const *names,
 							size_t nnames, struct modules_list *out,

@@ -326,7 +326,7 @@ START_TEST(test_resolve_bad_files)
 	ck_assert_int_eq(resolve(&t, bad, 1), -ENOEXEC);
 	ck_assert_ptr_nonnull(strstr(t.why, "kernel/broken.ko"));
 	write_ko(t.dir, "kernel/nomodinfo.ko", NULL);
-	ck_assert_int_eq(resolve(&t, none, 1), -ENOENT);
+	ck_assert_int_eq(resolve(&t, none, 1), -ENOEXEC);
 	ck_assert_ptr_nonnull(strstr(t.why, ".modinfo"));
 	ck_assert_int_eq(resolve(&t, name, 1), -EINVAL);
 	write_ko(t.dir, "kernel/weird.ko", "fuse,,x");
