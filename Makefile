@@ -26,8 +26,26 @@ GUESTS := $(GUEST_SRCS:tests/guests/%.c=$(BUILD)/guests/%.bin)
 GUEST_CFLAGS := -m32 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -mgeneral-regs-only \
 	-fno-asynchronous-unwind-tables -O2 -Wall -Wextra -Werror -I tests/guests
 
-.PHONY: all guests unit test test-unit test-guests test-linux bench clean format shell
+.PHONY: all init guests unit test test-unit test-guests test-linux bench clean format shell
 all: $(BUILD)/ember
+
+# The guest init of `ember exec` (boot/init/): a separate static program, small (-Os, stripped),
+# that boot/init_image.c embeds into Ember and the unit tests with the assembler's .incbin.
+INIT_SRCS := boot/init/init.c boot/exec_spec.c
+INIT_CFLAGS := -std=gnu11 -Os -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror -D_GNU_SOURCE -I.
+INIT_IMAGE_OBJS := $(BUILD)/obj/boot/init_image.o $(BUILD)/san/boot/init_image.o \
+	$(BUILD)/fuzz/obj/boot/init_image.o
+INIT_PATH_DEF := -DEMBER_INIT_PATH='"$(BUILD)/ember-init"'
+
+init: $(BUILD)/ember-init
+
+$(BUILD)/ember-init: $(INIT_SRCS) boot/exec_spec.h
+	@mkdir -p $(dir $@)
+	$(CC) $(INIT_CFLAGS) -static -s -o $@ $(INIT_SRCS)
+
+$(INIT_IMAGE_OBJS): $(BUILD)/ember-init
+$(INIT_IMAGE_OBJS): CFLAGS += $(INIT_PATH_DEF)
+$(INIT_IMAGE_OBJS): FUZZ_CFLAGS += $(INIT_PATH_DEF)
 
 $(BUILD)/ember: $(BUILD)/obj/vmm/main.o $(LIB_OBJS)
 	$(CC) -o $@ $^ $(LDFLAGS) $(LIBS)
@@ -94,11 +112,12 @@ bench: $(BUILD)/ember guests
 	tests/bench/bench.sh
 
 format:
-	clang-format -i $(wildcard vmm/*.[ch] devices/*.[ch] boot/*.[ch] virtio/*.[ch] tests/unit/*.[ch])
+	clang-format -i $(wildcard vmm/*.[ch] devices/*.[ch] boot/*.[ch] boot/init/*.c virtio/*.[ch] \
+		tests/unit/*.[ch])
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/san $(BUILD)/guests $(BUILD)/ember $(BUILD)/ember-san \
-		$(BUILD)/unit $(BUILD)/unit-san
+		$(BUILD)/ember-init $(BUILD)/unit $(BUILD)/unit-san
 
 -include $(shell find $(BUILD)/obj $(BUILD)/san -name '*.d' 2>/dev/null)
 

@@ -66,3 +66,35 @@ int bzimage_parse(const void *data, size_t size, struct bzimage *bz, const char 
 	bz->init_size = h->init_size;
 	return 0;
 }
+
+static int release_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch && strchr("._-+~", ch));
+}
+
+int bzimage_version(const struct bzimage *bz, char *out, size_t outlen, const char **why)
+{
+	size_t pos = (size_t)bz->hdr.kernel_version + BZ_ENTRY64_OFFSET, n = 0;
+	const char *s;
+
+	if (!bz->hdr.kernel_version)
+		return fail(why, "the setup header names no kernel version string");
+	if (pos >= bz->setup_size)
+		return fail(why, "the kernel version pointer lies outside the setup code");
+	s = (const char *)bz->setup + pos;
+	if (!memchr(s, '\0', bz->setup_size - pos))
+		return fail(why, "the kernel version string has no end inside the setup code");
+	while (s[n] && s[n] != ' ') {
+		if (!release_char(s[n]))
+			return fail(why, "the kernel version string holds unexpected characters");
+		n++;
+	}
+	if (n == 0)
+		return fail(why, "the kernel version string is empty");
+	if (n > BZIMAGE_VERSION_MAX || n >= outlen)
+		return fail(why, "the kernel version string is too long");
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
+}

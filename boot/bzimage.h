@@ -30,3 +30,16 @@ struct bzimage {
  */
 __attribute__((warn_unused_result)) int bzimage_parse(const void *data, size_t size,
 						      struct bzimage *bz, const char **why);
+
+#define BZIMAGE_VERSION_MAX 64 /* bytes of a kernel release, without its NUL */
+
+/*
+ * The kernel release ("6.1.0-57-amd64") of a parsed image: the first word
+ * of the string the setup header's kernel_version field points to (at that
+ * value + 0x200 in the file, inside the setup code). `out` gets it with a
+ * NUL; `outlen` must exceed BZIMAGE_VERSION_MAX. 0, or -ENOEXEC with *why
+ * naming the reason (no version string, pointer outside the setup code, no
+ * NUL before its end, empty or odd characters, longer than the maximum).
+ */
+__attribute__((warn_unused_result)) int bzimage_version(const struct bzimage *bz, char *out,
+							size_t outlen, const char **why);

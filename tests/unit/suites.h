@@ -22,3 +22,6 @@ Suite *net_suite(void);
 Suite *seccomp_suite(void);
 Suite *trace_suite(void);
 Suite *iov_suite(void);
+Suite *exec_spec_suite(void);
+Suite *cpio_suite(void);
+Suite *modules_suite(void);

@@ -326,6 +326,73 @@ START_TEST(test_mutated_headers_never_crash)
 }
 END_TEST
 
+/* An image whose kernel_version field points at `text` placed at `at` in the setup code. */
+static void fake_with_version(struct fake_bzimage *f, size_t at, const char *text, size_t len)
+{
+	fake_bzimage_init(f);
+	memcpy(f->data + at, text, len);
+	fake_bzimage_hdr(f)->kernel_version = (uint16_t)(at - BZ_ENTRY64_OFFSET);
+}
+
+static int version_of(struct fake_bzimage *f, char *out, size_t outlen)
+{
+	const char *why = NULL;
+	struct bzimage bz;
+	int rc;
+
+	ck_assert_int_eq(bzimage_parse(f->data, sizeof(f->data), &bz, &why), 0);
+	rc = bzimage_version(&bz, out, outlen, &why);
+	if (rc) {
+		ck_assert_int_eq(rc, -ENOEXEC);
+		ck_assert_ptr_nonnull(why);
+	}
+	return rc;
+}
+
+START_TEST(test_version_first_word)
+{
+	static const char v[] = "6.1.0-57-amd64 (debian-kernel@lists.debian.org) #1 SMP";
+	struct fake_bzimage f;
+	char out[BZIMAGE_VERSION_MAX + 1];
+
+	fake_with_version(&f, 0x300, v, sizeof(v));
+	ck_assert_int_eq(version_of(&f, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "6.1.0-57-amd64");
+	fake_with_version(&f, FAKE_BZ_SETUP_SIZE - 6, "6.9.1", 6); /* NUL in the last byte */
+	ck_assert_int_eq(version_of(&f, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "6.9.1");
+}
+END_TEST
+
+START_TEST(test_version_refused)
+{
+	char long_v[BZIMAGE_VERSION_MAX + 2];
+	struct fake_bzimage f;
+	char out[BZIMAGE_VERSION_MAX + 1];
+
+	fake_bzimage_init(&f); /* kernel_version 0 */
+	ck_assert_int_eq(version_of(&f, out, sizeof(out)), -ENOEXEC);
+	fake_with_version(&f, 0x300, "6.1", 4);
+	fake_bzimage_hdr(&f)->kernel_version = FAKE_BZ_SETUP_SIZE - BZ_ENTRY64_OFFSET; /* past setup */
+	ck_assert_int_eq(version_of(&f, out, sizeof(out)), -ENOEXEC);
+	fake_bzimage_hdr(&f)->kernel_version = 0xffff;
+	ck_assert_int_eq(version_of(&f, out, sizeof(out)), -ENOEXEC);
+	fake_with_version(&f, FAKE_BZ_SETUP_SIZE - 3, "6.1", 3); /* no NUL before the payload */
+	f.data[FAKE_BZ_SETUP_SIZE] = 'x';
+	ck_assert_int_eq(version_of(&f, out, sizeof(out)), -ENOEXEC);
+	fake_with_version(&f, 0x300, " 6.1", 5); /* empty first word */
+	ck_assert_int_eq(version_of(&f, out, sizeof(out)), -ENOEXEC);
+	fake_with_version(&f, 0x300, "6.1\n/x", 7);
+	ck_assert_int_eq(version_of(&f, out, sizeof(out)), -ENOEXEC);
+	memset(long_v, '1', sizeof(long_v) - 1);
+	long_v[sizeof(long_v) - 1] = '\0';
+	fake_with_version(&f, 0x300, long_v, sizeof(long_v));
+	ck_assert_int_eq(version_of(&f, out, sizeof(out)), -ENOEXEC);
+	fake_with_version(&f, 0x300, "6.1.0", 6);
+	ck_assert_int_eq(version_of(&f, out, 4), -ENOEXEC); /* caller's buffer too small */
+}
+END_TEST
+
 Suite *bzimage_suite(void)
 {
 	Suite *s = suite_create("bzimage");
@@ -353,6 +420,8 @@ Suite *bzimage_suite(void)
 	tcase_add_test(bad_tc, test_no_command_line_room_rejected);
 	tcase_add_test(bad_tc, test_header_length_byte_too_small_rejected);
 	tcase_add_test(bad_tc, test_reasons_differ_by_cause);
+	tcase_add_test(ok_tc, test_version_first_word);
+	tcase_add_test(bad_tc, test_version_refused);
 	suite_add_tcase(s, bad_tc);
 
 	tcase_add_test(fuzz_tc, test_random_bytes_never_crash);
