@@ -93,7 +93,7 @@ static void answer(struct fake_vhost *b, const struct fake_vhost_req *r)
 	switch (req) {
 	case VHOST_USER_GET_FEATURES: v = b->features; break;
 	case VHOST_USER_GET_PROTOCOL_FEATURES: v = b->protocol; break;
-	case VHOST_USER_GET_QUEUE_NUM: v = 1; break;
+	case VHOST_USER_GET_QUEUE_NUM: v = 2; break;
 	case VHOST_USER_GET_VRING_BASE: {
 		struct vhost_user_state st = { .index = r->p.state.index, .num = b->vring_base };
 

@@ -23,3 +23,4 @@ Suite *seccomp_suite(void);
 Suite *trace_suite(void);
 Suite *iov_suite(void);
 Suite *vhost_user_suite(void);
+Suite *fs_suite(void);

@@ -63,7 +63,7 @@ START_TEST(test_negotiate_with_protocol_features)
 	/* What both know: not CONFIG (not wanted), not bit 15 (unknown to Ember). */
 	ck_assert_uint_eq(u.protocol_features,
 			  VHOST_USER_PROTOCOL_F_MQ | VHOST_USER_PROTOCOL_F_REPLY_ACK);
-	ck_assert_uint_eq(u.queue_num, 1);
+	ck_assert_uint_eq(u.queue_num, 2);
 	finish(&u);
 	ck_assert_uint_eq(b.n, 5);
 	ck_assert_uint_eq(req(0)->hdr.request, VHOST_USER_GET_FEATURES);
