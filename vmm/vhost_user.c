@@ -12,6 +12,9 @@
 
 #define HDR_SIZE sizeof(struct vhost_user_hdr)
 #define MAX_FDS	 VHOST_USER_MAX_REGIONS
+/* The protocol features this frontend implements: never agree to any other. */
+#define KNOWN_PROTOCOL                                                                             \
+	(VHOST_USER_PROTOCOL_F_MQ | VHOST_USER_PROTOCOL_F_REPLY_ACK | VHOST_USER_PROTOCOL_F_CONFIG)
 
 int vhost_user_check_reply(const struct vhost_user_hdr *h, uint32_t request, uint32_t size)
 {
@@ -289,7 +292,7 @@ int vhost_user_negotiate(struct vhost_user *u, uint64_t want_protocol)
 	err = get_u64(u, VHOST_USER_GET_FEATURES, &u->features);
 	if (!err && (u->features & VHOST_USER_F_PROTOCOL_FEATURES)) {
 		err = get_u64(u, VHOST_USER_GET_PROTOCOL_FEATURES, &offered);
-		offered &= want_protocol | VHOST_USER_PROTOCOL_F_REPLY_ACK;
+		offered &= (want_protocol | VHOST_USER_PROTOCOL_F_REPLY_ACK) & KNOWN_PROTOCOL;
 		if (!err)
 			err = send_u64(u, VHOST_USER_SET_PROTOCOL_FEATURES, offered, true, NULL, 0);
 		if (!err)

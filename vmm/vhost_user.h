@@ -154,7 +154,8 @@ void vhost_user_close(struct vhost_user *u);
 
 /*
  * Step 1 of the conversation. `want_protocol` are the protocol features the
- * caller can use; REPLY_ACK is always asked for. Fills u->features,
+ * caller can use; REPLY_ACK is always asked for, and only MQ, REPLY_ACK and
+ * CONFIG are ever agreed (what this frontend implements). Fills u->features,
  * u->protocol_features, u->queue_num. Returns 0 or -errno.
  */
 __attribute__((warn_unused_result)) int vhost_user_negotiate(struct vhost_user *u,

@@ -80,6 +80,22 @@ START_TEST(test_negotiate_with_protocol_features)
 }
 END_TEST
 
+/* Wanting everything agrees to what Ember implements only (found by fuzz_vhost_user). */
+START_TEST(test_negotiate_only_known_protocol_features)
+{
+	struct vhost_user u;
+
+	memset(&b, 0, sizeof(b));
+	start(&u, FEATURES, ALL_PROTO | (1ULL << 13) | (1ULL << 14));
+	ck_assert_int_eq(vhost_user_negotiate(&u, ~0ULL), 0);
+	ck_assert_uint_eq(u.protocol_features, VHOST_USER_PROTOCOL_F_MQ |
+						       VHOST_USER_PROTOCOL_F_REPLY_ACK |
+						       VHOST_USER_PROTOCOL_F_CONFIG);
+	finish(&u);
+	ck_assert_uint_eq(req(2)->p.u64, u.protocol_features);
+}
+END_TEST
+
 START_TEST(test_negotiate_without_protocol_features)
 {
 	struct vhost_user u;
@@ -405,6 +421,7 @@ Suite *vhost_user_suite(void)
 
 	tcase_add_test(ok, test_negotiate_with_protocol_features);
 	tcase_add_test(ok, test_negotiate_without_protocol_features);
+	tcase_add_test(ok, test_negotiate_only_known_protocol_features);
 	tcase_add_test(ok, test_vring_requests_encoding);
 	tcase_add_test(ok, test_mem_table_from_shared_ram);
 	tcase_add_test(ok, test_mem_table_needs_shared_ram);
