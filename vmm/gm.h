@@ -5,7 +5,9 @@
  * 32-bit MMIO hole: private anonymous memory by default (gm_init()), or a
  * shared memfd (gm_init_shared()) when another process must map it too,
  * i.e. only when a vhost-user device is configured: its backend maps guest
- * RAM from the fd, at the offsets the regions give. Every access a device makes on behalf of the
+ * RAM from the fd, at the offsets the regions give. Shared memory costs
+ * more to fault in where shmem has no transparent huge pages (measured on
+ * the test host: 115 ms against 7.4 ms for the first 32 MiB). Every access a device makes on behalf of the
  * guest goes through gm_ptr()/gm_read()/gm_write(), which check the whole
  * range [gpa, gpa + len) with overflow-safe arithmetic.
  */
