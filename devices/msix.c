@@ -183,3 +183,24 @@ int msix_notify(struct msix *m, unsigned int vector)
 	pthread_mutex_unlock(&m->lock);
 	return err;
 }
+
+int msix_vector_gsi(struct msix *m, unsigned int vector)
+{
+	int gsi;
+
+	if (m->nr == 0)
+		return -ENODEV;
+	pthread_mutex_lock(&m->lock);
+	if (!m->enabled)
+		gsi = -ENODEV;
+	else if (vector >= m->nr)
+		gsi = -EINVAL;
+	else if (masked_locked(m, vector))
+		gsi = -EAGAIN;
+	else {
+		route_locked(m, vector);
+		gsi = m->gsi_base + (int)vector;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return gsi;
+}

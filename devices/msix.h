@@ -65,6 +65,16 @@ void msix_config_written(struct msix *m, const struct pci_dev *d, uint32_t reg, 
 bool msix_enabled(struct msix *m);
 
 /*
+ * For a source that raises `vector` through an irqfd of its own (a
+ * vhost-user backend's call eventfd): the vector's GSI, its MSI route
+ * pushed to KVM first if the table entry changed since the last push.
+ * -EAGAIN while the vector or the function is masked (the source must then
+ * go through msix_notify(), which keeps it pending), -ENODEV while MSI-X is
+ * off, -EINVAL for a vector that does not exist.
+ */
+int msix_vector_gsi(struct msix *m, unsigned int vector);
+
+/*
  * Signal `vector`: delivered, or left pending while masked. Returns 0,
  * -ENODEV when MSI-X is off (the caller uses INTx), -EINVAL for a vector
  * that does not exist (e.g. VIRTIO_MSI_NO_VECTOR).

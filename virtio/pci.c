@@ -159,6 +159,8 @@ static void enable_queue(struct virtio_pci *vp, struct virtio_queue_cfg *q)
 	q->enabled = true;
 }
 
+static void route_calls_locked(struct virtio_pci *vp);
+
 /* Apply a write to the common structure, field by field, any access width. */
 static void common_write(struct virtio_pci *vp, uint64_t off, const void *data, uint32_t len)
 {
@@ -200,6 +202,7 @@ static void common_write(struct virtio_pci *vp, uint64_t off, const void *data, 
 		enable_queue(vp, q);
 	if (touches(off, len, FIELD(device_status)))
 		write_status(vp, c.device_status);
+	route_calls_locked(vp); /* a queue's vector may have moved, or all of them on reset */
 }
 
 static void bar_read(void *ctx, uint64_t off, void *data, uint32_t len)
@@ -255,6 +258,9 @@ static void bar_write(void *ctx, uint64_t off, const void *data, uint32_t len)
 
 	if (off >= MSIX_TABLE_OFF && off < MSIX_TABLE_OFF + REGION_SIZE) {
 		msix_table_write(&vp->msix, r, data, len);
+		pthread_mutex_lock(&v->lock);
+		route_calls_locked(vp); /* a vector was reprogrammed, masked or unmasked */
+		pthread_mutex_unlock(&v->lock);
 		return;
 	}
 	if (off >= NOTIFY_OFF && off < NOTIFY_OFF + REGION_SIZE) {
@@ -322,10 +328,84 @@ static void notify_config(struct virtio_dev *v)
 	interrupt(v->transport_ctx, v->config_msix_vector, ISR_CONFIG);
 }
 
+static int kick_fd(struct virtio_dev *v, unsigned int q)
+{
+	struct virtio_pci *vp = v->transport_ctx;
+
+	return v->external_queues && q < v->num_queues ? vp->kick[q].fd : -1;
+}
+
+static int call_fd(struct virtio_dev *v, unsigned int q)
+{
+	struct virtio_pci *vp = v->transport_ctx;
+
+	return v->external_queues && q < v->num_queues ? vp->call[q].fd : -1;
+}
+
 static const struct virtio_transport_ops transport_ops = {
 	.notify_queue = notify_queue,
 	.notify_config = notify_config,
+	.kick_fd = kick_fd,
+	.call_fd = call_fd,
 };
+
+/* I/O thread: the backend signalled a queue whose call eventfd no irqfd takes now. */
+static void call_ready(void *ctx, uint32_t events)
+{
+	struct virtio_pci_call *c = ctx;
+	struct virtio_dev *v = c->vp->vdev;
+	uint64_t n;
+
+	(void)events;
+	if (read(c->fd, &n, sizeof(n)) < 0)
+		return; /* an irqfd took it meanwhile */
+	pthread_mutex_lock(&v->lock);
+	if ((v->status & VIRTIO_STATUS_DRIVER_OK) && c->q < v->num_queues) {
+		v->stats[c->q].interrupts++;
+		notify_queue(v, c->q);
+	}
+	pthread_mutex_unlock(&v->lock);
+}
+
+/*
+ * Point queue q's call eventfd where its interrupt should go now: an irqfd
+ * on its vector's GSI while MSI-X is on and the vector unmasked, else the
+ * I/O thread. KVM refuses one eventfd on two GSIs, so an irqfd is unbound
+ * before the next is bound; what the backend writes meanwhile stays in the
+ * eventfd's count, which KVM delivers when it binds (and the I/O thread,
+ * which watches it from the unbinding on, reads when it relays). Lock held.
+ */
+static void route_call(struct virtio_pci *vp, unsigned int q)
+{
+	struct virtio_pci_call *c = &vp->call[q];
+	int want = msix_vector_gsi(&vp->msix, vp->vdev->qcfg[q].msix_vector);
+	int err;
+
+	want = want < 0 ? -1 : want;
+	if (want == c->gsi)
+		return;
+	if (c->gsi >= 0)
+		irq_irqfd(vp->vm_fd, c->fd, (uint32_t)c->gsi, false);
+	if (want >= 0 && irq_irqfd(vp->vm_fd, c->fd, (uint32_t)want, true) < 0)
+		want = -1;
+	if (c->gsi < 0 && want >= 0) {
+		evloop_del(vp->loop, c->fd);
+	} else if (c->gsi >= 0 && want < 0) {
+		err = evloop_add(vp->loop, c->fd, call_ready, c);
+		if (err)
+			log_err("%s: queue %u: cannot watch its call eventfd: %s", vp->vdev->name, q,
+				strerror(-err));
+	}
+	c->gsi = want;
+}
+
+static void route_calls_locked(struct virtio_pci *vp)
+{
+	if (!vp->vdev->external_queues)
+		return;
+	for (unsigned int q = 0; q < vp->vdev->num_queues; q++)
+		route_call(vp, q);
+}
 
 static int ioeventfd(struct virtio_pci *vp, unsigned int q, uint64_t base, bool io, bool assign)
 {
@@ -401,6 +481,12 @@ static void config_written(void *ctx, uint32_t reg, uint32_t len)
 	struct virtio_pci *vp = ctx;
 
 	msix_config_written(&vp->msix, &vp->pci, reg, len);
+	if (vp->vdev->external_queues && vp->msix.cap > 0 &&
+	    touches(reg, len, (size_t)vp->msix.cap + 2, 2)) { /* MSI-X on, off, masked */
+		pthread_mutex_lock(&vp->vdev->lock);
+		route_calls_locked(vp);
+		pthread_mutex_unlock(&vp->vdev->lock);
+	}
 	if (touches(reg, len, PCI_COMMAND, 2))
 		update_kicks(vp);
 	if (vp->cfg_cap > 0 && touches(reg, len, (size_t)vp->cfg_cap + 16, 4))
@@ -507,6 +593,24 @@ static int setup_caps(struct virtio_pci *vp, struct irq_router *router)
 	return err;
 }
 
+/*
+ * Queue q's kick eventfd, served by the I/O thread; for an external queue
+ * left to KVM and the backend, and a call eventfd the I/O thread relays
+ * until MSI-X routes it (route_call()).
+ */
+static int queue_fds(struct virtio_pci *vp, unsigned int q)
+{
+	vp->kick[q].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vp->kick[q].fd < 0)
+		return -errno;
+	if (!vp->vdev->external_queues)
+		return evloop_add(vp->loop, vp->kick[q].fd, kick_ready, &vp->kick[q]);
+	vp->call[q].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vp->call[q].fd < 0)
+		return -errno;
+	return evloop_add(vp->loop, vp->call[q].fd, call_ready, &vp->call[q]);
+}
+
 int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev, int vm_fd,
 		    struct irq_router *router, struct evloop *loop, uint8_t intx_gsi)
 {
@@ -516,8 +620,10 @@ int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev, int vm_fd,
 	vp->vdev = vdev;
 	vp->vm_fd = vm_fd;
 	vp->loop = loop;
-	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		vp->kick[q] = (struct virtio_pci_kick){ .vp = vp, .q = q, .fd = -1 };
+		vp->call[q] = (struct virtio_pci_call){ .vp = vp, .q = q, .fd = -1, .gsi = -1 };
+	}
 	for (unsigned int i = 0; i < MSIX_MAX_VECTORS; i++)
 		vp->msix.efd[i] = -1; /* nothing for virtio_pci_destroy() to close before msix_init() */
 	vp->ioeventfd_any_len = ioeventfd_any_length(vm_fd);
@@ -538,13 +644,8 @@ int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev, int vm_fd,
 		err = pci_dev_add_io_bar(&vp->pci, VIRTIO_PCI_NOTIFY_BAR, NOTIFY_IO_SIZE, &io_bar_ops, vp);
 	if (!err)
 		err = setup_caps(vp, router);
-	for (unsigned int q = 0; !err && q < vdev->num_queues; q++) {
-		vp->kick[q].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (vp->kick[q].fd < 0)
-			err = -errno;
-		else
-			err = evloop_add(loop, vp->kick[q].fd, kick_ready, &vp->kick[q]);
-	}
+	for (unsigned int q = 0; !err && q < vdev->num_queues; q++)
+		err = queue_fds(vp, q);
 	if (err) {
 		virtio_pci_destroy(vp);
 		return err;
@@ -556,6 +657,19 @@ int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev, int vm_fd,
 
 void virtio_pci_destroy(struct virtio_pci *vp)
 {
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		struct virtio_pci_call *c = &vp->call[q];
+
+		if (c->fd < 0)
+			continue;
+		if (c->gsi >= 0)
+			irq_irqfd(vp->vm_fd, c->fd, (uint32_t)c->gsi, false);
+		else
+			evloop_del(vp->loop, c->fd);
+		close(c->fd);
+		c->fd = -1;
+		c->gsi = -1;
+	}
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		if (vp->kick[q].fd < 0)
 			continue;

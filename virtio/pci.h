@@ -9,6 +9,15 @@
  * means emulating the instruction. Queue kicks of either kind arrive on one
  * ioeventfd per queue, served by the I/O thread; interrupts leave through
  * MSI-X (irqfd) or, when the driver does not enable MSI-X, INTx.
+ *
+ * Queues served by another process (virtio_dev.external_queues: vhost-user)
+ * bypass the I/O thread both ways: the backend gets each queue's kick
+ * ioeventfd, and writes a call eventfd of the transport's that an irqfd
+ * binds to the GSI of the queue's MSI-X vector. The binding follows the
+ * guest: when it moves the vector, reprograms or masks it, or turns MSI-X
+ * off, the transport rebinds or unbinds the irqfd, and while unbound the I/O
+ * thread reads the call eventfd and raises the interrupt itself (pending
+ * bit while masked, INTx without MSI-X).
  */
 #include <stdint.h>
 
@@ -31,6 +40,14 @@ struct virtio_pci_kick {
 	int fd;
 };
 
+/* One queue's call eventfd, for a device whose queues are served elsewhere. */
+struct virtio_pci_call {
+	struct virtio_pci *vp;
+	unsigned int q;
+	int fd;
+	int gsi; /* the GSI an irqfd binds it to; -1: the I/O thread relays it */
+};
+
 struct virtio_pci {
 	struct virtio_dev *vdev;
 	struct pci_dev pci;
@@ -43,6 +60,7 @@ struct virtio_pci {
 	uint32_t dfselect, gfselect;
 	uint16_t queue_select;
 	struct virtio_pci_kick kick[VIRTIO_MAX_QUEUES];
+	struct virtio_pci_call call[VIRTIO_MAX_QUEUES]; /* external queues only */
 	uint64_t bar_addr;	 /* where the kick ioeventfds are registered, 0: nowhere */
 	uint64_t io_addr;	 /* the same for the port notifications */
 	uint64_t exit_kicks;	 /* kicks that came as a vCPU exit, not through an ioeventfd (atomic) */

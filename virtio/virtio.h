@@ -54,6 +54,16 @@ struct virtio_transport_ops {
 	void (*notify_queue)(struct virtio_dev *v, unsigned int q);
 	/* Raise the configuration-change interrupt. */
 	void (*notify_config)(struct virtio_dev *v);
+	/*
+	 * Devices with external_queues only (-1 otherwise, or for no such
+	 * queue). kick_fd: the eventfd KVM signals when the guest kicks queue
+	 * `q`. call_fd: an eventfd whose every write raises queue `q`'s
+	 * interrupt, with the transport's masking and INTx fallback. Both stay
+	 * the transport's, valid until it is destroyed; the device hands them
+	 * on (vhost-user sends copies to its backend).
+	 */
+	int (*kick_fd)(struct virtio_dev *v, unsigned int q);
+	int (*call_fd)(struct virtio_dev *v, unsigned int q);
 };
 
 struct virtio_queue_cfg {
@@ -73,6 +83,10 @@ struct virtio_dev {
 	pthread_mutex_t lock;
 	const char *name;
 	uint32_t device_id;
+	/* Set by the device after virtio_dev_init(), before the transport's init: another
+	 * process serves the queues (vhost-user). The transport's I/O thread then neither
+	 * reads their kicks nor calls queue_notify; see transport ops kick_fd and call_fd. */
+	bool external_queues;
 	const struct virtio_dev_ops *ops;
 	void *priv; /* the device's own state */
 	const struct gm *mem;

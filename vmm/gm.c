@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "vmm/layout.h"
 
@@ -16,7 +17,8 @@
  */
 #define GM_ALIGN (2ULL << 20)
 
-static uint8_t *map_aligned(uint64_t size)
+/* `fd` -1: private anonymous memory; otherwise the file, shared, from offset 0. */
+static uint8_t *map_aligned(uint64_t size, int fd)
 {
 	uint8_t *p, *start;
 	uint64_t head;
@@ -30,6 +32,12 @@ static uint8_t *map_aligned(uint64_t size)
 	if (head)
 		munmap(p, head);
 	munmap(start + size, GM_ALIGN - head);
+	/* The file goes over the aligned reservation, which it replaces. */
+	if (fd >= 0 && mmap(start, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) ==
+			       MAP_FAILED) {
+		munmap(start, size);
+		return NULL;
+	}
 	/* A hint, fine to fail. Not the first 2 MiB: every guest touches a few pages
 	 * there at once (firmware alias, boot tables, real-mode stack), and a huge
 	 * page would have the host zero all 2 MiB before the guest's first step. */
@@ -38,18 +46,16 @@ static uint8_t *map_aligned(uint64_t size)
 	return start;
 }
 
-int gm_init(struct gm *m, uint64_t ram_size, uint64_t hole)
+static int check_size(uint64_t ram_size, uint64_t hole)
 {
-	void *p;
-
-	memset(m, 0, sizeof(*m));
 	if (ram_size == 0 || (ram_size & 0xfff) || hole == 0 || hole > LAYOUT_4G)
 		return -EINVAL;
-	if (ram_size > (1ULL << 46))
-		return -ENOMEM;
-	p = map_aligned(ram_size);
-	if (!p)
-		return -ENOMEM;
+	return ram_size > (1ULL << 46) ? -ENOMEM : 0;
+}
+
+/* Regions over the mapping: RAM from 0 up to the hole, the rest from 4 GiB. */
+static void lay_out(struct gm *m, uint8_t *p, uint64_t ram_size, uint64_t hole)
+{
 	m->map = p;
 	m->map_size = ram_size;
 	m->ram_size = ram_size;
@@ -57,10 +63,55 @@ int gm_init(struct gm *m, uint64_t ram_size, uint64_t hole)
 	m->nr = 1;
 	if (ram_size > hole) {
 		m->region[1] = (struct gm_region){
-			.gpa = LAYOUT_4G, .size = ram_size - hole, .host = m->map + hole
+			.gpa = LAYOUT_4G, .size = ram_size - hole, .host = m->map + hole, .fd_offset = hole
 		};
 		m->nr = 2;
 	}
+}
+
+int gm_init(struct gm *m, uint64_t ram_size, uint64_t hole)
+{
+	int err = check_size(ram_size, hole);
+	void *p;
+
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	if (err)
+		return err;
+	p = map_aligned(ram_size, -1);
+	if (!p)
+		return -ENOMEM;
+	lay_out(m, p, ram_size, hole);
+	return 0;
+}
+
+int gm_init_shared(struct gm *m, uint64_t ram_size, uint64_t hole)
+{
+	int err = check_size(ram_size, hole);
+	void *p;
+	int fd;
+
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	if (err)
+		return err;
+	fd = memfd_create("ember-ram", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)ram_size) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	p = map_aligned(ram_size, fd);
+	if (!p) {
+		err = -errno;
+		close(fd);
+		return err ? err : -ENOMEM;
+	}
+	lay_out(m, p, ram_size, hole);
+	m->shared = true;
+	m->fd = fd;
 	return 0;
 }
 
@@ -68,7 +119,10 @@ void gm_destroy(struct gm *m)
 {
 	if (m->map)
 		munmap(m->map, m->map_size);
+	if (m->shared)
+		close(m->fd);
 	memset(m, 0, sizeof(*m));
+	m->fd = -1;
 }
 
 void *gm_ptr(const struct gm *m, uint64_t gpa, uint64_t len)

@@ -1,11 +1,17 @@
 #pragma once
 /*
  * Guest physical memory: the one door between guest addresses and host
- * pointers. RAM is one anonymous mapping split into at most two regions
- * around the 32-bit MMIO hole. Every access a device makes on behalf of the
+ * pointers. RAM is one mapping split into at most two regions around the
+ * 32-bit MMIO hole: private anonymous memory by default (gm_init()), or a
+ * shared memfd (gm_init_shared()) when another process must map it too,
+ * i.e. only when a vhost-user device is configured: its backend maps guest
+ * RAM from the fd, at the offsets the regions give. Shared memory costs
+ * more to fault in where shmem has no transparent huge pages (measured on
+ * the test host: 115 ms against 7.4 ms for the first 32 MiB). Every access a device makes on behalf of the
  * guest goes through gm_ptr()/gm_read()/gm_write(), which check the whole
  * range [gpa, gpa + len) with overflow-safe arithmetic.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +21,7 @@ struct gm_region {
 	uint64_t gpa;
 	uint64_t size;
 	uint8_t *host;
+	uint64_t fd_offset; /* where the region starts in gm.fd (shared memory only) */
 };
 
 struct gm {
@@ -23,6 +30,8 @@ struct gm {
 	uint8_t *map; /* the one mapping that backs all regions */
 	uint64_t map_size;
 	uint64_t ram_size;
+	bool shared; /* gm_init_shared(): `map` is the memfd `fd`, mapped MAP_SHARED */
+	int fd;	     /* only meaningful when shared (a zeroed struct gm is not) */
 };
 
 /*
@@ -31,6 +40,16 @@ struct gm {
  * multiple of 4 KiB) or -ENOMEM.
  */
 __attribute__((warn_unused_result)) int gm_init(struct gm *m, uint64_t ram_size, uint64_t hole);
+
+/*
+ * The same layout, backed by a memfd (close-on-exec, sized to `ram_size`,
+ * mapped MAP_SHARED) that m->fd keeps open until gm_destroy(). The fd and
+ * each region's fd_offset and host address are what a vhost-user backend's
+ * memory table needs. Returns 0, -EINVAL as gm_init() or -errno from
+ * memfd_create, ftruncate or mmap.
+ */
+__attribute__((warn_unused_result)) int gm_init_shared(struct gm *m, uint64_t ram_size,
+							uint64_t hole);
 void gm_destroy(struct gm *m);
 
 /*

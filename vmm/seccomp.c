@@ -89,7 +89,13 @@ static const int main_calls[] = {
 };
 
 static const int vcpu_calls[] = {
-	__NR_epoll_ctl,	     /* virtio-net pauses or resumes reading its tap */
+	__NR_epoll_ctl,	     /* virtio-net pauses or resumes reading its tap; a vhost-user queue's
+				call eventfd moves between an irqfd and the I/O thread */
+	__NR_sendmsg,	     /* vhost-user: requests at DRIVER_OK and reset */
+	__NR_recvmsg,	     /* vhost-user: the backend's replies */
+	__NR_poll,	     /* vhost-user: a reply within the timeout */
+	__NR_ppoll,	     /* poll() where the C library implements it with ppoll */
+	__NR_close,	     /* vhost-user: a descriptor a reply should not have carried */
 	__NR_clock_gettime,  /* --trace, -v: exits timed, where the vDSO cannot read the clock */
 	__NR_io_uring_enter, /* a disk reset by the guest waits for its requests in flight */
 };
@@ -133,6 +139,7 @@ static const uint32_t vcpu_ioctls[] = {
 	KVM_IRQ_LINE,	     /* the UART's IRQ, a virtio function's INTx */
 	KVM_SET_GSI_ROUTING, /* a pending MSI-X vector fires as the guest unmasks it */
 	KVM_IOEVENTFD,	     /* the guest moves a BAR or toggles memory decoding */
+	KVM_IRQFD,	     /* a vhost-user queue's call eventfd follows its MSI-X vector */
 	TUNSETOFFLOAD,	     /* virtio-net: offloads follow the features at DRIVER_OK */
 	KVM_GET_REGS,	     /* register dump when the guest fails */
 	KVM_GET_SREGS,

@@ -20,3 +20,6 @@ int fake_kvm_level(uint32_t gsi);
 /* How many KVM_IRQ_LINE calls reached `gsi`; how many KVM_SET_GSI_ROUTING calls in all. */
 unsigned int fake_kvm_line_calls(uint32_t gsi);
 unsigned int fake_kvm_routing_pushes(void);
+
+/* The GSI eventfd `fd` is bound to with KVM_IRQFD, or -1 (never bound, or unbound since). */
+int fake_kvm_irqfd_gsi(int fd);

@@ -25,3 +25,5 @@ Suite *iov_suite(void);
 Suite *exec_spec_suite(void);
 Suite *cpio_suite(void);
 Suite *modules_suite(void);
+Suite *vhost_user_suite(void);
+Suite *fs_suite(void);

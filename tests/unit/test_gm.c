@@ -1,6 +1,9 @@
 /* vmm/gm: the one checked door from guest physical addresses to host memory. */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "vmm/layout.h"
 #include "tests/unit/suites.h"
@@ -251,6 +254,49 @@ START_TEST(test_destroy_forgets_regions)
 }
 END_TEST
 
+/* The memfd behind shared RAM holds what the guest sees, each region at its fd_offset. */
+START_TEST(test_shared_regions_are_the_memfd)
+{
+	const uint64_t hole = 2 << 20, size = 6 << 20;
+	struct gm m;
+	struct stat st;
+	uint8_t b = 0;
+
+	ck_assert_int_eq(gm_init_shared(&m, size, hole), 0);
+	ck_assert(m.shared);
+	ck_assert_int_ge(m.fd, 0);
+	ck_assert_int_eq(fstat(m.fd, &st), 0);
+	ck_assert_uint_eq((uint64_t)st.st_size, size);
+	ck_assert_uint_eq(m.nr, 2);
+	ck_assert_uint_eq(m.region[0].fd_offset, 0);
+	ck_assert_uint_eq(m.region[1].fd_offset, hole);
+	ck_assert_int_eq(gm_write(&m, LAYOUT_4G + 5, &(uint8_t){ 0xa5 }, 1), 0);
+	ck_assert_int_eq(pread(m.fd, &b, 1, (off_t)(hole + 5)), 1);
+	ck_assert_uint_eq(b, 0xa5);
+	/* And the other way: a write to the file is guest RAM (another process's view). */
+	ck_assert_int_eq(pwrite(m.fd, &(uint8_t){ 0x5a }, 1, 7), 1);
+	ck_assert_int_eq(gm_read(&m, 7, &b, 1), 0);
+	ck_assert_uint_eq(b, 0x5a);
+	ck_assert_int_eq((int)((uintptr_t)m.map & ((2 << 20) - 1)), 0);
+	gm_destroy(&m);
+	ck_assert(!m.shared);
+	ck_assert_int_eq(m.fd, -1);
+}
+END_TEST
+
+START_TEST(test_private_ram_has_no_fd)
+{
+	struct gm m;
+
+	ck_assert_int_eq(gm_init(&m, 1 << 20, 2 << 20), 0);
+	ck_assert(!m.shared);
+	ck_assert_int_eq(m.fd, -1);
+	gm_destroy(&m);
+	ck_assert_int_eq(gm_init_shared(&m, 0, 2 << 20), -EINVAL);
+	ck_assert(!m.shared);
+}
+END_TEST
+
 Suite *gm_suite(void)
 {
 	Suite *s = suite_create("gm");
@@ -266,6 +312,8 @@ Suite *gm_suite(void)
 	tcase_add_test(init_tc, test_init_above_hole_splits_at_4g);
 	tcase_add_test(init_tc, test_real_3g_hole_with_ram_above_4g);
 	tcase_add_test(init_tc, test_destroy_forgets_regions);
+	tcase_add_test(init_tc, test_shared_regions_are_the_memfd);
+	tcase_add_test(init_tc, test_private_ram_has_no_fd);
 	suite_add_tcase(s, init_tc);
 
 	tcase_add_test(ptr_tc, test_ptr_first_and_last_byte_of_each_region);

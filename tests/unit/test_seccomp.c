@@ -135,9 +135,11 @@ static const long main_calls[] = { SYS_read, SYS_close, SYS_epoll_ctl, SYS_io_ur
 static const unsigned long main_ioctls[] = {
 	KVM_IRQ_LINE, KVM_IOEVENTFD, KVM_IRQFD, TCGETS, TCSETS,
 };
-static const long vcpu_calls[] = { SYS_epoll_ctl, SYS_io_uring_enter };
+static const long vcpu_calls[] = {
+	SYS_epoll_ctl, SYS_io_uring_enter, SYS_sendmsg, SYS_recvmsg, SYS_close,
+};
 static const unsigned long vcpu_ioctls[] = {
-	KVM_RUN, KVM_IRQ_LINE, KVM_SET_GSI_ROUTING, KVM_IOEVENTFD, TUNSETOFFLOAD, KVM_GET_REGS,
+	KVM_RUN, KVM_IRQ_LINE, KVM_SET_GSI_ROUTING, KVM_IOEVENTFD, KVM_IRQFD, TUNSETOFFLOAD, KVM_GET_REGS,
 	KVM_GET_SREGS, TCGETS, TCSETS,
 };
 static const long io_calls[] = {
@@ -189,6 +191,45 @@ START_TEST(test_main_polls)
 	run_filtered(SECCOMP_THREAD_MAIN, main_poll, NULL, &o);
 	ck_assert_msg(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0, "status %#x, %s", o.status,
 		      o.err);
+}
+END_TEST
+
+/* A vCPU thread talks to a vhost-user backend: a request with a descriptor, a reply
+ * waited for with poll, received, and a descriptor it should not have carried closed. */
+static void vcpu_vhost_user(const void *arg)
+{
+	const int *sv = arg;
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	char byte = 1;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	struct pollfd p = { .fd = sv[1], .events = POLLIN };
+	int fd = sv[0];
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	expect(sendmsg(sv[0], &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == 1);
+	expect(poll(&p, 1, 1000) == 1);
+	expect(recvmsg(sv[1], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) == 1);
+	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	expect(close(fd) == 0);
+}
+
+START_TEST(test_vcpu_talks_to_vhost_user_backend)
+{
+	struct outcome o;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	run_filtered(SECCOMP_THREAD_VCPU, vcpu_vhost_user, sv, &o);
+	ck_assert_msg(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0, "status %#x, %s", o.status,
+		      o.err);
+	close(sv[0]);
+	close(sv[1]);
 }
 END_TEST
 
@@ -264,15 +305,17 @@ static const struct {
 				 "16 (ioctl), request 0xae80" } },
 	{ SECCOMP_THREAD_MAIN, { "epoll_wait", SYS_epoll_wait, { -1 }, "232 (epoll_wait)" } },
 	{ SECCOMP_THREAD_MAIN, { "preadv", SYS_preadv, { -1 }, "295 (preadv)" } },
-	{ SECCOMP_THREAD_VCPU, { "poll", SYS_poll, { 0 }, "7 (poll)" } },
-	{ SECCOMP_THREAD_VCPU, { "KVM_IRQFD", SYS_ioctl, { -1, KVM_IRQFD },
-				 "16 (ioctl), request 0x4020ae76" } },
+	{ SECCOMP_THREAD_VCPU, { "connect", SYS_connect, { -1 }, "42 (connect)" } },
+	{ SECCOMP_THREAD_VCPU, { "KVM_CREATE_IRQCHIP", SYS_ioctl, { -1, KVM_CREATE_IRQCHIP },
+				 "16 (ioctl), request 0xae60" } },
 	{ SECCOMP_THREAD_VCPU, { "writev", SYS_writev, { -1 }, "20 (writev)" } },
 	{ SECCOMP_THREAD_IO, { "KVM_RUN", SYS_ioctl, { -1, KVM_RUN },
 			       "16 (ioctl), request 0xae80" } },
 	{ SECCOMP_THREAD_IO, { "TUNSETOFFLOAD", SYS_ioctl, { -1, TUNSETOFFLOAD },
 			       "16 (ioctl), request 0x400454d0" } },
 	{ SECCOMP_THREAD_IO, { "poll", SYS_poll, { 0 }, "7 (poll)" } },
+	{ SECCOMP_THREAD_IO, { "sendmsg", SYS_sendmsg, { -1 }, "46 (sendmsg)" } },
+	{ SECCOMP_THREAD_MAIN, { "sendmsg", SYS_sendmsg, { -1 }, "46 (sendmsg)" } },
 	/* clang-format on */
 };
 
@@ -462,6 +505,7 @@ Suite *seccomp_suite(void)
 	tcase_add_loop_test(allow, test_runtime_calls_allowed, 0, LEN(kinds));
 	tcase_add_loop_test(allow, test_own_calls_allowed, 0, LEN(own_calls));
 	tcase_add_test(allow, test_main_polls);
+	tcase_add_test(allow, test_vcpu_talks_to_vhost_user_backend);
 	tcase_add_test(allow, test_filter_is_per_thread);
 	suite_add_tcase(s, allow);
 

@@ -60,7 +60,7 @@ static const struct virtio_dev_ops fake_ops = {
 };
 
 static void open_with(struct pfx *p, uint32_t config_size, int vm_fd, struct irq_router *router,
-		      uint8_t gsi)
+		      uint8_t gsi, bool external)
 {
 	memset(p, 0, sizeof(*p));
 	ck_assert_int_eq(gm_init(&p->m, PFX_RAM, PFX_RAM), 0);
@@ -69,6 +69,7 @@ static void open_with(struct pfx *p, uint32_t config_size, int vm_fd, struct irq
 	ck_assert_int_eq(virtio_dev_init(&p->d.vdev, "fake", PFX_DEV_ID, &fake_ops, &p->d, &p->m,
 					 PFX_FEATURES, config_size, PFX_QUEUES, PFX_QSIZE),
 			 0);
+	p->d.vdev.external_queues = external;
 	if (!router) {
 		ck_assert_int_eq(irq_router_init(&p->router, vm_fd), 0);
 		p->own_router = true;
@@ -80,12 +81,17 @@ static void open_with(struct pfx *p, uint32_t config_size, int vm_fd, struct irq
 
 void pfx_open_cfg(struct pfx *p, uint32_t config_size)
 {
-	open_with(p, config_size, -1, NULL, 16);
+	open_with(p, config_size, -1, NULL, 16, false);
 }
 
 void pfx_open_on(struct pfx *p, int vm_fd, struct irq_router *router, uint8_t gsi)
 {
-	open_with(p, PFX_CFG_SIZE, vm_fd, router, gsi);
+	open_with(p, PFX_CFG_SIZE, vm_fd, router, gsi, false);
+}
+
+void pfx_open_external(struct pfx *p, int vm_fd)
+{
+	open_with(p, PFX_CFG_SIZE, vm_fd, NULL, 16, true);
 }
 
 void pfx_open(struct pfx *p)
@@ -676,5 +682,6 @@ Suite *virtio_pci_suite(void)
 
 	virtio_pci_caps_tcases(s);
 	virtio_pci_intx_tcases(s);
+	virtio_pci_ext_tcases(s);
 	return s;
 }

@@ -58,12 +58,15 @@ struct pfx {
 /* Test cases defined beside test_virtio_pci.c, added to its suite. */
 void virtio_pci_caps_tcases(Suite *s);
 void virtio_pci_intx_tcases(Suite *s);
+void virtio_pci_ext_tcases(Suite *s);
 
 /* Build the fake device (`config_size` bytes of config) and its PCI function. */
 void pfx_open_cfg(struct pfx *p, uint32_t config_size);
 void pfx_open(struct pfx *p);
 /* The same on VM fd `vm_fd` (a fake one: fake_kvm.h) with INTx on `gsi`, MSI through `router`. */
 void pfx_open_on(struct pfx *p, int vm_fd, struct irq_router *router, uint8_t gsi);
+/* The same with external queues (vhost-user's), on VM fd `vm_fd`, INTx on GSI 16. */
+void pfx_open_external(struct pfx *p, int vm_fd);
 void pfx_start_loop(struct pfx *p);
 void pfx_close(struct pfx *p);
 
