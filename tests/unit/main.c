@@ -7,7 +7,7 @@ static Suite *(*const suites[])(void) = {
 	bus_suite,  gm_suite,	  bzimage_suite, linux_suite,	   cli_suite,	serial_suite,
 	pci_suite,  acpi_suite,	  cpu_suite,	 console_suite,	   power_suite, vq_suite,
 	msix_suite, evloop_suite, blk_suite,	 virtio_pci_suite, net_suite,
-	seccomp_suite, trace_suite, iov_suite,
+	seccomp_suite, trace_suite, iov_suite, vconsole_suite,
 };
 
 int main(void)

@@ -22,3 +22,4 @@ Suite *net_suite(void);
 Suite *seccomp_suite(void);
 Suite *trace_suite(void);
 Suite *iov_suite(void);
+Suite *vconsole_suite(void);
