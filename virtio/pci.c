@@ -544,6 +544,7 @@ static uint32_t class_of(uint32_t device_id)
 	switch (device_id) {
 	case 1: return 0x020000; /* network */
 	case 2: return 0x018000; /* mass storage, other */
+	case 3: return 0x078000; /* communication, other: a console */
 	default: return 0xff0000;
 	}
 }

@@ -18,7 +18,7 @@
 #include "vmm/gm.h"
 #include "vmm/log.h"
 
-#define VIRTIO_MAX_QUEUES 8
+#define VIRTIO_MAX_QUEUES 16 /* virtio-console with 7 ports: 2 per port and 2 control */
 
 #define VIRTIO_STATUS_ACKNOWLEDGE 1
 #define VIRTIO_STATUS_DRIVER 2

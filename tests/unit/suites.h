@@ -27,3 +27,4 @@ Suite *cpio_suite(void);
 Suite *modules_suite(void);
 Suite *vhost_user_suite(void);
 Suite *fs_suite(void);
+Suite *vconsole_suite(void);
