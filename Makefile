@@ -99,6 +99,7 @@ $(BUILD)/tools/%: tests/tools/%.c
 
 test-linux: $(BUILD)/ember guests
 	tests/linux/boot-tests.sh
+	tests/linux/exec-tests.sh
 
 # The README's test command: every tier, one summary line at the end.
 test: $(BUILD)/ember $(BUILD)/ember-san unit guests $(BUILD)/tools/taphold

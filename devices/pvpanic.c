@@ -26,7 +26,7 @@ static void pvpanic_write(void *ctx, uint64_t off, const void *data, uint32_t le
 		log_info("guest kernel panicked and starts its crash kernel (pvpanic)");
 }
 
-static const struct bus_ops pvpanic_ops = { .read = pvpanic_read, .write = pvpanic_write };
+static const struct bus_ops pvpanic_ops = {.read = pvpanic_read, .write = pvpanic_write};
 
 int pvpanic_init(struct pvpanic *p, const struct exit_hook *exit)
 {

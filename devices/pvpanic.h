@@ -13,11 +13,11 @@
 #include "devices/pci.h"
 #include "vmm/exit.h"
 
-#define PVPANIC_VENDOR 0x1b36
-#define PVPANIC_DEVICE 0x0011
-#define PVPANIC_CLASS 0x088000 /* base system peripheral, other */
-#define PVPANIC_BAR_SIZE 0x1000
-#define PVPANIC_PANICKED 1
+#define PVPANIC_VENDOR	     0x1b36
+#define PVPANIC_DEVICE	     0x0011
+#define PVPANIC_CLASS	     0x088000 /* base system peripheral, other */
+#define PVPANIC_BAR_SIZE     0x1000
+#define PVPANIC_PANICKED     1
 #define PVPANIC_CRASH_LOADED 2
 
 struct pvpanic {

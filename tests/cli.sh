@@ -11,7 +11,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 # Every case runs before Ember needs /dev/kvm, so all of them run on any
 # host, with or without it.
-plan 36
+plan 45
 
 # expect NAME STATUS PATTERN -- ARGS...: status and a one-line stderr matching PATTERN
 expect() {
@@ -115,6 +115,20 @@ else
 		skip "$c" "needs root, unshare, setpriv, /dev/net/tun and $TAPHOLD"
 	done
 fi
+
+# ember exec: the user's directories, the kernel's drivers and virtiofsd are
+# checked before /dev/kvm and before any virtiofsd starts.
+expect "exec without a command" 2 "needs a command after '--'" -- exec --kernel x
+expect "exec with --initrd" 2 "no --initrd" -- exec --kernel x --initrd y -- true
+expect "exec --share GUESTDIR relative" 2 "invalid --share '$T/dir:rel'" -- exec --kernel x --share "$T/dir:rel" -- true
+expect "exec --timeout 0" 2 "invalid --timeout '0'" -- exec --kernel x --timeout 0 -- true
+expect "exec --root missing" 1 "--root '$T/nope'" -- exec --kernel "$KERNEL" --root "$T/nope" -- true
+expect "exec --root not a directory" 1 "is not a directory" -- exec --kernel "$KERNEL" --root "$T/empty" -- true
+expect "exec --share missing" 1 "--share '$T/nope'" -- exec --kernel "$KERNEL" --share "$T/nope" -- true
+mkdir -p "$T/mods"
+: >"$T/mods/modules.builtin"
+expect "exec: a kernel without the drivers and no modules" 1 "virtio_pci" -- exec --kernel "$KERNEL" --modules "$T/mods" -- true
+EMBER_VIRTIOFSD="$T/nope" expect "exec: virtiofsd missing" 1 "is not an executable" -- exec --kernel "$KERNEL" -- true
 
 "$EMBER" --help >"$T/help" && grep -q -- "--kernel PATH" "$T/help" && pass "--help" || fail "--help"
 "$EMBER" --version | grep -q '^ember ' && pass "--version" || fail "--version"

@@ -6,7 +6,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
-PKGS=(gcc make libc6-dev pkg-config check libsubunit-dev liburing-dev qemu-system-x86 cpio e2fsprogs
+PKGS=(gcc make libc6-dev pkg-config check libsubunit-dev liburing-dev qemu-system-x86 qemu-system-common cpio e2fsprogs
 	clang libclang-rt-14-dev)
 missing=()
 for p in "${PKGS[@]}"; do

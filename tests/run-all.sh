@@ -2,8 +2,8 @@
 # Every test tier, in order of cost: unit tests (plain and under
 # ASan/UBSan), bad-input checks, micro-guests (on this /dev/kvm where it runs
 # them, else in the nested test host), a short run of each fuzz target,
-# Linux guests (directly where /dev/kvm is hardware-backed, else in the
-# nested test host). Ends with one "N passed, N failed, N skipped" line over
+# Linux guests and `ember exec` (directly where /dev/kvm is hardware-backed,
+# else in the nested test host). Ends with one "N passed, N failed, N skipped" line over
 # all tiers, each check counted once; the status is non-zero if any failed.
 # EMBER_KVM_MODE=nested runs every guest tier in the nested test host even
 # where this /dev/kvm could run it.
@@ -80,6 +80,7 @@ tier micro-guests-sanitized env EMBER=build/ember-san tests/guests/run.sh
 # the crash inputs turned unit tests stay fixed (long runs: make fuzz).
 tier fuzz-smoke make --no-print-directory fuzz-smoke
 tier linux-guests tests/linux/boot-tests.sh
+tier exec tests/linux/exec-tests.sh
 
 echo "all tiers took $SECONDS s"
 echo "total: $passed passed, $failed failed, $skipped skipped"

@@ -222,6 +222,8 @@ static void out_failed(struct vconsole_port *p, int err)
 	host_gone(p);
 	if (p->out_w != p->in_w)
 		watch_drop(p->con, p->out_w); /* a pipe without reader wakes epoll forever */
+	if (p->out_gone)
+		p->out_gone(p->out_gone_ctx);
 }
 
 /*
@@ -609,6 +611,8 @@ static int port_init(struct vconsole *c, unsigned int id, const struct vconsole_
 	p->id = id;
 	p->in_fd = cfg->in_fd;
 	p->out_fd = cfg->out_fd;
+	p->out_gone = cfg->out_gone;
+	p->out_gone_ctx = cfg->out_gone_ctx;
 	p->watch[0].fd = p->watch[1].fd = -1;
 	snprintf(p->name, sizeof(p->name), "%s", cfg->name ? cfg->name : "");
 	if (p->in_fd >= 0) {

@@ -64,6 +64,10 @@ struct vconsole_port_cfg {
 	const char *name; /* sent as PORT_NAME, e.g. "ember.stdout"; NULL or "": none */
 	int in_fd;	  /* host -> guest data is read from here, or -1 */
 	int out_fd;	  /* guest -> host data is written here, or -1 */
+	/* If set: called once when out_fd fails (its reader went away), on the
+	 * I/O thread with the device lock held (it must not take that lock). */
+	void (*out_gone)(void *ctx);
+	void *out_gone_ctx;
 };
 
 struct vconsole_port;
@@ -81,6 +85,8 @@ struct vconsole_port {
 	unsigned int id;
 	char name[VCONSOLE_NAME_MAX + 1];
 	int in_fd, out_fd;
+	void (*out_gone)(void *ctx);
+	void *out_gone_ctx;
 	struct vconsole_watch watch[2];
 	struct vconsole_watch *in_w, *out_w; /* into watch[]; NULL without the fd */
 	/* The host side: kept across guest resets (Ember never reconnects). */

@@ -182,10 +182,68 @@ int cli_parse_nic(const char *s, struct cli_nic *n)
 	return n->tap[0] ? 0 : -EINVAL;
 }
 
-/* Options of `ember run` that take a value. */
+int cli_parse_fs(const char *s, struct cli_fs *f)
+{
+	char item[160];
+	bool too_long;
+
+	memset(f, 0, sizeof(*f));
+	while (*s) {
+		s = next_item(s, item, sizeof(item), &too_long);
+		if (too_long)
+			return -EINVAL;
+		if (!strncmp(item, "socket=", 7) && item[7] && strlen(item + 7) < sizeof(f->socket))
+			strcpy(f->socket, item + 7);
+		else if (!strncmp(item, "tag=", 4) && item[4] && strlen(item + 4) <= CLI_FS_TAG_MAX)
+			strcpy(f->tag, item + 4);
+		else
+			return -EINVAL;
+	}
+	return f->socket[0] && f->tag[0] ? 0 : -EINVAL;
+}
+
+int cli_parse_share(const char *s, struct cli_share *sh)
+{
+	size_t n = strcspn(s, ",");
+	const char *colon = memchr(s, ':', n);
+	size_t hn = colon ? (size_t)(colon - s) : n;
+
+	memset(sh, 0, sizeof(*sh));
+	if (!hn || hn >= sizeof(sh->host))
+		return -EINVAL;
+	memcpy(sh->host, s, hn);
+	if (colon) {
+		size_t gn = n - hn - 1;
+
+		if (!gn || gn >= sizeof(sh->guest))
+			return -EINVAL;
+		memcpy(sh->guest, colon + 1, gn);
+	} else {
+		strcpy(sh->guest, sh->host);
+	}
+	if (sh->guest[0] != '/')
+		return -EINVAL;
+	for (s += n; *s;) {
+		char item[32];
+		bool too_long;
+
+		s = next_item(s + (*s == ','), item, sizeof(item), &too_long);
+		if (too_long)
+			return -EINVAL;
+		if (!strcmp(item, "readonly=on") || !strcmp(item, "readonly") || !strcmp(item, "ro"))
+			sh->readonly = true;
+		else if (!strcmp(item, "readonly=off"))
+			sh->readonly = false;
+		else
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Options of `ember run` and `ember exec` that take a value. */
 enum opt {
 	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_SERIAL, OPT_DISK,
-	OPT_NET, OPT_SECCOMP, OPT_TRACE_FILE
+	OPT_NET, OPT_SECCOMP, OPT_TRACE_FILE, OPT_FS, OPT_ROOT, OPT_SHARE, OPT_MODULES, OPT_TIMEOUT
 };
 
 static const struct {
@@ -195,7 +253,9 @@ static const struct {
 	{ "--kernel", OPT_KERNEL }, { "--initrd", OPT_INITRD },	    { "--cmdline", OPT_CMDLINE },
 	{ "--memory", OPT_MEMORY }, { "--cpus", OPT_CPUS },	    { "--firmware", OPT_FIRMWARE },
 	{ "--serial", OPT_SERIAL }, { "--disk", OPT_DISK },	    { "--net", OPT_NET },
-	{ "--seccomp", OPT_SECCOMP }, { "--trace-file", OPT_TRACE_FILE },
+	{ "--seccomp", OPT_SECCOMP }, { "--trace-file", OPT_TRACE_FILE }, { "--fs", OPT_FS },
+	{ "--root", OPT_ROOT },	    { "--share", OPT_SHARE },	    { "--modules", OPT_MODULES },
+	{ "--timeout", OPT_TIMEOUT },
 };
 
 static int bad(const char *what, const char *val, const char *hint)
@@ -244,6 +304,34 @@ static int apply_opt(enum opt id, const char *val, struct cli_config *cfg)
 			return bad("--trace-file", val, "give a file name");
 		cfg->trace_path = val;
 		break;
+	case OPT_FS:
+		if (cfg->nr_fs == CLI_MAX_FS)
+			return bad("--fs", val, "at most 8 virtio-fs devices");
+		if (cli_parse_fs(val, &cfg->fs[cfg->nr_fs]))
+			return bad("--fs", val, "use socket=PATH,tag=TAG (tag: 1-36 bytes)");
+		cfg->nr_fs++;
+		break;
+	case OPT_ROOT:
+		if (!*val)
+			return bad("--root", val, "give a directory");
+		cfg->root = val;
+		break;
+	case OPT_MODULES:
+		if (!*val)
+			return bad("--modules", val, "give a directory");
+		cfg->modules_dir = val;
+		break;
+	case OPT_SHARE:
+		if (cfg->nr_shares == CLI_MAX_SHARES)
+			return bad("--share", val, "at most 8 shares");
+		if (cli_parse_share(val, &cfg->share[cfg->nr_shares]))
+			return bad("--share", val, "use HOSTDIR[:GUESTDIR][,readonly=on], GUESTDIR absolute");
+		cfg->nr_shares++;
+		break;
+	case OPT_TIMEOUT:
+		if (parse_uint(val, 1, CLI_MAX_TIMEOUT, &cfg->timeout))
+			return bad("--timeout", val, "give whole seconds, 1 to 604800");
+		break;
 	case OPT_SECCOMP:
 		if (strcmp(val, "on") && strcmp(val, "off"))
 			return bad("--seccomp", val, "use on or off");
@@ -291,6 +379,37 @@ static int parse_run_opt(int argc, char *const argv[], int i, struct cli_config 
 	return -EINVAL;
 }
 
+/* Options that only one of run and exec takes. */
+static int check_mode_options(const struct cli_config *cfg)
+{
+	bool exec = cfg->command == CLI_EXEC;
+
+	if (exec && (cfg->initrd || cfg->firmware)) {
+		log_err("exec builds its own initramfs and boots --kernel: no --initrd or --firmware");
+		return -EINVAL;
+	}
+	if (!exec && (cfg->root || cfg->modules_dir || cfg->nr_shares || cfg->timeout)) {
+		log_err("--root, --share, --modules and --timeout belong to ember exec");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_exec(struct cli_config *cfg)
+{
+	if (!cfg->kernel) {
+		log_err("exec needs --kernel PATH");
+		return -EINVAL;
+	}
+	if (!cfg->exec_argc) {
+		log_err("exec needs a command after '--' (ember exec --kernel PATH -- COMMAND [ARGS...])");
+		return -EINVAL;
+	}
+	if (cfg->trace_path && !cfg->trace)
+		cfg->trace = TRACE_ALL;
+	return 0;
+}
+
 static int check_run(struct cli_config *cfg)
 {
 	if (!cfg->kernel && !cfg->firmware) {
@@ -330,15 +449,28 @@ int cli_parse(int argc, char *const argv[], struct cli_config *cfg)
 		cfg->command = CLI_VERSION;
 		return 0;
 	}
-	if (strcmp(argv[1], "run")) {
+	if (!strcmp(argv[1], "exec")) {
+		cfg->command = CLI_EXEC;
+		cfg->serial = CLI_SERIAL_NONE; /* the command's streams are stdio; kernel messages go nowhere */
+	} else if (!strcmp(argv[1], "run")) {
+		cfg->command = CLI_RUN;
+	} else {
 		log_err("unknown command '%s' (see ember --help)", argv[1]);
 		return -EINVAL;
 	}
-	cfg->command = CLI_RUN;
 	for (int i = 2; i < argc;) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			cfg->command = CLI_HELP;
 			return 0;
+		}
+		if (!strcmp(argv[i], "--")) {
+			if (cfg->command != CLI_EXEC) {
+				log_err("'--' and a command belong to ember exec");
+				return -EINVAL;
+			}
+			cfg->exec_argv = argv + i + 1;
+			cfg->exec_argc = argc - i - 1;
+			break;
 		}
 		int n = parse_run_opt(argc, argv, i, cfg);
 
@@ -346,16 +478,21 @@ int cli_parse(int argc, char *const argv[], struct cli_config *cfg)
 			return n;
 		i += n;
 	}
-	return check_run(cfg);
+	if (check_mode_options(cfg))
+		return -EINVAL;
+	return cfg->command == CLI_EXEC ? check_exec(cfg) : check_run(cfg);
 }
 
 void cli_usage(void)
 {
 	fputs("usage: ember run --kernel PATH [options]\n"
 	      "       ember run --firmware PATH [options]\n"
+	      "       ember exec --kernel PATH [options] -- COMMAND [ARGS...]\n"
 	      "       ember --help | --version\n"
 	      "\n"
 	      "Boot a Linux bzImage or a raw firmware image in a KVM virtual machine.\n"
+	      "exec runs COMMAND in the kernel over the host's files (read-only) with\n"
+	      "Ember's stdin, stdout and stderr, and exits with COMMAND's status.\n"
 	      "\n"
 	      "options of run:\n"
 	      "  --kernel PATH      Linux bzImage (x86 boot protocol 2.12 or later, 64-bit)\n"
@@ -371,16 +508,28 @@ void cli_usage(void)
 	      "                     before asking the guest to notify (0-1000, default 32)\n"
 	      "  --net tap=NAME[,mac=52:54:00:xx:xx:xx]\n"
 	      "                     virtio-net on a tap device, created if missing (repeatable)\n"
+	      "  --fs socket=PATH,tag=TAG\n"
+	      "                     virtio-fs on a vhost-user backend (virtiofsd) listening on PATH\n"
 	      "  --seccomp on|off   system call filters per thread (default on; off to debug)\n"
 	      "  --trace[=CLASSES]  a line per VM exit on stderr, and a table of exits at the end;\n"
 	      "                     CLASSES: io,mmio,hlt,shutdown,irq,virtio or all (default)\n"
 	      "  --trace-file PATH  trace lines and table into PATH instead (implies --trace)\n"
 	      "  -v, --verbose      more messages and the exit table (twice for debug)\n"
 	      "\n"
+	      "options of exec (besides --kernel, --cmdline, --memory, --cpus, --disk, --net,\n"
+	      "--fs, --serial (default none), --seccomp, --trace, -v):\n"
+	      "  --root DIR         the guest's root file system, read-only (default /)\n"
+	      "  --share HOSTDIR[:GUESTDIR][,readonly=on]\n"
+	      "                     a writable host directory at GUESTDIR (default: the same path)\n"
+	      "  --modules DIR      kernel modules for the kernel (default /lib/modules/VERSION)\n"
+	      "  --timeout SECS     stop the guest after SECS seconds: status 124\n"
+	      "exec status: COMMAND's (0-255; 127 not found), 124 timeout, 125 guest kernel\n"
+	      "panic, 255 the guest ended without the command's status; 1 and 2 as below.\n"
+	      "\n"
 	      "On the console, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n"
 	      "Exit status: 0 guest powered off or rebooted, 1 setup error, 2 usage error,\n"
 	      "3 guest triple fault, 4 KVM internal error, 5 VM entry failed,\n"
-	      "6 forbidden system call (seccomp),\n"
+	      "6 forbidden system call (seccomp), 7 guest kernel panic (pvpanic),\n"
 	      "64+N guest wrote N (1-63) to the exit port 0x501, 130 quit from the console.\n",
 	      stdout);
 }

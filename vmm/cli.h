@@ -11,8 +11,25 @@
 #define CLI_MAX_DISKS 8
 #define CLI_MAX_NICS 4
 #define CLI_POLL_US_MAX 1000
+#define CLI_MAX_SHARES 8
+#define CLI_MAX_FS 8
+#define CLI_FS_TAG_MAX 36 /* virtio-fs config: the tag is 36 bytes */
+#define CLI_MAX_TIMEOUT 604800 /* --timeout: a week at most */
 
-enum cli_command { CLI_RUN, CLI_HELP, CLI_VERSION };
+enum cli_command { CLI_RUN, CLI_EXEC, CLI_HELP, CLI_VERSION };
+
+/* --fs socket=PATH,tag=TAG: a virtio-fs device on a vhost-user backend the user started. */
+struct cli_fs {
+	char socket[108]; /* sun_path */
+	char tag[CLI_FS_TAG_MAX + 1];
+};
+
+/* --share HOSTDIR[:GUESTDIR][,readonly=on] (exec): a host directory in the guest. */
+struct cli_share {
+	char host[4096];
+	char guest[4096]; /* absolute; HOSTDIR when not given */
+	bool readonly;
+};
 
 struct cli_nic {
 	char tap[16];
@@ -48,7 +65,27 @@ struct cli_config {
 	char disk_paths[CLI_MAX_DISKS][4096]; /* storage for path= values */
 	struct cli_nic nic[CLI_MAX_NICS];
 	unsigned int nr_nics;
+	struct cli_fs fs[CLI_MAX_FS];
+	unsigned int nr_fs;
+
+	/* ember exec */
+	const char *root;	 /* --root DIR: the guest's read-only root (default "/") */
+	const char *modules_dir; /* --modules DIR: instead of /lib/modules/VERSION */
+	unsigned int timeout;	 /* --timeout SECS; 0: none */
+	struct cli_share share[CLI_MAX_SHARES];
+	unsigned int nr_shares;
+	char *const *exec_argv; /* COMMAND and its arguments (after "--"), NULL-terminated */
+	int exec_argc;
 };
+
+/* Parse one --fs value: "socket=PATH,tag=TAG". Returns 0 or -EINVAL. */
+__attribute__((warn_unused_result)) int cli_parse_fs(const char *s, struct cli_fs *f);
+
+/*
+ * Parse one --share value: "HOSTDIR[:GUESTDIR][,readonly=on|off]". GUESTDIR
+ * must be absolute. Returns 0 or -EINVAL.
+ */
+__attribute__((warn_unused_result)) int cli_parse_share(const char *s, struct cli_share *sh);
 
 /* Parse one --net value: "tap=NAME[,mac=52:54:00:12:34:56]". Returns 0 or -EINVAL. */
 __attribute__((warn_unused_result)) int cli_parse_nic(const char *s, struct cli_nic *n);

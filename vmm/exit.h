@@ -13,8 +13,14 @@ enum exit_status {
 	EXIT_FAIL_ENTRY = 5,	 /* hardware refused to enter the guest */
 	EXIT_SECCOMP = 6,	 /* a thread made a system call its seccomp filter forbids */
 	EXIT_GUEST_PANIC = 7,	 /* the guest kernel panicked and said so (pvpanic) */
+	EXIT_BACKEND_LOST = 8,	 /* a vhost-user backend (virtiofsd) went away */
 	EXIT_PORT_BASE = 64,	 /* 64 + (N mod 64): guest wrote N != 0 to the exit port */
 	EXIT_USER_QUIT = 130,	 /* Ctrl-A x on the console */
+	/* ember exec: the command's status (0-255) except for these. */
+	EXIT_TIMEOUT = 124,	 /* --timeout ran out (as timeout(1)) */
+	EXIT_EXEC_PANIC = 125,	 /* the guest kernel panicked (pvpanic) */
+	EXIT_EXEC_SIGPIPE = 141, /* Ember's stdout went away: what the command would get (128 + SIGPIPE) */
+	EXIT_EXEC_NO_STATUS = 255, /* the guest ended without the command's status */
 };
 
 struct exit_hook {

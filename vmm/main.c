@@ -31,8 +31,9 @@ int main(int argc, char **argv)
 		printf("ember %s\n", EMBER_VERSION);
 		return 0;
 	case CLI_RUN:
+	case CLI_EXEC:
 		break;
 	}
 	log_set_level(cfg.verbose >= 2 ? LOG_DEBUG : cfg.verbose ? LOG_INFO : LOG_WARN);
-	return run_vm(&cfg);
+	return cfg.command == CLI_EXEC ? run_exec(&cfg) : run_vm(&cfg);
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "boot/acpi.h"
@@ -24,6 +25,7 @@
 /* The guest images, mapped before the VM exists so that bad input fails fast. */
 struct images {
 	struct file_map kernel, initrd, firmware;
+	bool initrd_borrowed; /* the plan's, not a mapping */
 	struct bzimage bz;
 };
 
@@ -49,7 +51,8 @@ static int check_memory(uint64_t bytes)
 	return 0;
 }
 
-static int load_images(const struct cli_config *cfg, struct images *img)
+static int load_images(const struct cli_config *cfg, const struct run_plan *plan,
+		       struct images *img)
 {
 	const char *why;
 	int err;
@@ -65,8 +68,13 @@ static int load_images(const struct cli_config *cfg, struct images *img)
 		log_err("cannot boot kernel '%s': %s", cfg->kernel, why);
 		return err;
 	}
-	if (cfg->initrd)
+	if (plan->initrd) { /* built in memory (exec); not ours to unmap */
+		img->initrd.data = (void *)plan->initrd;
+		img->initrd.size = plan->initrd_size;
+		img->initrd_borrowed = true;
+	} else if (cfg->initrd) {
 		err = file_map(cfg->initrd, "initrd", MAX_INITRD, &img->initrd);
+	}
 	return err;
 }
 
@@ -130,17 +138,21 @@ static int open_backends(const struct cli_config *cfg, struct backends *be)
 static void unload_images(struct images *img)
 {
 	file_unmap(&img->kernel);
-	file_unmap(&img->initrd);
+	if (!img->initrd_borrowed)
+		file_unmap(&img->initrd);
+	img->initrd = (struct file_map){ 0 };
 	file_unmap(&img->firmware);
 }
 
-static int boot_linux(struct vm *vm, const struct cli_config *cfg, struct images *img)
+static int boot_linux(struct vm *vm, const struct cli_config *cfg, const struct run_plan *plan,
+		      struct images *img)
 {
 	struct linux_images li = {
 		.bz = &img->bz,
 		.initrd = img->initrd.data,
 		.initrd_size = img->initrd.size,
-		.cmdline = cfg->cmdline ? cfg->cmdline : CLI_DEFAULT_CMDLINE,
+		.cmdline = plan->cmdline ? plan->cmdline
+			   : cfg->cmdline ? cfg->cmdline : CLI_DEFAULT_CMDLINE,
 	};
 	struct linux_boot lb;
 	const char *why = "";
@@ -196,17 +208,57 @@ static int open_trace(const struct cli_config *cfg, struct trace *t)
 	return 0;
 }
 
-static int start_and_wait(struct vm *vm, const struct cli_config *cfg)
+/* --timeout: a timerfd on the I/O thread that stops the VM with EXIT_TIMEOUT. */
+struct run_timer {
+	struct vm *vm;
+	int fd;
+};
+
+static void timed_out(void *ctx, uint32_t events)
 {
+	struct run_timer *t = ctx;
+	uint64_t n;
+
+	(void)events;
+	if (read(t->fd, &n, sizeof(n)) == sizeof(n))
+		vm_request_stop(t->vm, EXIT_TIMEOUT, "the time limit (--timeout) ran out");
+}
+
+static int arm_timeout(struct vm *vm, unsigned int seconds, struct run_timer *t)
+{
+	struct itimerspec its = { .it_value.tv_sec = seconds };
+	int err;
+
+	t->vm = vm;
+	t->fd = -1;
+	if (!seconds)
+		return 0;
+	t->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (t->fd < 0 || timerfd_settime(t->fd, 0, &its, NULL)) {
+		err = -errno;
+		log_err("cannot set the time limit: %s", strerror(-err));
+		return err;
+	}
+	err = evloop_add(&vm->io, t->fd, timed_out, t);
+	if (err)
+		log_err("cannot set the time limit: %s", strerror(-err));
+	return err;
+}
+
+static int start_and_wait(struct vm *vm, const struct cli_config *cfg, const struct run_plan *plan)
+{
+	struct run_timer timer;
 	struct console con;
 	int status, err;
 
-	err = console_open(&con, cfg->serial == CLI_SERIAL_STDIO ? STDIN_FILENO : -1);
+	/* The console reads stdin only when it is the guest's serial input (not in exec). */
+	err = console_open(&con, cfg->serial == CLI_SERIAL_STDIO && !plan->ports ? STDIN_FILENO : -1);
 	if (err) {
 		log_err("cannot set up the console: %s", strerror(-err));
 		return EXIT_SETUP;
 	}
-	if ((cfg->seccomp && seccomp_prepare()) || vm_start(vm)) {
+	if (arm_timeout(vm, plan->timeout, &timer) || (cfg->seccomp && seccomp_prepare()) ||
+	    vm_start(vm)) {
 		status = EXIT_SETUP;
 	} else if (cfg->seccomp && seccomp_install(SECCOMP_THREAD_MAIN)) {
 		vm_request_stop(vm, EXIT_SETUP, "the main thread has no seccomp filter");
@@ -219,6 +271,8 @@ static int start_and_wait(struct vm *vm, const struct cli_config *cfg)
 		status = console_loop(&con, &cv);
 	}
 	vm_stop(vm);
+	if (timer.fd >= 0)
+		close(timer.fd);
 	console_close(&con);
 	vm_trace_report(vm);
 	if (vm->exit_reason[0])
@@ -233,6 +287,13 @@ static int start_and_wait(struct vm *vm, const struct cli_config *cfg)
 
 int run_vm(const struct cli_config *cfg)
 {
+	struct run_plan plan = { .fs = cfg->fs, .nr_fs = cfg->nr_fs };
+
+	return run_vm_plan(cfg, &plan);
+}
+
+int run_vm_plan(const struct cli_config *cfg, const struct run_plan *plan)
+{
 	struct vm_config vc = { .memory = cfg->memory, .cpus = cfg->cpus };
 	struct backends be;
 	struct images img;
@@ -241,7 +302,7 @@ int run_vm(const struct cli_config *cfg)
 
 	/* Everything the user gave is checked first; /dev/kvm is opened last (vm_create). */
 	memset(&img, 0, sizeof(img));
-	if (check_memory(cfg->memory) || load_images(cfg, &img) || check_fit(cfg, &img)) {
+	if (check_memory(cfg->memory) || load_images(cfg, plan, &img) || check_fit(cfg, &img)) {
 		unload_images(&img);
 		return EXIT_SETUP;
 	}
@@ -258,15 +319,21 @@ int run_vm(const struct cli_config *cfg)
 	vc.tap_fds = be.tap_fd;
 	vc.nr_nics = cfg->nr_nics;
 	vc.seccomp = cfg->seccomp;
+	vc.ports = plan->ports;
+	vc.nr_ports = plan->nr_ports;
+	vc.fs = plan->fs;
+	vc.nr_fs = plan->nr_fs;
 	vc.firmware = img.firmware.data;
 	vc.firmware_size = img.firmware.size;
 	if (vm_create(&vm, &vc))
 		goto out_serial;
-	if (!cfg->firmware && boot_linux(&vm, cfg, &img))
+	if (plan->created)
+		plan->created(plan->ctx, &vm);
+	if (!cfg->firmware && boot_linux(&vm, cfg, plan, &img))
 		goto out_vm;
 	/* The images are in guest RAM now; drop the host mappings before the guest runs. */
 	unload_images(&img);
-	status = start_and_wait(&vm, cfg);
+	status = start_and_wait(&vm, cfg, plan);
 out_vm:
 	vm_destroy(&vm);
 out_serial:

@@ -49,9 +49,11 @@ static int set_slot(struct vm *vm, uint32_t slot, uint32_t flags, uint64_t gpa, 
 	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
 }
 
-static int create_memory(struct vm *vm, uint64_t size)
+/* RAM in a memfd only when a vhost-user backend must map it too (it costs more to fault in). */
+static int create_memory(struct vm *vm, uint64_t size, bool shared)
 {
-	int err = gm_init(&vm->mem, size, LAYOUT_MMIO_HOLE);
+	int err = shared ? gm_init_shared(&vm->mem, size, LAYOUT_MMIO_HOLE)
+			 : gm_init(&vm->mem, size, LAYOUT_MMIO_HOLE);
 
 	if (err) {
 		log_err("cannot reserve %llu MiB for guest RAM: %s",
@@ -198,10 +200,73 @@ static int add_nics(struct vm *vm, const struct vm_config *cfg)
 	return 0;
 }
 
-/* pvpanic in the first slot after the disks and NICs. */
+static void fs_lost(void *ctx)
+{
+	vm_request_stop(ctx, EXIT_BACKEND_LOST, "a virtio-fs backend (virtiofsd) went away");
+}
+
+/* virtio-fs devices in the slots after the NICs, each connected to its backend now. */
+static int add_fs(struct vm *vm, const struct vm_config *cfg)
+{
+	vm->fs = calloc(cfg->nr_fs ? cfg->nr_fs : 1, sizeof(*vm->fs));
+	if (!vm->fs) {
+		log_err("out of memory for the virtio-fs devices");
+		return -ENOMEM;
+	}
+	vm->nr_fs = cfg->nr_fs;
+	for (unsigned int i = 0; i < cfg->nr_fs; i++) {
+		const struct cli_fs *c = &cfg->fs[i];
+		struct fs_options o = { .tag = c->tag, .mem = &vm->mem, .loop = &vm->io,
+					.lost = fs_lost, .lost_ctx = vm };
+		struct vm_fs *f = &vm->fs[i];
+		unsigned int slot = LAYOUT_PCI_FIRST_SLOT + vm->nr_disks + vm->nr_nics + i;
+		int err = fs_open(&f->fs, c->socket, &o);
+
+		if (err) {
+			log_err("cannot use the virtio-fs backend on %s (tag %s): %s", c->socket, c->tag,
+				strerror(-err));
+			return err;
+		}
+		f->open = true;
+		err = plug_virtio(vm, &f->fs.vdev, &f->pci, &f->wired, slot, c->tag);
+		if (err)
+			return err;
+		virtio_pci_set_trace(&f->pci, &vm->trace, c->tag);
+	}
+	return 0;
+}
+
+/* virtio-console with the configured ports, in the slot after virtio-fs. */
+static int add_console(struct vm *vm, const struct vm_config *cfg)
+{
+	unsigned int slot = LAYOUT_PCI_FIRST_SLOT + vm->nr_disks + vm->nr_nics + vm->nr_fs;
+	int err;
+
+	if (!cfg->nr_ports)
+		return 0;
+	vm->con = calloc(1, sizeof(*vm->con));
+	if (!vm->con) {
+		log_err("out of memory for the virtio-console");
+		return -ENOMEM;
+	}
+	err = vconsole_init(vm->con, cfg->ports, cfg->nr_ports, &vm->mem, &vm->io);
+	if (err) {
+		log_err("cannot set up the virtio-console: %s", strerror(-err));
+		free(vm->con);
+		vm->con = NULL;
+		return err;
+	}
+	err = plug_virtio(vm, &vm->con->vdev, &vm->con_pci, &vm->con_wired, slot, "virtio-console");
+	if (!err)
+		virtio_pci_set_trace(&vm->con_pci, &vm->trace, "vport");
+	return err;
+}
+
+/* pvpanic in the first slot after the other devices. */
 static int add_pvpanic(struct vm *vm)
 {
-	unsigned int slot = LAYOUT_PCI_FIRST_SLOT + vm->nr_disks + vm->nr_nics;
+	unsigned int slot = LAYOUT_PCI_FIRST_SLOT + vm->nr_disks + vm->nr_nics + vm->nr_fs +
+			    (vm->con ? 1 : 0);
 	int err = pvpanic_init(&vm->pvpanic, &vm->exit_hook);
 
 	if (!err)
@@ -363,7 +428,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	 * interrupt routing to finish), which is most of Ember's start-up.
 	 */
 	if (!err)
-		err = create_memory(vm, cfg->memory);
+		err = create_memory(vm, cfg->memory, cfg->nr_fs > 0);
 	if (!err && cfg->firmware) {
 		err = load_firmware(vm, cfg->firmware, cfg->firmware_size);
 		if (err)
@@ -379,6 +444,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		err = add_disks(vm, cfg);
 	if (!err)
 		err = add_nics(vm, cfg);
+	if (!err)
+		err = add_fs(vm, cfg);
+	if (!err)
+		err = add_console(vm, cfg);
 	if (!err)
 		err = add_pvpanic(vm);
 	if (!err)
@@ -445,7 +514,7 @@ static void close_fd(int *fd)
 
 void vm_log_stats(struct vm *vm)
 {
-	char label[40];
+	char label[48];
 
 	for (unsigned int i = 0; vm->disk && i < vm->nr_disks; i++) {
 		if (!vm->disk[i].open)
@@ -464,6 +533,14 @@ void vm_log_stats(struct vm *vm)
 		virtio_log_stats(&vm->nic[i].net.vdev, label);
 		virtio_pci_log_stats(&vm->nic[i].pci, label);
 	}
+	for (unsigned int i = 0; vm->fs && i < vm->nr_fs; i++) {
+		if (!vm->fs[i].open)
+			continue;
+		snprintf(label, sizeof(label), "virtio-fs %.30s", vm->fs[i].fs.config.tag);
+		virtio_log_stats(&vm->fs[i].fs.vdev, label);
+	}
+	if (vm->con)
+		virtio_log_stats(&vm->con->vdev, "virtio-console");
 }
 
 void vm_trace_report(const struct vm *vm)
@@ -500,6 +577,21 @@ void vm_destroy(struct vm *vm)
 	}
 	free(vm->nic);
 	vm->nic = NULL;
+	for (unsigned int i = 0; vm->fs && i < vm->nr_fs; i++) {
+		if (vm->fs[i].wired)
+			virtio_pci_destroy(&vm->fs[i].pci);
+		if (vm->fs[i].open)
+			fs_destroy(&vm->fs[i].fs);
+	}
+	free(vm->fs);
+	vm->fs = NULL;
+	if (vm->con_wired)
+		virtio_pci_destroy(&vm->con_pci);
+	vm->con_wired = false;
+	if (vm->con)
+		vconsole_destroy(vm->con);
+	free(vm->con);
+	vm->con = NULL;
 	for (unsigned int i = 0; vm->disk && i < vm->nr_disks; i++) {
 		if (vm->disk[i].wired)
 			virtio_pci_destroy(&vm->disk[i].pci);

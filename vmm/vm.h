@@ -24,8 +24,10 @@
 #include "devices/pvpanic.h"
 #include "devices/serial.h"
 #include "virtio/blk.h"
+#include "virtio/fs.h"
 #include "virtio/net.h"
 #include "virtio/pci.h"
+#include "virtio/vconsole.h"
 #include "vmm/cli.h"
 #include "vmm/evloop.h"
 #include "vmm/irq.h"
@@ -48,6 +50,10 @@ struct vm_config {
 	const struct cli_nic *nics;
 	int *tap_fds; /* nr_nics taps opened before the VM: vm_create() takes them (sets -1) */
 	unsigned int nr_nics;
+	const struct vconsole_port_cfg *ports; /* a virtio-console device with these ports, or NULL */
+	unsigned int nr_ports;
+	const struct cli_fs *fs; /* virtio-fs devices on vhost-user backends (RAM then shared) */
+	unsigned int nr_fs;
 	bool seccomp; /* each thread installs its seccomp filter once set up */
 	struct trace trace; /* --trace and -v: exit lines and the exit table */
 };
@@ -63,6 +69,13 @@ struct vm_disk {
 /* A network device: virtio-net on a tap, and its PCI function. */
 struct vm_nic {
 	struct net net;
+	struct virtio_pci pci;
+	bool open, wired;
+};
+
+/* A virtio-fs device on a vhost-user backend, and its PCI function. */
+struct vm_fs {
+	struct fs fs;
 	struct virtio_pci pci;
 	bool open, wired;
 };
@@ -87,6 +100,11 @@ struct vm {
 	unsigned int nr_disks;
 	struct vm_nic *nic;
 	unsigned int nr_nics;
+	struct vm_fs *fs;
+	unsigned int nr_fs;
+	struct vconsole *con; /* virtio-console (exec), or NULL */
+	struct virtio_pci con_pci;
+	bool con_wired;
 	struct exit_hook exit_hook; /* devices' way to stop the VM */
 	struct pvpanic pvpanic;	    /* in the PCI slot after the NICs */
 	bool devices_ready;

@@ -266,7 +266,9 @@ static void mount_root(struct init *in)
 	if (mount(in->spec.root, "/newroot", "virtiofs", MS_RDONLY, NULL) < 0)
 		die(in, "cannot mount the root (virtio-fs tag %s): %s", in->spec.root, strerror(errno));
 	for (size_t i = 0; i < sizeof(tmp) / sizeof(tmp[0]); i++)
-		if (mount("tmpfs", tmp[i][0], "tmpfs", MS_NOSUID | MS_NODEV, tmp[i][1]) < 0)
+		/* A root without the directory (a minimal one) goes without; the root is read-only. */
+		if (mount("tmpfs", tmp[i][0], "tmpfs", MS_NOSUID | MS_NODEV, tmp[i][1]) < 0 &&
+		    errno != ENOENT)
 			warn(in, "no tmpfs on %s: %s", tmp[i][0] + 8, strerror(errno));
 	for (size_t i = 0; i < sizeof(moved) / sizeof(moved[0]); i++) {
 		snprintf(path, sizeof(path), "/newroot%s", moved[i]);

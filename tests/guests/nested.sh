@@ -10,7 +10,10 @@
 # test host stopped early, every planned check that did not report counts
 # as failed.
 # Env: EMBER (build/ember), EMBER_GUESTS_TIMEOUT (seconds for the whole
-# test-host run, default 1500). EMBER_NESTED_CMD='shell command' runs that
+# test-host run, default 1500). EMBER_NESTED_SCRIPT=tests/...sh runs that
+# check script instead of run.sh, with the same accounting (the exec tier);
+# EMBER_NESTED_MODULES='name ...' puts those guest kernel modules and their
+# modules.builtin under /lib/modules/VERSION, as a distribution has them. EMBER_NESTED_CMD='shell command' runs that
 # in /ember instead of run.sh and prints what it printed (for exploring:
 # with EMBER_HOST_GUEST=1 the Linux guest kit is in /guest too;
 # EMBER_NESTED_TOOLS='prog ...' copies more of this machine's programs in).
@@ -34,15 +37,18 @@ log="$run_dir/testhost.log"
 # under /ember, the VMM at the same relative path, and GNU tools in
 # /usr/local/bin, ahead of busybox in PATH.
 overlay="$run_dir/overlay"
-mkdir -p "$overlay/ember/tests/guests" "$overlay/ember/build/guests"
+mkdir -p "$overlay/ember/tests/guests" "$overlay/ember/build/guests" "$overlay/run" "$overlay/var/tmp"
 cp tests/lib.sh "$overlay/ember/tests/"
 cp tests/guests/*.sh "$overlay/ember/tests/guests/"
+script=${EMBER_NESTED_SCRIPT:-tests/guests/run.sh}
+mkdir -p "$overlay/ember/$(dirname "$script")"
+cp "$script" "$overlay/ember/$script"
 cp build/guests/*.bin "$overlay/ember/build/guests/"
 kit_copy_bin "$overlay" "$ember" "/ember/$ember"
 for tool in bash perl timeout grep cmp head tail tr mktemp rm cat sed od dd stat cp truncate \
 	sha256sum mkfifo sort wc ls sleep unshare ip sysctl pgrep cut date seq id ${EMBER_NESTED_TOOLS:-}; do
 	path=$(PATH=$PATH:/usr/sbin:/sbin command -v "$tool") || kit_die "$tool missing on this machine"
-	kit_copy_bin "$overlay" "$path" "/usr/local/bin/$tool"
+	kit_copy_bin "$overlay" "$path" "/usr/local/bin/$(basename "$tool")"
 done
 # The modules the two-NIC bridge test needs (tun comes with every test host).
 mkdir -p "$overlay/lib/modules"
@@ -51,6 +57,19 @@ for mod in llc stp bridge; do
 	[ -n "$path" ] || kit_die "$mod.ko missing from $(cat "$KIT/kver")"
 	cp "$path" "$overlay/lib/modules/"
 done
+
+if [ -n "${EMBER_NESTED_MODULES:-}" ]; then
+	kver=$(cat "$KIT/kver")
+	mdir="$overlay/lib/modules/$kver"
+	mkdir -p "$mdir"
+	cp "$KIT/modules/modules.builtin" "$KIT/modules/modules.order" "$mdir/"
+	for mod in $EMBER_NESTED_MODULES; do
+		path=$(cd -P "$KIT/modules" && find kernel -name "$mod.ko*" -print -quit)
+		[ -n "$path" ] || kit_die "$mod.ko missing from $kver"
+		mkdir -p "$mdir/$(dirname "$path")"
+		cp "$KIT/modules/$path" "$mdir/$path"
+	done
+fi
 
 scen="$run_dir/scenario.sh"
 cat >"$scen" <<SCRIPT
@@ -70,7 +89,7 @@ if [ -n "${EMBER_NESTED_CMD:-}" ]; then
 	cp "$run_dir/cmd.sh" "$overlay/ember/tests/nested-cmd.sh"
 	echo "EMBER=$ember bash tests/nested-cmd.sh" >>"$scen"
 else
-	echo "EMBER=$ember EMBER_KVM_MODE=direct bash tests/guests/run.sh" >>"$scen"
+	echo "EMBER=$ember EMBER_KVM_MODE=direct bash $script" >>"$scen"
 fi
 echo 'echo "EMBER-GUESTS-EXIT=$?"' >>"$scen"
 

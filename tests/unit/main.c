@@ -8,8 +8,7 @@ static Suite *(*const suites[])(void) = {
 	pci_suite,  acpi_suite,	  cpu_suite,	 console_suite,	   power_suite, vq_suite,
 	msix_suite, evloop_suite, blk_suite,	 virtio_pci_suite, net_suite,
 	seccomp_suite, trace_suite, iov_suite, exec_spec_suite, cpio_suite, modules_suite,
-	vhost_user_suite, fs_suite,
-	vconsole_suite,
+	vhost_user_suite, fs_suite, vconsole_suite, virtiofsd_suite,
 };
 
 int main(void)

@@ -28,3 +28,4 @@ Suite *modules_suite(void);
 Suite *vhost_user_suite(void);
 Suite *fs_suite(void);
 Suite *vconsole_suite(void);
+Suite *virtiofsd_suite(void);

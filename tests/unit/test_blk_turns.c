@@ -309,7 +309,7 @@ START_TEST(test_flooded_queue_leaves_other_disks_served)
 	}
 	ck_assert_msg(tb - t0 < 200000000ULL,
 		      "disk B's read took %.0f ms while disk A was flooded", (double)(tb - t0) / 1e6);
-	ck_assert_msg(fl.posted > 10 * FLOOD_CHAINS, "the flood did not flow: %lu GET_IDs, used %u, kicks %llu", fl.posted, bfx_used_idx(&a), (unsigned long long)__atomic_load_n(&ka.served, __ATOMIC_RELAXED));
+	ck_assert_msg(fl.posted >= 10 * FLOOD_CHAINS, "the flood did not flow: %lu GET_IDs, used %u, kicks %llu", fl.posted, bfx_used_idx(&a), (unsigned long long)__atomic_load_n(&ka.served, __ATOMIC_RELAXED));
 	evloop_stop(&loop);
 	ck_assert_uint_eq(last_status(&b), VIRTIO_BLK_S_OK);
 	bfx_close(&a);

@@ -1,5 +1,6 @@
 /* vmm/cli: sizes, --disk values and the command line of `ember`. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tests/unit/suites.h"
@@ -561,8 +562,138 @@ START_TEST(test_disk_bad_value_in_cli_parse)
 }
 END_TEST
 
+/* ---- ember exec, --fs, --share ---- */
+
+START_TEST(test_exec_command_after_dashes)
+{
+	char *argv[] = { "ember", "exec", "--kernel", "bz", "--timeout", "5", "--root", "/srv/r",
+			 "--modules", "/m", "--", "sh", "-c", "exit 7", NULL };
+	struct cli_config c;
+
+	ck_assert_int_eq(cli_parse(ARGC(argv) - 1, argv, &c), 0);
+	ck_assert_int_eq(c.command, CLI_EXEC);
+	ck_assert_int_eq(c.exec_argc, 3);
+	ck_assert_str_eq(c.exec_argv[0], "sh");
+	ck_assert_str_eq(c.exec_argv[2], "exit 7");
+	ck_assert_ptr_null(c.exec_argv[3]);
+	ck_assert_uint_eq(c.timeout, 5);
+	ck_assert_str_eq(c.root, "/srv/r");
+	ck_assert_str_eq(c.modules_dir, "/m");
+	ck_assert_int_eq(c.serial, CLI_SERIAL_NONE); /* exec's default */
+}
+END_TEST
+
+START_TEST(test_exec_options_after_dashes_belong_to_the_command)
+{
+	char *argv[] = { "ember", "exec", "--kernel", "bz", "--", "ls", "--bogus", "-v", NULL };
+	struct cli_config c;
+
+	ck_assert_int_eq(cli_parse(ARGC(argv) - 1, argv, &c), 0);
+	ck_assert_int_eq(c.exec_argc, 3);
+	ck_assert_int_eq(c.verbose, 0);
+}
+END_TEST
+
+static const char *const bad_exec[][8] = {
+	{ "ember", "exec", "--kernel", "bz" },			  /* no command */
+	{ "ember", "exec", "--kernel", "bz", "--" },		  /* empty command */
+	{ "ember", "exec", "--", "true" },			  /* no kernel */
+	{ "ember", "exec", "--kernel", "bz", "--initrd", "i", "--", "true" },
+	{ "ember", "exec", "--kernel", "bz", "--timeout", "0", "--", "true" },
+	{ "ember", "exec", "--kernel", "bz", "--timeout", "5s", "--", "true" },
+	{ "ember", "run", "--kernel", "bz", "--timeout", "5" },	  /* exec only */
+	{ "ember", "run", "--kernel", "bz", "--", "true" },
+};
+
+START_TEST(test_exec_bad_rejected)
+{
+	char *argv[8];
+	struct cli_config c;
+	int n = 0;
+
+	while (n < 8 && bad_exec[_i][n]) {
+		argv[n] = (char *)bad_exec[_i][n];
+		n++;
+	}
+	ck_assert_int_eq(cli_parse(n, argv, &c), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_share_values)
+{
+	struct cli_share sh;
+
+	ck_assert_int_eq(cli_parse_share("/srv/data", &sh), 0);
+	ck_assert_str_eq(sh.host, "/srv/data");
+	ck_assert_str_eq(sh.guest, "/srv/data");
+	ck_assert(!sh.readonly);
+	ck_assert_int_eq(cli_parse_share("out:/mnt/out,readonly=on", &sh), 0);
+	ck_assert_str_eq(sh.host, "out");
+	ck_assert_str_eq(sh.guest, "/mnt/out");
+	ck_assert(sh.readonly);
+	ck_assert_int_eq(cli_parse_share("/a:/b,readonly=off", &sh), 0);
+	ck_assert(!sh.readonly);
+	ck_assert_int_eq(cli_parse_share("rel", &sh), -EINVAL);	     /* GUESTDIR would be relative */
+	ck_assert_int_eq(cli_parse_share("/a:rel", &sh), -EINVAL);
+	ck_assert_int_eq(cli_parse_share("/a:", &sh), -EINVAL);
+	ck_assert_int_eq(cli_parse_share(":/b", &sh), -EINVAL);
+	ck_assert_int_eq(cli_parse_share("", &sh), -EINVAL);
+	ck_assert_int_eq(cli_parse_share("/a,bogus=1", &sh), -EINVAL);
+	ck_assert_int_eq(cli_parse_share("/a,", &sh), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_fs_values)
+{
+	struct cli_fs f;
+	char tag37[40];
+
+	ck_assert_int_eq(cli_parse_fs("socket=/run/fs.sock,tag=host", &f), 0);
+	ck_assert_str_eq(f.socket, "/run/fs.sock");
+	ck_assert_str_eq(f.tag, "host");
+	ck_assert_int_eq(cli_parse_fs("tag=host", &f), -EINVAL);
+	ck_assert_int_eq(cli_parse_fs("socket=/s", &f), -EINVAL);
+	ck_assert_int_eq(cli_parse_fs("socket=/s,tag=", &f), -EINVAL);
+	ck_assert_int_eq(cli_parse_fs("socket=/s,tag=t,x=1", &f), -EINVAL);
+	memset(tag37, 'a', 37);
+	tag37[37] = 0;
+	ck_assert_int_eq(cli_parse_fs(tag37, &f), -EINVAL);
+	{
+		char v[64];
+
+		snprintf(v, sizeof(v), "socket=/s,tag=%.36s", tag37);
+		ck_assert_int_eq(cli_parse_fs(v, &f), 0); /* 36 bytes fit */
+		snprintf(v, sizeof(v), "socket=/s,tag=%s", tag37);
+		ck_assert_int_eq(cli_parse_fs(v, &f), -EINVAL);
+	}
+}
+END_TEST
+
+START_TEST(test_share_and_fs_limits)
+{
+	char *argv[40] = { "ember", "exec", "--kernel", "bz" };
+	struct cli_config c;
+	int n = 4;
+
+	for (int i = 0; i < CLI_MAX_SHARES; i++) {
+		argv[n++] = "--share";
+		argv[n++] = "/tmp";
+	}
+	argv[n] = "--";
+	argv[n + 1] = "true";
+	ck_assert_int_eq(cli_parse(n + 2, argv, &c), 0);
+	ck_assert_uint_eq(c.nr_shares, CLI_MAX_SHARES);
+	argv[n++] = "--share";
+	argv[n++] = "/tmp";
+	argv[n] = "--";
+	argv[n + 1] = "true";
+	ck_assert_int_eq(cli_parse(n + 2, argv, &c), -EINVAL);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
+	TCase *exec_tc = tcase_create("exec");
 	Suite *s = suite_create("cli");
 	TCase *size_tc = tcase_create("size");
 	TCase *parse_tc = tcase_create("parse");
@@ -614,5 +745,13 @@ Suite *cli_suite(void)
 	tcase_add_test(seccomp_tc, test_trace_options);
 	tcase_add_test(seccomp_tc, test_trace_bad);
 	suite_add_tcase(s, seccomp_tc);
+
+	tcase_add_test(exec_tc, test_exec_command_after_dashes);
+	tcase_add_test(exec_tc, test_exec_options_after_dashes_belong_to_the_command);
+	tcase_add_loop_test(exec_tc, test_exec_bad_rejected, 0, sizeof(bad_exec) / sizeof(bad_exec[0]));
+	tcase_add_test(exec_tc, test_share_values);
+	tcase_add_test(exec_tc, test_fs_values);
+	tcase_add_test(exec_tc, test_share_and_fs_limits);
+	suite_add_tcase(s, exec_tc);
 	return s;
 }

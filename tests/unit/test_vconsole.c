@@ -20,7 +20,7 @@
 START_TEST(test_identity_and_config)
 {
 	struct vconsole_port_cfg ports[3] = {
-		{ "a", -1, -1 }, { "b", -1, -1 }, { "c", -1, -1 }
+		{ .name = "a", .in_fd = -1, .out_fd = -1 }, { .name = "b", .in_fd = -1, .out_fd = -1 }, { .name = "c", .in_fd = -1, .out_fd = -1 }
 	};
 	struct virtio_console_config cfg;
 	struct virtio_dev *v;
@@ -63,7 +63,7 @@ START_TEST(test_init_refuses_bad_configs)
 	memset(longname, 'x', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = 0;
 	for (unsigned int i = 0; i <= VCONSOLE_MAX_PORTS; i++)
-		p[i] = (struct vconsole_port_cfg){ NULL, -1, -1 };
+		p[i] = (struct vconsole_port_cfg){ .name = NULL, .in_fd = -1, .out_fd = -1 };
 	ck_assert_int_eq(gm_init(&m, CFX_RAM, CFX_RAM), 0);
 	ck_assert_int_eq(evloop_init(&loop), 0);
 	ck_assert_int_eq(vconsole_init(&c, p, 0, &m, &loop), -EINVAL);
@@ -91,7 +91,7 @@ END_TEST
 
 START_TEST(test_handshake)
 {
-	struct vconsole_port_cfg ports[2] = { { "ember.stdin", -1, -1 }, { "ember.stdout", -1, -1 } };
+	struct vconsole_port_cfg ports[2] = { { .name = "ember.stdin", .in_fd = -1, .out_fd = -1 }, { .name = "ember.stdout", .in_fd = -1, .out_fd = -1 } };
 	struct cfx f;
 
 	cfx_init(&f, ports, 2);
@@ -105,7 +105,7 @@ END_TEST
 
 START_TEST(test_unnamed_port_gets_no_name)
 {
-	struct vconsole_port_cfg ports[1] = { { NULL, -1, -1 } };
+	struct vconsole_port_cfg ports[1] = { { .name = NULL, .in_fd = -1, .out_fd = -1 } };
 	struct cfx f;
 
 	cfx_init(&f, ports, 1);
@@ -123,7 +123,7 @@ END_TEST
 /* Messages for the guest wait for its buffers, none lost; a buffer too small is skipped. */
 START_TEST(test_ctrl_waits_for_buffers)
 {
-	struct vconsole_port_cfg ports[3] = { { "p0", -1, -1 }, { "p1", -1, -1 }, { "p2", -1, -1 } };
+	struct vconsole_port_cfg ports[3] = { { .name = "p0", .in_fd = -1, .out_fd = -1 }, { .name = "p1", .in_fd = -1, .out_fd = -1 }, { .name = "p2", .in_fd = -1, .out_fd = -1 } };
 	struct fake_seg tiny;
 	struct cfx f;
 
@@ -159,7 +159,7 @@ END_TEST
 /* Unknown events, ids out of range, short and split messages, storms: no harm. */
 START_TEST(test_hostile_control)
 {
-	struct vconsole_port_cfg ports[2] = { { "a", -1, -1 }, { "b", -1, -1 } };
+	struct vconsole_port_cfg ports[2] = { { .name = "a", .in_fd = -1, .out_fd = -1 }, { .name = "b", .in_fd = -1, .out_fd = -1 } };
 	struct virtio_console_control m = { .id = 1, .event = VIRTIO_CONSOLE_PORT_READY, .value = 1 };
 	struct fake_seg s[2];
 	struct cfx f;
@@ -217,7 +217,7 @@ END_TEST
 /* A read-only control rx buffer, or one outside RAM: the device needs a reset, writes nothing. */
 START_TEST(test_hostile_ctrl_rx_buffers)
 {
-	struct vconsole_port_cfg ports[1] = { { "a", -1, -1 } };
+	struct vconsole_port_cfg ports[1] = { { .name = "a", .in_fd = -1, .out_fd = -1 } };
 	struct fake_seg bad[2] = {
 		{ CFX_BUF, 64, F_R },	  /* the device may not write it */
 		{ CFX_RAM - 8, 64, F_W }, /* runs past the end of RAM */
@@ -249,7 +249,7 @@ END_TEST
 START_TEST(test_hostile_rx_chains)
 {
 	int in[2];
-	struct vconsole_port_cfg ports[1] = { { "in", -1, -1 } };
+	struct vconsole_port_cfg ports[1] = { { .name = "in", .in_fd = -1, .out_fd = -1 } };
 	struct fake_seg bad[3] = {
 		{ CFX_BUF, 0, F_W },	  /* empty */
 		{ CFX_BUF, 8, F_R },	  /* the device may not write it */
@@ -291,7 +291,7 @@ END_TEST
 START_TEST(test_hostile_tx_chain_outside_ram)
 {
 	int out[2];
-	struct vconsole_port_cfg ports[1] = { { "out", -1, -1 } };
+	struct vconsole_port_cfg ports[1] = { { .name = "out", .in_fd = -1, .out_fd = -1 } };
 	struct fake_seg s[2] = { { CFX_BUF, 4, F_R }, { CFX_RAM - 2, 4, F_R } };
 	struct cfx f;
 
@@ -317,7 +317,7 @@ START_TEST(test_reset_mid_transfer)
 {
 	enum { LEN = 100000 };
 	int sv[2], sndbuf = 4096, in[2];
-	struct vconsole_port_cfg ports[1] = { { "io", -1, -1 } };
+	struct vconsole_port_cfg ports[1] = { { .name = "io", .in_fd = -1, .out_fd = -1 } };
 	struct fake_seg s;
 	static char sink[LEN];
 	ssize_t n, total = 0;
@@ -326,7 +326,7 @@ START_TEST(test_reset_mid_transfer)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
 	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
 	cfx_pipe(in);
-	ports[0] = (struct vconsole_port_cfg){ "io", in[0], sv[0] };
+	ports[0] = (struct vconsole_port_cfg){ .name = "io", .in_fd = in[0], .out_fd = sv[0] };
 	cfx_init(&f, ports, 1);
 	cfx_activate(&f, VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT));
 	cfx_handshake(&f);
@@ -379,7 +379,7 @@ START_TEST(test_four_ports)
 	for (int i = 0; i < 4; i++) {
 		cfx_pipe(in[i]);
 		cfx_pipe(out[i]);
-		ports[i] = (struct vconsole_port_cfg){ names[i], in[i][0], out[i][1] };
+		ports[i] = (struct vconsole_port_cfg){ .name = names[i], .in_fd = in[i][0], .out_fd = out[i][1] };
 	}
 	cfx_init(&f, ports, 4);
 	ck_assert_uint_eq(f.c.vdev.num_queues, 10);
@@ -419,7 +419,7 @@ END_TEST
 START_TEST(test_without_multiport)
 {
 	int in[2], out[2];
-	struct vconsole_port_cfg ports[2] = { { "con", -1, -1 }, { "unused", -1, -1 } };
+	struct vconsole_port_cfg ports[2] = { { .name = "con", .in_fd = -1, .out_fd = -1 }, { .name = "unused", .in_fd = -1, .out_fd = -1 } };
 	struct cfx f;
 
 	cfx_pipe(in);

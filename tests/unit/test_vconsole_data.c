@@ -19,7 +19,7 @@
 START_TEST(test_rx_waits_for_open_then_delivers)
 {
 	int in[2];
-	struct vconsole_port_cfg ports[2] = { { "ctl", -1, -1 }, { "stdin", -1, -1 } };
+	struct vconsole_port_cfg ports[2] = { { .name = "ctl", .in_fd = -1, .out_fd = -1 }, { .name = "stdin", .in_fd = -1, .out_fd = -1 } };
 	struct fake_seg s[3];
 	uint64_t gpa;
 	uint32_t len;
@@ -71,7 +71,7 @@ END_TEST
 START_TEST(test_rx_backpressure)
 {
 	int in[2];
-	struct vconsole_port_cfg ports[1] = { { "in", -1, -1 } };
+	struct vconsole_port_cfg ports[1] = { { .name = "in", .in_fd = -1, .out_fd = -1 } };
 	struct cfx f;
 
 	cfx_pipe(in);
@@ -104,7 +104,7 @@ END_TEST
 START_TEST(test_rx_eof_after_data)
 {
 	int in[2];
-	struct vconsole_port_cfg ports[1] = { { "in", -1, -1 } };
+	struct vconsole_port_cfg ports[1] = { { .name = "in", .in_fd = -1, .out_fd = -1 } };
 	uint64_t gpa;
 	uint32_t len;
 	struct cfx f;
@@ -143,7 +143,7 @@ START_TEST(test_rx_regular_file)
 {
 	char path[] = "/tmp/vconsole-rx-XXXXXX";
 	int fd = mkstemp(path);
-	struct vconsole_port_cfg ports[1] = { { "file", fd, -1 } };
+	struct vconsole_port_cfg ports[1] = { { .name = "file", .in_fd = fd, .out_fd = -1 } };
 	unsigned int got = 0;
 	uint64_t gpa;
 	uint32_t len;
@@ -185,7 +185,7 @@ END_TEST
 START_TEST(test_tx_in_order_through_a_pipe)
 {
 	int out[2];
-	struct vconsole_port_cfg ports[2] = { { "ctl", -1, -1 }, { "stdout", -1, -1 } };
+	struct vconsole_port_cfg ports[2] = { { .name = "ctl", .in_fd = -1, .out_fd = -1 }, { .name = "stdout", .in_fd = -1, .out_fd = -1 } };
 	struct fake_seg s[2];
 	uint64_t gpa;
 	uint32_t len;
@@ -223,7 +223,7 @@ START_TEST(test_tx_backpressure)
 {
 	enum { LEN = 200000 };
 	int sv[2], sndbuf = 4096;
-	struct vconsole_port_cfg ports[1] = { { "out", -1, -1 } };
+	struct vconsole_port_cfg ports[1] = { { .name = "out", .in_fd = -1, .out_fd = -1 } };
 	static uint8_t got[LEN];
 	struct fake_seg s[2];
 	size_t have = 0;
@@ -269,10 +269,16 @@ START_TEST(test_tx_backpressure)
 END_TEST
 
 /* The reader went away: PORT_OPEN(0), and the guest's output is consumed and dropped. */
+static void count_gone(void *ctx)
+{
+	(*(int *)ctx)++;
+}
+
 START_TEST(test_tx_epipe)
 {
-	int out[2];
-	struct vconsole_port_cfg ports[1] = { { "out", -1, -1 } };
+	int out[2], gone = 0;
+	struct vconsole_port_cfg ports[1] = { { .name = "out", .in_fd = -1, .out_fd = -1,
+						.out_gone = count_gone, .out_gone_ctx = &gone } };
 	struct cfx f;
 
 	cfx_pipe(out);
@@ -292,6 +298,7 @@ START_TEST(test_tx_epipe)
 	ck_assert_uint_eq(fake_vring_used_idx(&f.vr[txq(0)]), 3);
 	ck_assert_uint_eq(f.c.port[0].tx_dropped, 15);
 	ck_assert_uint_eq(f.c.port[0].tx_bytes, 4);
+	ck_assert_int_eq(gone, 1); /* out_gone: once, at the failure */
 	ck_assert(!f.c.port[0].out_w->polled);
 	ck_assert_int_eq(cfx_pump(&f, 0), 0);
 	cfx_close(&f);
@@ -306,7 +313,7 @@ START_TEST(test_tx_batches_and_regular_file)
 	enum { N = VCONSOLE_BATCH + 30 };
 	char path[] = "/tmp/vconsole-tx-XXXXXX";
 	int fd = mkstemp(path);
-	struct vconsole_port_cfg ports[1] = { { "file", -1, -1 } };
+	struct vconsole_port_cfg ports[1] = { { .name = "file", .in_fd = -1, .out_fd = -1 } };
 	char buf[N + 1] = { 0 };
 	struct cfx f;
 
@@ -340,7 +347,7 @@ END_TEST
 /* A port with no fds drops what the guest writes. */
 START_TEST(test_port_without_fds_drops)
 {
-	struct vconsole_port_cfg ports[1] = { { "null", -1, -1 } };
+	struct vconsole_port_cfg ports[1] = { { .name = "null", .in_fd = -1, .out_fd = -1 } };
 	struct cfx f;
 
 	cfx_init(&f, ports, 1);
