@@ -243,7 +243,8 @@ int cli_parse_share(const char *s, struct cli_share *sh)
 /* Options of `ember run` and `ember exec` that take a value. */
 enum opt {
 	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_SERIAL, OPT_DISK,
-	OPT_NET, OPT_SECCOMP, OPT_TRACE_FILE, OPT_FS, OPT_ROOT, OPT_SHARE, OPT_MODULES, OPT_TIMEOUT
+	OPT_NET, OPT_SECCOMP, OPT_TRACE_FILE, OPT_FS, OPT_ROOT, OPT_SHARE, OPT_MODULES, OPT_TIMEOUT,
+	OPT_DUMP_INITRAMFS
 };
 
 static const struct {
@@ -255,7 +256,7 @@ static const struct {
 	{ "--serial", OPT_SERIAL }, { "--disk", OPT_DISK },	    { "--net", OPT_NET },
 	{ "--seccomp", OPT_SECCOMP }, { "--trace-file", OPT_TRACE_FILE }, { "--fs", OPT_FS },
 	{ "--root", OPT_ROOT },	    { "--share", OPT_SHARE },	    { "--modules", OPT_MODULES },
-	{ "--timeout", OPT_TIMEOUT },
+	{ "--timeout", OPT_TIMEOUT }, { "--dump-initramfs", OPT_DUMP_INITRAMFS },
 };
 
 static int bad(const char *what, const char *val, const char *hint)
@@ -328,6 +329,11 @@ static int apply_opt(enum opt id, const char *val, struct cli_config *cfg)
 			return bad("--share", val, "use HOSTDIR[:GUESTDIR][,readonly=on], GUESTDIR absolute");
 		cfg->nr_shares++;
 		break;
+	case OPT_DUMP_INITRAMFS:
+		if (!*val)
+			return bad("--dump-initramfs", val, "give a file name");
+		cfg->dump_initramfs = val;
+		break;
 	case OPT_TIMEOUT:
 		if (parse_uint(val, 1, CLI_MAX_TIMEOUT, &cfg->timeout))
 			return bad("--timeout", val, "give whole seconds, 1 to 604800");
@@ -388,8 +394,9 @@ static int check_mode_options(const struct cli_config *cfg)
 		log_err("exec builds its own initramfs and boots --kernel: no --initrd or --firmware");
 		return -EINVAL;
 	}
-	if (!exec && (cfg->root || cfg->modules_dir || cfg->nr_shares || cfg->timeout)) {
-		log_err("--root, --share, --modules and --timeout belong to ember exec");
+	if (!exec && (cfg->root || cfg->modules_dir || cfg->nr_shares || cfg->timeout ||
+		      cfg->dump_initramfs)) {
+		log_err("--root, --share, --modules, --timeout and --dump-initramfs belong to ember exec");
 		return -EINVAL;
 	}
 	return 0;
@@ -523,6 +530,7 @@ void cli_usage(void)
 	      "                     a writable host directory at GUESTDIR (default: the same path)\n"
 	      "  --modules DIR      kernel modules for the kernel (default /lib/modules/VERSION)\n"
 	      "  --timeout SECS     stop the guest after SECS seconds: status 124\n"
+	      "  --dump-initramfs FILE  write the initramfs exec builds to FILE and stop\n"
 	      "exec status: COMMAND's (0-255; 127 not found), 124 timeout, 125 guest kernel\n"
 	      "panic, 255 the guest ended without the command's status; 1 and 2 as below.\n"
 	      "\n"

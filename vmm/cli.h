@@ -72,6 +72,7 @@ struct cli_config {
 	const char *root;	 /* --root DIR: the guest's read-only root (default "/") */
 	const char *modules_dir; /* --modules DIR: instead of /lib/modules/VERSION */
 	unsigned int timeout;	 /* --timeout SECS; 0: none */
+	const char *dump_initramfs; /* --dump-initramfs FILE: write exec's initramfs there, run nothing */
 	struct cli_share share[CLI_MAX_SHARES];
 	unsigned int nr_shares;
 	char *const *exec_argv; /* COMMAND and its arguments (after "--"), NULL-terminated */

@@ -205,6 +205,26 @@ static int build_initramfs(const struct cli_config *cfg, struct exec_job *job,
 	return err;
 }
 
+/* --dump-initramfs: the archive as a file, to read with cpio -t or boot elsewhere. */
+static int dump(const char *path, const struct cpio *c)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	size_t off = 0;
+
+	while (fd >= 0 && off < c->len) {
+		ssize_t n = write(fd, c->buf + off, c->len - off);
+
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	if (fd < 0 || off < c->len || close(fd)) {
+		log_err("cannot write the initramfs to '%s': %s", path, strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
 /* One virtiofsd per directory: the root (read-only), then each share. */
 static int start_fs(const struct cli_config *cfg, struct exec_job *job)
 {
@@ -412,7 +432,13 @@ int run_exec(const struct cli_config *cfg)
 	}
 	job->nr_fs = 1 + cfg->nr_shares;
 	if (virtiofsd_find(job->fsd_bin, sizeof(job->fsd_bin)) || resolve_modules(cfg, &mods) ||
-	    build_initramfs(cfg, job, &mods) || start_fs(cfg, job) || open_ports(job, ports))
+	    build_initramfs(cfg, job, &mods))
+		goto out;
+	if (cfg->dump_initramfs) {
+		status = dump(cfg->dump_initramfs, &job->initramfs) ? EXIT_SETUP : 0;
+		goto out;
+	}
+	if (start_fs(cfg, job) || open_ports(job, ports))
 		goto out;
 	/* Kernel messages only where --serial sends them: printing costs exits. */
 	snprintf(job->cmdline, sizeof(job->cmdline), "%s %s%s%s",

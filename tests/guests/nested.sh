@@ -58,6 +58,10 @@ for mod in llc stp bridge; do
 	cp "$path" "$overlay/lib/modules/"
 done
 
+# EMBER_NESTED_QEMU=1: this machine's QEMU too (benchmarks beside it).
+if [ "${EMBER_NESTED_QEMU:-0}" = 1 ]; then
+	kit_qemu_overlay "$overlay"
+fi
 if [ -n "${EMBER_NESTED_MODULES:-}" ]; then
 	kver=$(cat "$KIT/kver")
 	mdir="$overlay/lib/modules/$kver"
