@@ -1,6 +1,7 @@
 #include "virtio/vconsole.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -301,6 +302,36 @@ static void tx_run(struct vconsole_port *p)
 out:
 	if (done)
 		virtio_queue_interrupt(&c->vdev, q);
+}
+
+/*
+ * After the VM stopped (no vCPU, no I/O thread): write out what the guest
+ * queued and Ember has not written yet, waiting for out_fd to take it.
+ */
+void vconsole_drain(struct vconsole *c, int idle_ms)
+{
+	for (unsigned int i = 0; i < c->nports; i++) {
+		struct vconsole_port *p = &c->port[i];
+
+		while (p->out_fd >= 0 && !p->out_broken) {
+			struct pollfd pfd = { .fd = p->out_fd, .events = POLLOUT };
+			bool wait, more;
+
+			pthread_mutex_lock(&c->vdev.lock);
+			tx_run(p);
+			wait = p->tx_busy;
+			more = p->tx_more;
+			pthread_mutex_unlock(&c->vdev.lock);
+			if (!wait && !more)
+				break;
+			if (wait && poll(&pfd, 1, idle_ms) <= 0) {
+				log_warn("virtio-console: port %u (%s): its reader took nothing for %d s; "
+					 "the rest of the guest's output is dropped",
+					 p->id, p->name, idle_ms / 1000);
+				break;
+			}
+		}
+	}
 }
 
 /* ---- host -> guest data ---- */

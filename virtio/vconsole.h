@@ -137,5 +137,14 @@ __attribute__((warn_unused_result)) int vconsole_init(struct vconsole *c,
  * callbacks of this device (stop it first, or call on the I/O thread). */
 void vconsole_destroy(struct vconsole *c);
 
+/*
+ * Once the VM has stopped (vCPUs and I/O thread joined): write what the
+ * guest queued for the host and was not written yet (an out_fd that said
+ * EAGAIN), so that a guest that powers off right after writing loses
+ * nothing. Waits for each out_fd to take data; gives up on a port whose
+ * reader takes nothing for `idle_ms`. Main thread.
+ */
+void vconsole_drain(struct vconsole *c, int idle_ms);
+
 /* Whether the host side of port `p` is connected (no EOF on in_fd, no EPIPE on out_fd). */
 bool vconsole_host_connected(const struct vconsole_port *p);

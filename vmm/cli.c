@@ -202,6 +202,35 @@ int cli_parse_fs(const char *s, struct cli_fs *f)
 	return f->socket[0] && f->tag[0] ? 0 : -EINVAL;
 }
 
+/*
+ * A guest directory as the exec description wants it: absolute, no "." or
+ * ".." component, not "/". Doubled and trailing slashes are dropped in place.
+ */
+static int clean_guest_dir(char *p)
+{
+	char *out = p, *seg = p;
+
+	if (*p != '/')
+		return -EINVAL;
+	while (*seg) {
+		size_t n;
+
+		while (*seg == '/')
+			seg++;
+		n = strcspn(seg, "/");
+		if (!n)
+			break;
+		if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return -EINVAL;
+		*out++ = '/';
+		memmove(out, seg, n);
+		out += n;
+		seg += n;
+	}
+	*out = 0;
+	return out == p ? -EINVAL : 0; /* "/" itself is the root, not a share */
+}
+
 int cli_parse_share(const char *s, struct cli_share *sh)
 {
 	size_t n = strcspn(s, ",");
@@ -218,11 +247,9 @@ int cli_parse_share(const char *s, struct cli_share *sh)
 		if (!gn || gn >= sizeof(sh->guest))
 			return -EINVAL;
 		memcpy(sh->guest, colon + 1, gn);
-	} else {
-		strcpy(sh->guest, sh->host);
+		if (clean_guest_dir(sh->guest))
+			return -EINVAL;
 	}
-	if (sh->guest[0] != '/')
-		return -EINVAL;
 	for (s += n; *s;) {
 		char item[32];
 		bool too_long;
@@ -326,7 +353,8 @@ static int apply_opt(enum opt id, const char *val, struct cli_config *cfg)
 		if (cfg->nr_shares == CLI_MAX_SHARES)
 			return bad("--share", val, "at most 8 shares");
 		if (cli_parse_share(val, &cfg->share[cfg->nr_shares]))
-			return bad("--share", val, "use HOSTDIR[:GUESTDIR][,readonly=on], GUESTDIR absolute");
+			return bad("--share", val,
+				   "use HOSTDIR[:GUESTDIR][,readonly=on], GUESTDIR absolute, not /, without . or ..");
 		cfg->nr_shares++;
 		break;
 	case OPT_DUMP_INITRAMFS:

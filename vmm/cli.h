@@ -27,7 +27,7 @@ struct cli_fs {
 /* --share HOSTDIR[:GUESTDIR][,readonly=on] (exec): a host directory in the guest. */
 struct cli_share {
 	char host[4096];
-	char guest[4096]; /* absolute; HOSTDIR when not given */
+	char guest[4096]; /* absolute, clean, not "/"; empty: HOSTDIR's resolved path (exec) */
 	bool readonly;
 };
 
@@ -84,7 +84,8 @@ __attribute__((warn_unused_result)) int cli_parse_fs(const char *s, struct cli_f
 
 /*
  * Parse one --share value: "HOSTDIR[:GUESTDIR][,readonly=on|off]". GUESTDIR
- * must be absolute. Returns 0 or -EINVAL.
+ * must be absolute, without "." or ".." components, and not "/" (trailing
+ * and doubled slashes are dropped). Returns 0 or -EINVAL.
  */
 __attribute__((warn_unused_result)) int cli_parse_share(const char *s, struct cli_share *sh);
 

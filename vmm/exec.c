@@ -53,8 +53,10 @@ struct exec_job {
 	char cwd[PATH_MAX];
 	char root[PATH_MAX];
 	char share_dir[CLI_MAX_SHARES][PATH_MAX]; /* the hosts' directories, resolved */
+	const char *share_guest[CLI_MAX_SHARES];  /* where the guest mounts each */
 	struct cpio initramfs;
 	int port_fd[3]; /* the command's stdin, stdout, stderr as the device uses them */
+	int shared_flags[3]; /* the caller's file status flags where port_fd shares them, else -1 */
 	bool vm_ran;	/* threads may have seccomp filters now: no more signals sent */
 	struct vm *vm;	/* while it runs */
 	int status_pipe[2];
@@ -140,18 +142,22 @@ static int resolve_modules(const struct cli_config *cfg, struct modules_list *mo
 			return err;
 		snprintf(dir, sizeof(dir), "/lib/modules/%s", release);
 	}
+	/* The required drivers first, so that an error names one of them. */
+	err = modules_resolve(dir, needed, 3, mods, why, sizeof(why));
+	if (err) {
+		log_err("the guest kernel needs the virtio-pci, virtio-console and virtio-fs "
+			"drivers, built in or as modules under %s (--modules DIR): %s",
+			dir, why);
+		return err;
+	}
+	modules_list_free(mods);
 	err = modules_resolve(dir, wanted, 4, mods, why, sizeof(why));
-	if (err == -ENOENT) {
+	if (err) {
 		modules_list_free(mods);
 		log_info("no pvpanic driver for the guest (%s): a panic ends it without a status",
 			 why);
 		err = modules_resolve(dir, needed, 3, mods, why, sizeof(why));
 	}
-	if (err)
-		log_err("the guest kernel needs the virtio-pci, virtio-console and virtio-fs "
-			"drivers, "
-			"built in or as modules under %s (--modules DIR): %s",
-			dir, why);
 	return err;
 }
 
@@ -172,7 +178,7 @@ static int build_initramfs(const struct cli_config *cfg, struct exec_job *job,
 	spec->cwd = job->cwd;
 	for (unsigned int i = 0; i < cfg->nr_shares; i++) {
 		spec->shares[i].tag = job->fs[1 + i].tag;
-		spec->shares[i].dir = cfg->share[i].guest;
+		spec->shares[i].dir = job->share_guest[i];
 		spec->shares[i].readonly = cfg->share[i].readonly;
 	}
 	spec->nshares = cfg->nr_shares;
@@ -208,21 +214,26 @@ static int build_initramfs(const struct cli_config *cfg, struct exec_job *job,
 /* --dump-initramfs: the archive as a file, to read with cpio -t or boot elsewhere. */
 static int dump(const char *path, const struct cpio *c)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), err = 0;
 	size_t off = 0;
 
-	while (fd >= 0 && off < c->len) {
+	if (fd < 0)
+		err = errno;
+	while (!err && off < c->len) {
 		ssize_t n = write(fd, c->buf + off, c->len - off);
 
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
-			break;
-		off += (size_t)n;
+			err = n < 0 ? errno : EIO;
+		else
+			off += (size_t)n;
 	}
-	if (fd < 0 || off < c->len || close(fd)) {
-		log_err("cannot write the initramfs to '%s': %s", path, strerror(errno));
-		return -EIO;
-	}
-	return 0;
+	if (fd >= 0 && close(fd) && !err)
+		err = errno;
+	if (err)
+		log_err("cannot write the initramfs to '%s': %s", path, strerror(err));
+	return -err;
 }
 
 /* One virtiofsd per directory: the root (read-only), then each share. */
@@ -258,12 +269,13 @@ static int start_fs(const struct cli_config *cfg, struct exec_job *job)
  * (a shell shares its terminal and pipes with us). Regular files and
  * devices that cannot be polled are used as they are.
  */
-static int own_stream(int fd, int flags)
+static int own_stream(int fd, int flags, int *shared_flags)
 {
 	char path[32];
 	struct stat st;
 	int nfd;
 
+	*shared_flags = -1;
 	if (fstat(fd, &st)) {
 		/* Closed by the caller: /dev/null in its place. */
 		return open("/dev/null", flags | O_CLOEXEC);
@@ -274,10 +286,13 @@ static int own_stream(int fd, int flags)
 	nfd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (nfd >= 0)
 		return nfd;
-	/* A socket cannot be reopened: a duplicate, made non-blocking. */
+	/* A socket cannot be reopened: a duplicate, made non-blocking, and its
+	 * flags put back at the end (exec_cleanup()). */
 	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (nfd >= 0)
-		fcntl(nfd, F_SETFL, fcntl(nfd, F_GETFL) | O_NONBLOCK);
+	if (nfd >= 0) {
+		*shared_flags = fcntl(nfd, F_GETFL);
+		fcntl(nfd, F_SETFL, *shared_flags | O_NONBLOCK);
+	}
 	return nfd;
 }
 
@@ -294,11 +309,45 @@ static void stdout_gone(void *ctx)
 		vm_request_stop(job->vm, EXIT_EXEC_SIGPIPE, "standard output was closed");
 }
 
+/*
+ * A closed fd 0, 1 or 2 becomes /dev/null, so that no file Ember opens
+ * takes its number (and is then taken for that stream).
+ */
+static void fill_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", O_RDWR);
+
+		if (n >= 0 && n != fd) {
+			dup2(n, fd);
+			close(n);
+		}
+	}
+}
+
+/*
+ * Stdin for the command: Ember's, except a terminal that Ember does not
+ * own (`ember exec ... &` from a shell): reading it would stop Ember
+ * (SIGTTIN) and take keystrokes meant for the shell.
+ */
+static int own_stdin(int *shared_flags)
+{
+	pid_t fg;
+
+	if (isatty(STDIN_FILENO) && (fg = tcgetpgrp(STDIN_FILENO)) >= 0 && fg != getpgrp()) {
+		*shared_flags = -1;
+		return open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	return own_stream(STDIN_FILENO, O_RDONLY, shared_flags);
+}
+
 static int open_ports(struct exec_job *job, struct vconsole_port_cfg ports[4])
 {
-	if ((job->port_fd[0] = own_stream(STDIN_FILENO, O_RDONLY)) < 0 ||
-	    (job->port_fd[1] = own_stream(STDOUT_FILENO, O_WRONLY)) < 0 ||
-	    (job->port_fd[2] = own_stream(STDERR_FILENO, O_WRONLY)) < 0 ||
+	if ((job->port_fd[0] = own_stdin(&job->shared_flags[0])) < 0 ||
+	    (job->port_fd[1] = own_stream(STDOUT_FILENO, O_WRONLY, &job->shared_flags[1])) < 0 ||
+	    (job->port_fd[2] = own_stream(STDERR_FILENO, O_WRONLY, &job->shared_flags[2])) < 0 ||
 	    pipe2(job->status_pipe, O_NONBLOCK | O_CLOEXEC)) {
 		log_err("cannot set up the command's streams: %s", strerror(errno));
 		return -errno;
@@ -378,6 +427,7 @@ static void vm_created(void *ctx, struct vm *vm)
 	struct exec_job *job = ctx;
 
 	job->vm = vm;
+	job->vm_ran = true; /* from here on vm_destroy() closes the connections */
 	remove_sockets(job);
 }
 
@@ -391,9 +441,12 @@ static void exec_cleanup(struct exec_job *job)
 	}
 	remove_sockets(job);
 	cpio_free(&job->initramfs);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
+		if (job->port_fd[i] >= 0 && job->shared_flags[i] >= 0)
+			fcntl(job->port_fd[i], F_SETFL, job->shared_flags[i]);
 		if (job->port_fd[i] >= 0)
 			close(job->port_fd[i]);
+	}
 	for (int i = 0; i < 2; i++)
 		if (job->status_pipe[i] >= 0)
 			close(job->status_pipe[i]);
@@ -411,11 +464,13 @@ int run_exec(const struct cli_config *cfg)
 		log_err("out of memory");
 		return EXIT_SETUP;
 	}
-	job->port_fd[0] = job->port_fd[1] = job->port_fd[2] = -1;
+	for (int i = 0; i < 3; i++)
+		job->port_fd[i] = job->shared_flags[i] = -1;
 	job->status_pipe[0] = job->status_pipe[1] = -1;
 	cpio_init(&job->initramfs);
 	/* A reader that goes away must end a write with EPIPE, not end Ember. */
 	signal(SIGPIPE, SIG_IGN);
+	fill_std_fds();
 
 	if (!getcwd(job->cwd, sizeof(job->cwd))) {
 		log_err("cannot tell the current directory: %s", strerror(errno));
@@ -425,8 +480,16 @@ int run_exec(const struct cli_config *cfg)
 		goto out;
 	snprintf(job->fs[0].tag, sizeof(job->fs[0].tag), EXEC_ROOT_TAG);
 	for (unsigned int i = 0; i < cfg->nr_shares; i++) {
-		if (check_dir("--share", cfg->share[i].host, job->share_dir[i]) ||
-		    check_mount_point(job->root, cfg->share[i].guest))
+		if (check_dir("--share", cfg->share[i].host, job->share_dir[i]))
+			goto out;
+		/* Without GUESTDIR: the directory's own (resolved) path. */
+		job->share_guest[i] = cfg->share[i].guest[0] ? cfg->share[i].guest : job->share_dir[i];
+		if (!strcmp(job->share_guest[i], "/")) {
+			log_err("--share %s: the root is the guest's / already; give a GUESTDIR",
+				cfg->share[i].host);
+			goto out;
+		}
+		if (check_mount_point(job->root, job->share_guest[i]))
 			goto out;
 		snprintf(job->fs[1 + i].tag, sizeof(job->fs[0].tag), "share%u", i);
 	}
@@ -456,7 +519,6 @@ int run_exec(const struct cli_config *cfg)
 	plan.timeout = cfg->timeout;
 	plan.created = vm_created;
 	plan.ctx = job;
-	job->vm_ran = true;
 	vm_status = run_vm_plan(cfg, &plan);
 	status = exec_status(vm_status, read_status(job->status_pipe[0]));
 out:

@@ -271,6 +271,7 @@ static int start_and_wait(struct vm *vm, const struct cli_config *cfg, const str
 		status = console_loop(&con, &cv);
 	}
 	vm_stop(vm);
+	vm_drain_console(vm);
 	if (timer.fd >= 0)
 		close(timer.fd);
 	console_close(&con);

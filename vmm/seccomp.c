@@ -87,6 +87,7 @@ static const int main_calls[] = {
 	__NR_io_uring_enter, /* teardown: a disk waits for its requests in flight */
 	__NR_mincore,	     /* -v: guest RAM touched */
 	__NR_wait4,	     /* exec: virtiofsd, which ends with its connection, is reaped */
+	__NR_writev,	     /* exec: the guest's last console output, after the VM stopped */
 	__NR_clock_nanosleep, /* exec: while it exits */
 	__NR_nanosleep,	     /* usleep() where the C library uses it */
 	__NR_clock_gettime,  /* exec: its grace period, where the vDSO cannot read the clock */

@@ -6,17 +6,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "vmm/log.h"
 
-#define START_WAIT_MS 10000
 #define STOP_GRACE_MS 1000
 
 static bool executable(const char *p)
@@ -60,56 +62,53 @@ int virtiofsd_find(char *path, size_t size)
 
 /*
  * In the child, before exec: in a mount namespace of its own, bind `dir`
- * and every mount below it at `mnt` (an empty directory), all read-only.
- * The rest of its tree stays writable: virtiofsd writes its pid file and
- * socket there.
+ * and every mount below it at `mnt` (an empty directory) and make the
+ * whole tree read-only with one mount_setattr(AT_RECURSIVE), which changes
+ * only the read-only bit of each mount (Linux 5.12). The rest of its tree
+ * stays writable.
  */
 static int bind_readonly(const char *dir, const char *mnt)
 {
-	char line[8192], path[4096];
-	size_t mn = strlen(mnt);
-	FILE *f;
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
 
 	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    mount(dir, mnt, NULL, MS_BIND | MS_REC, NULL))
+	    mount(dir, mnt, NULL, MS_BIND | MS_REC, NULL) ||
+	    mount_setattr(AT_FDCWD, mnt, AT_RECURSIVE, &attr, sizeof(attr)))
 		return -errno;
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		/* id parent major:minor root MOUNT-POINT ... */
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", path) != 1)
-			continue;
-		if (strncmp(path, mnt, mn) || (path[mn] && path[mn] != '/'))
-			continue;
-		/* A read-only remount must keep the nosuid and nodev a mount may already have. */
-		if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) &&
-		    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
-			  NULL) &&
-		    !strcmp(path, mnt)) {
-			fclose(f);
-			return -errno;
-		}
-	}
-	fclose(f);
 	return 0;
 }
 
-static void child(const char *bin, const char *dir, const char *ro_mnt, const char *socket,
+/*
+ * In the child: virtiofsd on the listening socket `lfd`. Options both
+ * virtiofsd programs (Debian 12's C one, the Rust one) spell the same way.
+ */
+static void child(const char *bin, const char *dir, const char *ro_mnt, int lfd, pid_t parent,
 		  bool quiet)
 {
-	char src[4200], sock[200];
-	char *argv[] = {(char *)bin, sock,
-			"-o",	     src,
-			"-o",	     "sandbox=chroot",
-			"-o",	     "cache=auto",
-			"-o",	     quiet ? "log_level=err" : "log_level=info",
-			NULL};
+	char src[4200], fdopt[32];
+	char *argv[] = { (char *)bin, fdopt, "-o", src, "-o", "sandbox=chroot", "-o", "cache=auto",
+			 NULL };
 	int fd, err;
 
+	sigset_t none;
+
+	/* Default dispositions, then the signals the parent held back (see virtiofsd_start()). */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	/* Ctrl-C on the terminal is for Ember, which then stops the guest and virtiofsd. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* It dies with Ember; if Ember died before this line, at once. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
 	snprintf(src, sizeof(src), "source=%s", ro_mnt ? ro_mnt : dir);
-	snprintf(sock, sizeof(sock), "--socket-path=%s", socket);
+	snprintf(fdopt, sizeof(fdopt), "--fd=%d", lfd);
+	if (fcntl(lfd, F_SETFD, 0) < 0) /* it keeps the socket across exec */
+		_exit(127);
 	if (ro_mnt && (err = bind_readonly(dir, ro_mnt))) {
 		fprintf(stderr, "ember: error: cannot bind %s read-only for virtiofsd: %s\n", dir,
 			strerror(-err));
@@ -136,21 +135,32 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/*
- * Has virtiofsd bound its socket? (A connection would be the one it
- * serves, so only the file is looked at; it listens right after binding.)
- */
-static bool listening(const char *path)
+/* A unix socket listening on `path`, for virtiofsd to accept Ember's connection on. */
+static int listen_on(const char *path)
 {
-	struct stat st;
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd, err;
 
-	return !stat(path, &st) && S_ISSOCK(st.st_mode);
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(a.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 1)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
 }
 
 int virtiofsd_start(struct virtiofsd *d, const char *bin, const char *dir, bool readonly,
 		    const char *socket, bool quiet)
 {
-	long t0 = now_ms();
+	pid_t parent = getpid();
+	sigset_t all, old;
+	int lfd, err;
 
 	memset(d, 0, sizeof(*d));
 	if (strlen(socket) + 5 >= sizeof(d->socket))
@@ -159,37 +169,31 @@ int virtiofsd_start(struct virtiofsd *d, const char *bin, const char *dir, bool 
 	if (readonly) {
 		snprintf(d->ro_mnt, sizeof(d->ro_mnt), "%s.ro", socket);
 		if (mkdir(d->ro_mnt, 0700)) {
-			int err = -errno;
-
+			err = -errno;
 			log_err("cannot make %s: %s", d->ro_mnt, strerror(-err));
 			d->ro_mnt[0] = 0;
 			return err;
 		}
 	}
+	lfd = listen_on(socket);
+	if (lfd < 0) {
+		log_err("cannot listen on %s for virtiofsd: %s", socket, strerror(-lfd));
+		return lfd;
+	}
+	/* No signal reaches the child before it has reset the parent's handlers. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	d->pid = fork();
-	if (d->pid < 0) {
-		int err = -errno;
-
+	if (d->pid == 0)
+		child(bin, dir, readonly ? d->ro_mnt : NULL, lfd, parent, quiet);
+	err = d->pid < 0 ? -errno : 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(lfd);
+	if (err) {
 		d->pid = 0;
 		log_err("cannot start virtiofsd: %s", strerror(-err));
-		return err;
 	}
-	if (d->pid == 0)
-		child(bin, dir, readonly ? d->ro_mnt : NULL, socket, quiet);
-	while (!listening(socket)) {
-		if (virtiofsd_exited(d)) {
-			log_err("virtiofsd for '%s' exited before it listened (%s)", dir, bin);
-			return -ECHILD;
-		}
-		if (now_ms() - t0 > START_WAIT_MS) {
-			log_err("virtiofsd for '%s' did not listen on %s within %d s", dir, socket,
-				START_WAIT_MS / 1000);
-			virtiofsd_stop(d);
-			return -ETIMEDOUT;
-		}
-		usleep(2000);
-	}
-	return 0;
+	return err;
 }
 
 bool virtiofsd_exited(struct virtiofsd *d)

@@ -505,6 +505,12 @@ void vm_stop(struct vm *vm)
 	evloop_stop(&vm->io);
 }
 
+void vm_drain_console(struct vm *vm)
+{
+	if (vm->con)
+		vconsole_drain(vm->con, 10000);
+}
+
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)

@@ -151,3 +151,6 @@ __attribute__((warn_unused_result)) int vm_start(struct vm *vm);
 
 /* Kick every vCPU out of KVM_RUN and join the threads. */
 void vm_stop(struct vm *vm);
+
+/* After vm_stop(): write out the guest's last console output (vconsole_drain()). */
+void vm_drain_console(struct vm *vm);

@@ -56,7 +56,7 @@ qemu_run() {
 		-m 256M -smp 1 -nodefaults -no-user-config -display none -no-reboot -nic none \
 		-object memory-backend-memfd,id=mem,size=256M,share=on \
 		-chardev socket,id=fs0,path="$sock" -device vhost-user-fs-pci,chardev=fs0,tag=root \
-		-device virtio-serial-pci,max_ports=4 \
+		-device virtio-serial-pci,max_ports=5 \
 		-chardev null,id=cin -device virtserialport,chardev=cin,name=ember.stdin \
 		-chardev file,id=cout,path=/dev/null -device virtserialport,chardev=cout,name=ember.stdout \
 		-chardev file,id=cerr,path="$OUT/qemu.err" -device virtserialport,chardev=cerr,name=ember.stderr \

@@ -16,7 +16,7 @@ OUT=${OUT:-$PWD/build/exec-out}
 LIMIT=${EMBER_EXEC_LIMIT:-240} # seconds for one ember exec, boot included
 rm -rf "$OUT"
 mkdir -p "$OUT/share"
-plan 17
+plan 18
 
 # ex NAME [ember exec options] -- COMMAND...: stdout to $OUT/NAME.out,
 # stderr to .err, status in $st, seconds in $secs. Stdin: $OUT/NAME.in if
@@ -83,6 +83,21 @@ check "the root is read-only, even remounted read-write in the guest ($st)" \
 
 ex tmp -- sh -c 'echo t >/tmp/x && cat /tmp/x && echo r >/run/x && echo v >/var/tmp/x'
 check "/tmp, /run and /var/tmp are writable tmpfs ($st)" bash -c "[ $st -eq 0 ] && grep -qx t $OUT/tmp.out"
+
+# --fs: a virtio-fs device on a virtiofsd the user started, mounted by the command.
+mkdir -p "$OUT/userfs"
+echo from-the-user-backend >"$OUT/userfs/hello"
+FSD=${VIRTIOFSD:-$(command -v virtiofsd || echo /usr/lib/qemu/virtiofsd)}
+"$FSD" --socket-path="$OUT/user.sock" -o source="$OUT/userfs" -o sandbox=chroot \
+	-o log_level=err >/dev/null 2>&1 &
+fsd=$!
+for _ in $(seq 1 100); do [ -S "$OUT/user.sock" ] && break; sleep 0.1; done
+ex userfs --fs "socket=$OUT/user.sock,tag=extra" -- \
+	sh -c 'mkdir /tmp/m && mount -t virtiofs extra /tmp/m && cat /tmp/m/hello'
+kill "$fsd" 2>/dev/null
+wait "$fsd" 2>/dev/null
+check "--fs socket=PATH,tag=TAG: the guest mounts the user's backend by its tag ($st)" \
+	bash -c "[ $st -eq 0 ] && grep -qx from-the-user-backend $OUT/userfs.out"
 
 ex cpus --cpus 2 -- nproc
 check "--cpus 2: the command sees 2 CPUs ($st)" bash -c "[ $st -eq 0 ] && grep -qx 2 $OUT/cpus.out"

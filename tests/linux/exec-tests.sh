@@ -17,7 +17,8 @@ VIRTIOFSD=${EMBER_VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
 [ -x "$VIRTIOFSD" ] || kit_die "$VIRTIOFSD missing (tests/deps.sh installs qemu-system-common)"
 mode=$(EMBER=$ember kit_kvm_mode)
 if [ "$mode" = direct ]; then
-	EMBER=$ember KERNEL="$KIT/vmlinuz" MODULES="$KIT/modules" exec bash tests/linux/exec-checks.sh
+	EMBER=$ember KERNEL="$KIT/vmlinuz" MODULES="$KIT/modules" VIRTIOFSD="$VIRTIOFSD" \
+		exec bash tests/linux/exec-checks.sh
 fi
 # Nested: virtiofsd and the tools the commands use, the guest kernel's
 # modules that exec needs under /lib/modules/VERSION.

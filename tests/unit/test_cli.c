@@ -625,15 +625,21 @@ START_TEST(test_share_values)
 
 	ck_assert_int_eq(cli_parse_share("/srv/data", &sh), 0);
 	ck_assert_str_eq(sh.host, "/srv/data");
-	ck_assert_str_eq(sh.guest, "/srv/data");
+	ck_assert_str_eq(sh.guest, ""); /* exec uses the resolved host path */
 	ck_assert(!sh.readonly);
+	ck_assert_int_eq(cli_parse_share("rel/dir", &sh), 0); /* a relative HOSTDIR is fine */
+	ck_assert_int_eq(cli_parse_share("d:/mnt//x/", &sh), 0);
+	ck_assert_str_eq(sh.guest, "/mnt/x");
+	ck_assert_int_eq(cli_parse_share("d:/", &sh), -EINVAL);
+	ck_assert_int_eq(cli_parse_share("d://", &sh), -EINVAL);
+	ck_assert_int_eq(cli_parse_share("d:/a/../b", &sh), -EINVAL);
+	ck_assert_int_eq(cli_parse_share("d:/a/./b", &sh), -EINVAL);
 	ck_assert_int_eq(cli_parse_share("out:/mnt/out,readonly=on", &sh), 0);
 	ck_assert_str_eq(sh.host, "out");
 	ck_assert_str_eq(sh.guest, "/mnt/out");
 	ck_assert(sh.readonly);
 	ck_assert_int_eq(cli_parse_share("/a:/b,readonly=off", &sh), 0);
 	ck_assert(!sh.readonly);
-	ck_assert_int_eq(cli_parse_share("rel", &sh), -EINVAL);	     /* GUESTDIR would be relative */
 	ck_assert_int_eq(cli_parse_share("/a:rel", &sh), -EINVAL);
 	ck_assert_int_eq(cli_parse_share("/a:", &sh), -EINVAL);
 	ck_assert_int_eq(cli_parse_share(":/b", &sh), -EINVAL);
