@@ -403,12 +403,18 @@ static void rx_run(struct vconsole_port *p)
 		virtio_queue_interrupt(&c->vdev, q);
 }
 
+/* Without MULTIPORT only port 0 exists, though the transport offers every queue. */
+static bool port_exists(struct vconsole_port *p)
+{
+	return p->id == 0 || multiport(p->con);
+}
+
 /* Everything port `p` can do now: its output, its input, the events it waits for. */
 static void port_serve(struct vconsole_port *p)
 {
 	struct vconsole *c = p->con;
 
-	if (live(c)) {
+	if (live(c) && port_exists(p)) {
 		tx_run(p);
 		rx_run(p);
 	} else {
@@ -526,7 +532,7 @@ static void vconsole_queue_notify(struct virtio_dev *v, unsigned int q)
 		ctrl_flush(c);
 	} else if (q == PORT0_RXQ || q == PORT0_RXQ + 1) {
 		port_serve(&c->port[0]);
-	} else if (q >= 4 && (q - 2) / 2 < c->nports) {
+	} else if (q >= 4 && (q - 2) / 2 < c->nports && multiport(c)) {
 		port_serve(&c->port[(q - 2) / 2]);
 	}
 }

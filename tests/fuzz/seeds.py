@@ -171,9 +171,50 @@ def cli_seeds():
     write("cli", "sizes", words("help", "17179869183G", "1t", "4096", "2kB", "99999999999999999999"))
 
 
+# ---- fuzz_vconsole: u8 features, u8 queue size, operations ----
+C_CHAIN, C_CTRL, C_WRITE, C_POST, C_KICK, C_IO, C_HOSTILE, C_HOST, C_RESET, C_HANDSHAKE, \
+    C_CONFIG = 0, 2, 4, 5, 6, 7, 9, 10, 11, 12, 13
+H_WRITE0, H_WRITE1, H_DRAIN, H_EOF0, H_HANGUP1, H_CLOSE_READER0 = range(6)
+MULTIPORT, ALL_QUEUES = 1, 8
+
+
+def con_post(port, n, length):  # n receive buffers of length 16 * k + 1
+    return u8(C_POST) + u8(port) + u8((n - 1) | ((length - 1) // 16) << 3)
+
+
+def con_write(port, text):
+    return u8(C_WRITE) + u8(port) + u8(len(text) - 1) + text
+
+
+def vconsole_seeds():
+    hs = u8(C_HANDSHAKE) + u8(0xf)  # every port ready and opened
+    write("vconsole", "handshake", u8(MULTIPORT) + u8(7) + hs + u8(C_IO))
+    # Data both ways on ports 0 (pipes) and 1 (a socket), the host draining.
+    s = u8(MULTIPORT) + u8(7) + hs
+    s += con_post(0, 4, 65) + con_post(1, 4, 65)
+    s += u8(C_HOST) + u8(H_WRITE0) + u16(100) + u8(C_HOST) + u8(H_WRITE1) + u16(300)
+    s += u8(C_IO) + u8(C_IO)
+    s += con_write(0, b"echo hello\n") + con_write(1, b"exit 0\n")
+    s += u8(C_HOST) + u8(H_DRAIN) + u8(C_IO)
+    write("vconsole", "data-both-ways", s)
+    # EOF on port 0, EPIPE on port 2, port 1's peer hanging up, then a reset and a new start.
+    s = u8(MULTIPORT) + u8(6) + hs + con_post(0, 2, 33) + con_post(2, 2, 33)
+    s += u8(C_HOST) + u8(H_EOF0) + u8(C_IO) + u8(C_IO) + con_write(2, b"lost")
+    s += u8(C_HOST) + u8(H_HANGUP1) + u8(C_IO) + con_post(0x80, 4, 81) + u8(C_IO)
+    s += u8(C_RESET) + u8(MULTIPORT | 2) + u8(5) + hs + u8(C_IO)
+    write("vconsole", "eof-epipe-reset", s)
+    # No MULTIPORT: port 0 as a console, data both ways; every queue set up, kicks of them all.
+    s = u8(ALL_QUEUES) + u8(4) + con_post(0, 2, 49)
+    s += u8(C_HOST) + u8(H_WRITE0) + u16(40) + u8(C_IO) + con_write(0, b"console")
+    for q in range(10):
+        s += u8(C_KICK) + u8(q)
+    write("vconsole", "console", s)
+
+
 if __name__ == "__main__":
     vq_seeds()
     blk_seeds()
     net_seeds()
     bzimage_seeds()
     cli_seeds()
+    vconsole_seeds()

@@ -446,6 +446,42 @@ START_TEST(test_without_multiport)
 }
 END_TEST
 
+/*
+ * Without MULTIPORT only port 0 exists, but the transport still offers every
+ * queue: a driver that sets up port 1's transmit queue and kicks it must not
+ * reach port 1's host fd (found by fuzz_vconsole).
+ */
+START_TEST(test_without_multiport_other_ports_are_not_served)
+{
+	int out[2];
+	struct vconsole_port_cfg ports[2] = { { .name = "con", .in_fd = -1, .out_fd = -1 },
+					      { .name = "exit", .in_fd = -1, .out_fd = -1 } };
+	struct fake_seg s;
+	struct cfx f;
+
+	cfx_pipe(out);
+	ports[1].out_fd = out[1];
+	cfx_init(&f, ports, 2);
+	cfx_activate(&f, 0);
+	fake_vring_init_at(&f.vr[txq(1)], &f.m, CFX_QSIZE, CFX_RING(txq(1)));
+	ck_assert_int_eq(vq_setup(&f.c.vdev.vq[txq(1)], &f.m, CFX_QSIZE, f.vr[txq(1)].desc,
+				  f.vr[txq(1)].avail, f.vr[txq(1)].used, false, true),
+			 0);
+	s = (struct fake_seg){ cfx_buf(&f, 6, 'x'), 6, F_R };
+	cfx_publish(&f, txq(1), &s, 1);
+	cfx_kick(&f, txq(1));
+	cfx_kick(&f, rxq(1));
+	cfx_pump(&f, 0);
+	ck_assert_int_eq(cfx_pending(out[0]), 0);
+	ck_assert_uint_eq(f.c.port[1].tx_bytes + f.c.port[1].tx_dropped, 0);
+	ck_assert_uint_eq(fake_vring_used_idx(&f.vr[txq(1)]), 0);
+	ck_assert_uint_eq(cfx_status(&f) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	cfx_close(&f);
+	close(out[0]);
+	close(out[1]);
+}
+END_TEST
+
 Suite *vconsole_suite(void)
 {
 	Suite *s = suite_create("vconsole");
@@ -470,6 +506,7 @@ Suite *vconsole_suite(void)
 	t = tcase_create("ports");
 	tcase_add_test(t, test_four_ports);
 	tcase_add_test(t, test_without_multiport);
+	tcase_add_test(t, test_without_multiport_other_ports_are_not_served);
 	suite_add_tcase(s, t);
 	return s;
 }
