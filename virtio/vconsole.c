@@ -66,6 +66,17 @@ bool vconsole_host_connected(const struct vconsole_port *p)
 	return !p->in_eof && !p->out_broken;
 }
 
+/*
+ * A queue served up to its per-turn bound: is there more for the next turn?
+ * If the ring is empty just then, the guest must be asked to kick for its
+ * next buffer (avail_event), or it never will: with EVENT_IDX it kicks only
+ * when its index passes the one the device last published.
+ */
+static bool more_after_batch(struct vq *q)
+{
+	return vq_avail_pending(q) || vq_enable_notify(q);
+}
+
 static void request_turn(struct vconsole *c)
 {
 	uint64_t one = 1;
@@ -295,7 +306,7 @@ static void tx_run(struct vconsole_port *p)
 			goto out;
 		}
 		if (done == VCONSOLE_BATCH) {
-			p->tx_more = vq_avail_pending(vq);
+			p->tx_more = more_after_batch(vq);
 			goto out;
 		}
 	} while (vq_enable_notify(vq));
@@ -509,7 +520,7 @@ static void ctrl_tx(struct vconsole *c)
 		if (r < 0 || !live(c))
 			break;
 		if (done == VCONSOLE_BATCH) {
-			c->ctrl_more = vq_avail_pending(q);
+			c->ctrl_more = more_after_batch(q);
 			break;
 		}
 	} while (vq_enable_notify(q));

@@ -7,7 +7,9 @@
 # streams and the status, pvpanic-pci, the same kernel, command line and
 # initramfs (ember exec --dump-initramfs: the same init and modules).
 # QEMU's time includes starting its virtiofsd, as Ember's does.
-# Prints "RESULT vmm what seconds" lines; figures only, never pass/fail.
+# Prints "RESULT vmm what seconds status N [guest-seconds]" lines (the read
+# is also timed inside the guest, from /proc/uptime around the cat);
+# figures only, never pass/fail.
 # Env: EMBER, KERNEL, QEMU, VIRTIOFSD, MODULES (--modules, optional), RUNS,
 # BIG_MIB, OUT (a directory outside /tmp).
 set -uo pipefail
@@ -29,8 +31,11 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 # The same initramfs for QEMU: init, modules and the command's description.
 "$EMBER" exec --kernel "$KERNEL" ${MODULES:+--modules "$MODULES"} \
 	--dump-initramfs "$OUT/true.cpio" -- true || exit 1
+READ_CMD='read a _ </proc/uptime; cat "$1" >/dev/null; read b _ </proc/uptime; echo "GUEST-READ $a $b"'
 "$EMBER" exec --kernel "$KERNEL" ${MODULES:+--modules "$MODULES"} \
-	--dump-initramfs "$OUT/read.cpio" -- cat "$OUT/big" || exit 1
+	--dump-initramfs "$OUT/read.cpio" -- sh -c "$READ_CMD" sh "$OUT/big" || exit 1
+# guest_secs FILE: the seconds the guest's GUEST-READ line in FILE says.
+guest_secs() { awk '$1 == "GUEST-READ" { printf "%.3f", $3 - $2 }' "$1" 2>/dev/null; }
 
 # ember_run WHAT COMMAND...: one timed ember exec, stdout discarded.
 ember_run() {
@@ -38,16 +43,16 @@ ember_run() {
 	shift
 	t0=$(now)
 	timeout 600 "$EMBER" exec --kernel "$KERNEL" ${MODULES:+--modules "$MODULES"} -- "$@" \
-		>/dev/null 2>"$OUT/ember.err" </dev/null
+		>"$OUT/ember.out" 2>"$OUT/ember.err" </dev/null
 	st=$?
-	echo "RESULT ember $what $(secs "$t0" "$(now)") status $st"
+	echo "RESULT ember $what $(secs "$t0" "$(now)") status $st $(guest_secs "$OUT/ember.out")"
 }
 
 # qemu_run WHAT CPIO: one timed QEMU run of that initramfs with its virtiofsd.
 qemu_run() {
 	local what=$1 cpio=$2 t0 st sock=$OUT/fs.sock fsd
 	t0=$(now)
-	rm -f "$sock" "$OUT/status"
+	rm -f "$sock" "$OUT/status" "$OUT/qemu.stdout"
 	"$VIRTIOFSD" --socket-path="$sock" -o source=/ -o sandbox=chroot -o cache=auto \
 		-o log_level=err >/dev/null 2>&1 &
 	fsd=$!
@@ -58,14 +63,14 @@ qemu_run() {
 		-chardev socket,id=fs0,path="$sock" -device vhost-user-fs-pci,chardev=fs0,tag=root \
 		-device virtio-serial-pci,max_ports=5 \
 		-chardev null,id=cin -device virtserialport,chardev=cin,name=ember.stdin \
-		-chardev file,id=cout,path=/dev/null -device virtserialport,chardev=cout,name=ember.stdout \
+		-chardev file,id=cout,path="$OUT/qemu.stdout" -device virtserialport,chardev=cout,name=ember.stdout \
 		-chardev file,id=cerr,path="$OUT/qemu.err" -device virtserialport,chardev=cerr,name=ember.stderr \
 		-chardev file,id=cst,path="$OUT/status" -device virtserialport,chardev=cst,name=ember.status \
 		-device pvpanic-pci \
 		-kernel "$KERNEL" -initrd "$cpio" -append "$CMDLINE" </dev/null >"$OUT/qemu.out" 2>&1
 	wait "$fsd"
 	st=$(tr -d '\n' <"$OUT/status" 2>/dev/null)
-	echo "RESULT qemu $what $(secs "$t0" "$(now)") status ${st:-none}"
+	echo "RESULT qemu $what $(secs "$t0" "$(now)") status ${st:-none} $(guest_secs "$OUT/qemu.stdout")"
 }
 
 # One untimed run of each first (page cache, module loading).
@@ -76,7 +81,7 @@ for _ in $(seq 1 "$RUNS"); do
 	qemu_run true "$OUT/true.cpio"
 done
 for _ in $(seq 1 "$RUNS"); do
-	ember_run read cat "$OUT/big"
+	ember_run read sh -c "$READ_CMD" sh "$OUT/big"
 	qemu_run read "$OUT/read.cpio"
 done
 echo "ember stderr (last run): $(head -c 300 "$OUT/ember.err")"

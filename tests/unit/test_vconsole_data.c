@@ -306,6 +306,40 @@ START_TEST(test_tx_epipe)
 }
 END_TEST
 
+/*
+ * EVENT_IDX: a turn that ends at its bound just as the ring runs dry must
+ * still publish avail_event for the guest's next buffer, or the guest
+ * (which kicks only when its index passes avail_event) never kicks again.
+ */
+START_TEST(test_tx_full_batch_asks_for_the_next_kick)
+{
+	int out[2];
+	struct vconsole_port_cfg ports[1] = { { .name = "out", .in_fd = -1, .out_fd = -1 } };
+	struct cfx f;
+	char buf[VCONSOLE_BATCH + 1];
+
+	cfx_pipe(out);
+	ports[0].out_fd = out[1];
+	cfx_init(&f, ports, 1);
+	cfx_activate(&f, VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT));
+	f.c.vdev.vq[txq(0)].event_idx = true;
+	cfx_handshake(&f);
+	for (unsigned int i = 0; i < VCONSOLE_BATCH; i++) {
+		struct fake_seg seg = { cfx_buf(&f, 1, 'a'), 1, F_R };
+
+		cfx_publish(&f, txq(0), &seg, 1);
+	}
+	cfx_kick(&f, txq(0));
+	ck_assert_int_eq(read(out[0], buf, sizeof(buf)), VCONSOLE_BATCH);
+	ck_assert(!f.c.port[0].tx_more);
+	/* The next buffer the guest adds is at index VCONSOLE_BATCH: it must kick for it. */
+	ck_assert_uint_eq(fake_vring_avail_event(&f.vr[txq(0)]), VCONSOLE_BATCH);
+	cfx_close(&f);
+	close(out[0]);
+	close(out[1]);
+}
+END_TEST
+
 /* More chains than a turn serves: the rest on the loop's next turn, in order; a regular
  * file (which epoll refuses) as out_fd. */
 START_TEST(test_tx_batches_and_regular_file)
@@ -374,6 +408,7 @@ void vconsole_data_tcases(Suite *s)
 	tcase_add_test(t, test_tx_in_order_through_a_pipe);
 	tcase_add_test(t, test_tx_backpressure);
 	tcase_add_test(t, test_tx_epipe);
+	tcase_add_test(t, test_tx_full_batch_asks_for_the_next_kick);
 	tcase_add_test(t, test_tx_batches_and_regular_file);
 	tcase_add_test(t, test_port_without_fds_drops);
 	suite_add_tcase(s, t);
