@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/qcow2.h"
+/* struct qcow2 is defined here; the public calls are in vmm/qcow2.h. */
+
 
 #define QCOW2_MAGIC 0x514649fbu
 #define QCOW2_OFFSET_MASK 0x00fffffffffffe00ull /* host offset in L1 and L2 entries */
