@@ -29,3 +29,6 @@ Suite *vhost_user_suite(void);
 Suite *fs_suite(void);
 Suite *vconsole_suite(void);
 Suite *virtiofsd_suite(void);
+Suite *qcow2_suite(void);
+Suite *qcow2_hostile_suite(void);
+Suite *qcow2_write_suite(void);

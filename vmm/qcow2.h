@@ -1,0 +1,86 @@
+#pragma once
+/*
+ * qcow2 images: a synchronous format engine over a file descriptor. One call
+ * at a time: the caller serialises every call on one struct qcow2 (no locks
+ * inside). All functions return 0 or -errno; -EIO means the image itself is
+ * malformed (an offset outside the file, a table that overlaps another, a
+ * refcount out of range), never that memory outside a buffer was touched.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct qcow2;
+
+struct qcow2_open_opts {
+	/* The image's path, to resolve a relative backing file name as QEMU does (beside the
+	 * image). NULL: taken from /proc/self/fd. */
+	const char *path;
+	/* Ignore the backing file: clusters the image does not hold read as zeros. */
+	bool no_backing;
+};
+
+/*
+ * Parse and validate the qcow2 image on `fd` (opened O_RDWR when `writable`),
+ * open its backing chain read-only (each file locked as a reader), and store a
+ * new engine in *q. The caller keeps `fd` (open and locked) until
+ * qcow2_close(). `o` may be NULL. On failure `why` (may be NULL) says what is
+ * wrong and what to do: -EINVAL not a valid qcow2 image, -EOPNOTSUPP a feature
+ * this engine does not handle, -EROFS fine read-only but not for writing,
+ * -ELOOP a backing chain that loops or is deeper than 16, -EBUSY a backing
+ * file locked by a writer, other -errno from the system. The header is never
+ * rewritten by opening.
+ */
+__attribute__((warn_unused_result)) int qcow2_open(struct qcow2 **q, int fd, bool writable,
+						   const struct qcow2_open_opts *o, char *why,
+						   size_t whylen);
+
+/* Close the engine and its backing chain; `fd` stays open (the caller's). NULL is fine. */
+void qcow2_close(struct qcow2 *q);
+
+/* Size of the virtual disk in bytes. */
+uint64_t qcow2_virtual_size(const struct qcow2 *q);
+
+/*
+ * Read `len` bytes of the virtual disk at `offset` into `buf`: clusters the
+ * image does not hold come from the backing file (zeros past its end or
+ * without one). -EINVAL when the range passes the end of the disk.
+ */
+__attribute__((warn_unused_result)) int qcow2_read(struct qcow2 *q, uint64_t offset, void *buf,
+						   size_t len);
+
+/*
+ * Write `len` bytes at `offset`: clusters are allocated (copied on write from
+ * the backing file, compressed or zero clusters) at the end of the file or
+ * where a refcount is 0. Metadata is ordered so that a crash at any point
+ * leaves at worst leaked clusters; the data itself is durable only after
+ * qcow2_flush(). -EROFS when not opened writable.
+ */
+__attribute__((warn_unused_result)) int qcow2_write(struct qcow2 *q, uint64_t offset,
+						    const void *buf, size_t len);
+
+/* Make everything written so far durable (fdatasync). */
+__attribute__((warn_unused_result)) int qcow2_flush(struct qcow2 *q);
+
+/*
+ * Make [offset, offset + len) read as zeros. Whole clusters become zero
+ * clusters (version 3) or unallocated (version 2 without a backing file),
+ * their host clusters freed; other bytes are written as zeros.
+ */
+__attribute__((warn_unused_result)) int qcow2_write_zeroes(struct qcow2 *q, uint64_t offset,
+							   uint64_t len);
+
+/*
+ * Discard: whole clusters in the range read as zeros afterwards and their host
+ * clusters are freed (as qcow2_write_zeroes); partial clusters are left as
+ * they are.
+ */
+__attribute__((warn_unused_result)) int qcow2_discard(struct qcow2 *q, uint64_t offset,
+						      uint64_t len);
+
+/*
+ * Grow the virtual disk to `size` bytes (never shrinks: -EINVAL), moving the
+ * L1 table to a larger one when it no longer covers the disk. -EROFS when not
+ * opened writable.
+ */
+__attribute__((warn_unused_result)) int qcow2_grow(struct qcow2 *q, uint64_t size);
