@@ -76,13 +76,24 @@ qemu_run() {
 # One untimed run of each first (page cache, module loading).
 ember_run warmup true >/dev/null
 qemu_run warmup "$OUT/true.cpio" >/dev/null
-for _ in $(seq 1 "$RUNS"); do
-	ember_run true true
-	qemu_run true "$OUT/true.cpio"
+# Alternating which goes first, so that neither always follows the other.
+for i in $(seq 1 "$RUNS"); do
+	if [ $((i % 2)) = 1 ]; then
+		ember_run true true
+		qemu_run true "$OUT/true.cpio"
+	else
+		qemu_run true "$OUT/true.cpio"
+		ember_run true true
+	fi
 done
-for _ in $(seq 1 "$RUNS"); do
-	ember_run read sh -c "$READ_CMD" sh "$OUT/big"
-	qemu_run read "$OUT/read.cpio"
+for i in $(seq 1 "$RUNS"); do
+	if [ $((i % 2)) = 1 ]; then
+		ember_run read sh -c "$READ_CMD" sh "$OUT/big"
+		qemu_run read "$OUT/read.cpio"
+	else
+		qemu_run read "$OUT/read.cpio"
+		ember_run read sh -c "$READ_CMD" sh "$OUT/big"
+	fi
 done
 echo "ember stderr (last run): $(head -c 300 "$OUT/ember.err")"
 echo "qemu output (last run): $(head -c 300 "$OUT/qemu.out")"
