@@ -131,7 +131,7 @@ static int resolve_modules(const struct cli_config *cfg, struct modules_list *mo
 	static const char *const needed[] = {"virtio_pci", "virtio_console", "virtiofs"};
 	static const char *const wanted[] = {"virtio_pci", "virtio_console", "virtiofs",
 					     "pvpanic_pci"};
-	char release[BZIMAGE_VERSION_MAX + 1], dir[PATH_MAX], why[512];
+	char release[BZIMAGE_VERSION_MAX + 1], dir[PATH_MAX], why[512], pv_why[512];
 	int err;
 
 	if (cfg->modules_dir) {
@@ -142,22 +142,21 @@ static int resolve_modules(const struct cli_config *cfg, struct modules_list *mo
 			return err;
 		snprintf(dir, sizeof(dir), "/lib/modules/%s", release);
 	}
-	/* The required drivers first, so that an error names one of them. */
+	/* Usually everything is there: one walk of the directory. */
+	err = modules_resolve(dir, wanted, 4, mods, why, sizeof(why));
+	if (!err)
+		return 0;
+	/* Else the required drivers alone, so that an error names one of them. */
+	modules_list_free(mods);
+	snprintf(pv_why, sizeof(pv_why), "%s", why);
 	err = modules_resolve(dir, needed, 3, mods, why, sizeof(why));
-	if (err) {
+	if (err)
 		log_err("the guest kernel needs the virtio-pci, virtio-console and virtio-fs "
 			"drivers, built in or as modules under %s (--modules DIR): %s",
 			dir, why);
-		return err;
-	}
-	modules_list_free(mods);
-	err = modules_resolve(dir, wanted, 4, mods, why, sizeof(why));
-	if (err) {
-		modules_list_free(mods);
+	else
 		log_info("no pvpanic driver for the guest (%s): a panic ends it without a status",
-			 why);
-		err = modules_resolve(dir, needed, 3, mods, why, sizeof(why));
-	}
+			 pv_why);
 	return err;
 }
 

@@ -218,18 +218,12 @@ bool virtiofsd_wait(struct virtiofsd *d, int ms)
 
 void virtiofsd_stop(struct virtiofsd *d)
 {
-	long t0;
-
 	if (!d->pid)
 		return;
 	kill(d->pid, SIGTERM);
-	for (t0 = now_ms(); !virtiofsd_exited(d);) {
-		if (now_ms() - t0 > STOP_GRACE_MS) {
-			kill(d->pid, SIGKILL);
-			waitpid(d->pid, NULL, 0);
-			d->pid = 0;
-			break;
-		}
-		usleep(1000);
+	if (!virtiofsd_wait(d, STOP_GRACE_MS)) {
+		kill(d->pid, SIGKILL);
+		waitpid(d->pid, NULL, 0);
+		d->pid = 0;
 	}
 }

@@ -12,7 +12,7 @@ ember=${EMBER:-build/ember}
 # shellcheck source=lib.sh
 . tests/linux/lib.sh
 
-VIRTIOFSD=${EMBER_VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+VIRTIOFSD=$EXEC_VIRTIOFSD
 tests/linux/fetch.sh >/dev/null || kit_die "cannot fetch the guest kernel"
 mode=$(EMBER=$ember kit_kvm_mode)
 # The nested test host moves a few MiB/s through virtio-fs (guest code under
@@ -32,7 +32,7 @@ else
 		EMBER_NESTED_SCRIPT=tests/linux/bench-exec-run.sh \
 		EMBER_NESTED_CMD="RUNS=$RUNS BIG_MIB=$BIG_MIB VIRTIOFSD=/usr/local/bin/virtiofsd QEMU=/usr/bin/qemu-system-x86_64 bash tests/linux/bench-exec-run.sh" \
 		EMBER_NESTED_TOOLS="$VIRTIOFSD" \
-		EMBER_NESTED_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console fuse virtiofs pvpanic pvpanic-pci" \
+		EMBER_NESTED_MODULES="$EXEC_GUEST_MODULES" \
 		tests/guests/nested.sh >"$out" 2>&1
 fi
 grep -v '^RESULT' "$out" | grep -E 'status|stderr|output' | tail -4

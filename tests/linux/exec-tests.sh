@@ -13,7 +13,7 @@ ember=${EMBER:-build/ember}
 . tests/linux/lib.sh
 
 tests/linux/fetch.sh >/dev/null || kit_die "cannot fetch the guest kernel (tests/linux/fetch.sh)"
-VIRTIOFSD=${EMBER_VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+VIRTIOFSD=$EXEC_VIRTIOFSD
 [ -x "$VIRTIOFSD" ] || kit_die "$VIRTIOFSD missing (tests/deps.sh installs qemu-system-common)"
 mode=$(EMBER=$ember kit_kvm_mode)
 if [ "$mode" = direct ]; then
@@ -24,5 +24,5 @@ fi
 # modules that exec needs under /lib/modules/VERSION.
 EMBER=$ember EMBER_HOST_GUEST=1 EMBER_NESTED_SCRIPT=tests/linux/exec-checks.sh \
 	EMBER_NESTED_TOOLS="$VIRTIOFSD nproc pkill env" \
-	EMBER_NESTED_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console fuse virtiofs pvpanic pvpanic-pci" \
+	EMBER_NESTED_MODULES="$EXEC_GUEST_MODULES" \
 	exec tests/guests/nested.sh

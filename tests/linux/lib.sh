@@ -10,6 +10,11 @@ EMBER=${EMBER_BIN:-$REPO_ROOT/build/ember}
 MICRO_DIR="$REPO_ROOT/build/guests"
 SPIN_BIN="$MICRO_DIR/spin.bin"
 export KIT_LIB_DIR REPO_ROOT KIT EMBER MICRO_DIR SPIN_BIN
+# ember exec: the virtiofsd that tests and benchmarks use (Debian 12's), and
+# the kit kernel's modules exec resolves (vmm/exec.c), dependencies included,
+# for a nested test host's /lib/modules/VERSION.
+EXEC_VIRTIOFSD=${EMBER_VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+EXEC_GUEST_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console fuse virtiofs pvpanic pvpanic-pci"
 
 kit_log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 kit_die() { kit_log "error: $*"; exit 1; }
