@@ -103,6 +103,14 @@ static int disk_item(const char *item, struct cli_disk *d, char *path_buf, size_
 		d->readonly = true;
 	} else if (!strcmp(item, "readonly=off")) {
 		d->readonly = false;
+	} else if (!strcmp(item, "format=raw")) {
+		d->format = DISK_FORMAT_RAW;
+	} else if (!strcmp(item, "format=qcow2")) {
+		d->format = DISK_FORMAT_QCOW2;
+	} else if (!strcmp(item, "snapshot=on") || !strcmp(item, "snapshot")) {
+		d->snapshot = true;
+	} else if (!strcmp(item, "snapshot=off")) {
+		d->snapshot = false;
 	} else if (!strcmp(item, "aio=sync")) {
 		d->sync_io = true;
 	} else if (!strcmp(item, "aio=io_uring")) {
@@ -316,7 +324,7 @@ static int apply_opt(enum opt id, const char *val, struct cli_config *cfg)
 			return bad("--disk", val, "at most 8 disks");
 		if (cli_parse_disk(val, &cfg->disk[cfg->nr_disks], cfg->disk_paths[cfg->nr_disks],
 				   sizeof(cfg->disk_paths[0])))
-			return bad("--disk", val, "use path=FILE[,readonly=on][,id=SERIAL][,aio=io_uring|sync][,poll=US] (id: 20 bytes at most, poll: 0-1000)");
+			return bad("--disk", val, "use path=FILE[,format=raw|qcow2][,readonly=on][,snapshot=on][,id=SERIAL][,aio=io_uring|sync][,poll=US] (id: 20 bytes at most, poll: 0-1000)");
 		cfg->nr_disks++;
 		break;
 	case OPT_NET:
@@ -537,8 +545,13 @@ void cli_usage(void)
 	      "  --cpus N           number of vCPUs, 1-255 (default 1)\n"
 	      "  --firmware PATH    raw image mapped below 4 GiB, started at the reset vector\n"
 	      "  --serial MODE      guest COM1: stdio (default), file=PATH or none\n"
-	      "  --disk path=FILE[,readonly=on][,id=SERIAL][,aio=io_uring|sync][,poll=US]\n"
-	      "                     virtio-blk disk on a raw image (repeatable: vda, vdb, ...)\n"
+	      "  --disk path=FILE[,format=raw|qcow2][,readonly=on][,snapshot=on][,id=SERIAL]\n"
+	      "         [,aio=io_uring|sync][,poll=US]\n"
+	      "                     virtio-blk disk on a raw or qcow2 image (repeatable: vda,\n"
+	      "                     vdb, ...); the format is read from the image unless given\n"
+	      "                     (give format=raw for raw images the guest writes);\n"
+	      "                     snapshot=on: writes go to a temporary overlay, the image\n"
+	      "                     is left as it was\n"
 	      "                     poll: microseconds the I/O thread watches an idle queue\n"
 	      "                     before asking the guest to notify (0-1000, default 32)\n"
 	      "  --net tap=NAME[,mac=52:54:00:xx:xx:xx]\n"

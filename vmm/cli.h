@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm/disk.h"
+
 #define CLI_DEFAULT_MEMORY (256ULL << 20)
 #define CLI_DEFAULT_CMDLINE "console=ttyS0"
 #define CLI_MAX_CPUS 255
@@ -39,6 +41,8 @@ struct cli_nic {
 
 struct cli_disk {
 	const char *path;
+	enum disk_format format; /* format=raw|qcow2; DISK_FORMAT_PROBE when not given */
+	bool snapshot;		 /* snapshot=on: writes go to a temporary overlay */
 	bool readonly;
 	bool sync_io; /* aio=sync: one request at a time, no io_uring */
 	char id[21];  /* serial, at most 20 bytes */
@@ -93,7 +97,7 @@ __attribute__((warn_unused_result)) int cli_parse_share(const char *s, struct cl
 __attribute__((warn_unused_result)) int cli_parse_nic(const char *s, struct cli_nic *n);
 
 /*
- * Parse one --disk value: "path=FILE[,readonly=on|off][,id=SERIAL][,aio=io_uring|sync]" or a
+ * Parse one --disk value: "path=FILE[,format=raw|qcow2][,readonly=on|off][,snapshot=on|off][,id=SERIAL][,aio=io_uring|sync]" or a
  * bare FILE. Returns 0 or -EINVAL with a message on stderr.
  */
 __attribute__((warn_unused_result)) int cli_parse_disk(const char *s, struct cli_disk *d,

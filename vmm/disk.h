@@ -282,8 +282,9 @@ __attribute__((warn_unused_result)) int disk_queue(struct disk *d, const struct 
 /*
  * The doorbell: hand everything queued since the last call to the engine. If
  * the kernel takes less than offered, the rest stays queued and goes with the
- * next disk_submit() or disk_reap(); nothing is lost. aio=sync does up to a
- * turn's work here. Owner's thread.
+ * next disk_submit() or disk_reap(); nothing is lost. Synchronous work
+ * (aio=sync) is left for disk_reap(), which the completion fd asks for.
+ * Owner's thread.
  */
 void disk_submit(struct disk *d);
 
@@ -295,6 +296,21 @@ void disk_submit(struct disk *d);
  * its queue). Owner's thread.
  */
 unsigned int disk_reap(struct disk *d, struct disk_done *done, unsigned int max);
+
+/*
+ * The owner's handler for the completion fd calls this first: it clears the
+ * fd, so that it becomes readable again only for what comes after. (The
+ * owner may call disk_reap() at any other time without it.) Owner's thread.
+ */
+void disk_ack(struct disk *d);
+
+/*
+ * Whether the disk has synchronous work left that only disk_reap() does
+ * (aio=sync transfers past a turn's allowance, zeros written in slices).
+ * An owner with no event loop calls disk_reap() until it is false. Owner's
+ * thread.
+ */
+bool disk_backlog(const struct disk *d);
 
 /* Requests queued and not reaped yet. Owner's thread. */
 unsigned int disk_inflight(const struct disk *d);

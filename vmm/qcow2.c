@@ -311,6 +311,11 @@ uint64_t qcow2_virtual_size(const struct qcow2 *q)
 	return q->size;
 }
 
+uint32_t qcow2_cluster_size(const struct qcow2 *q)
+{
+	return 1u << q->cluster_bits;
+}
+
 static uint32_t get32(const uint8_t *p)
 {
 	uint32_t v;

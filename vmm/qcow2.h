@@ -41,6 +41,9 @@ void qcow2_close(struct qcow2 *q);
 /* Size of the virtual disk in bytes. */
 uint64_t qcow2_virtual_size(const struct qcow2 *q);
 
+/* Bytes per cluster (a power of two, 512 to 2 MiB). */
+uint32_t qcow2_cluster_size(const struct qcow2 *q);
+
 /*
  * Read `len` bytes of the virtual disk at `offset` into `buf`: clusters the
  * image does not hold come from the backing file (zeros past its end or

@@ -96,16 +96,29 @@ static int check_fit(const struct cli_config *cfg, const struct images *img)
 	return err;
 }
 
+/* One --disk as the disk layer opens it. */
+static int open_disk(const struct cli_disk *c, struct disk **d)
+{
+	struct disk_options o = { .format = c->format,
+				  .aio = c->sync_io ? DISK_AIO_SYNC : DISK_AIO_IO_URING,
+				  .readonly = c->readonly,
+				  .snapshot = c->snapshot };
+
+	return disk_open(d, c->path, &o);
+}
+
 /* Disk images and taps, opened and checked before the VM exists. */
 struct backends {
-	struct blk_image disk[CLI_MAX_DISKS];
+	struct disk *disk[CLI_MAX_DISKS];
 	int tap_fd[CLI_MAX_NICS];
 };
 
 static void close_backends(struct backends *be)
 {
-	for (unsigned int i = 0; i < CLI_MAX_DISKS; i++)
-		blk_image_close(&be->disk[i]);
+	for (unsigned int i = 0; i < CLI_MAX_DISKS; i++) {
+		disk_close(be->disk[i]);
+		be->disk[i] = NULL;
+	}
 	for (unsigned int i = 0; i < CLI_MAX_NICS; i++) {
 		if (be->tap_fd[i] >= 0)
 			close(be->tap_fd[i]);
@@ -123,11 +136,11 @@ static int open_backends(const struct cli_config *cfg, struct backends *be)
 	int err = 0;
 
 	for (unsigned int i = 0; i < CLI_MAX_DISKS; i++)
-		be->disk[i].fd = -1;
+		be->disk[i] = NULL;
 	for (unsigned int i = 0; i < CLI_MAX_NICS; i++)
 		be->tap_fd[i] = -1;
 	for (unsigned int i = 0; i < cfg->nr_disks && !err; i++)
-		err = blk_image_open(&be->disk[i], cfg->disk[i].path, cfg->disk[i].readonly);
+		err = open_disk(&cfg->disk[i], &be->disk[i]);
 	for (unsigned int i = 0; i < cfg->nr_nics && !err; i++)
 		err = tap_open(cfg->nic[i].tap, &be->tap_fd[i]);
 	if (err)
@@ -257,8 +270,7 @@ static int start_and_wait(struct vm *vm, const struct cli_config *cfg, const str
 		log_err("cannot set up the console: %s", strerror(-err));
 		return EXIT_SETUP;
 	}
-	if (arm_timeout(vm, plan->timeout, &timer) || (cfg->seccomp && seccomp_prepare()) ||
-	    vm_start(vm)) {
+	if (arm_timeout(vm, plan->timeout, &timer) || vm_start(vm)) {
 		status = EXIT_SETUP;
 	} else if (cfg->seccomp && seccomp_install(SECCOMP_THREAD_MAIN)) {
 		vm_request_stop(vm, EXIT_SETUP, "the main thread has no seccomp filter");
@@ -326,7 +338,8 @@ int run_vm_plan(const struct cli_config *cfg, const struct run_plan *plan)
 	vc.nr_fs = plan->nr_fs;
 	vc.firmware = img.firmware.data;
 	vc.firmware_size = img.firmware.size;
-	if (vm_create(&vm, &vc))
+	/* Before any thread starts: a qcow2 disk's worker installs its filter in vm_create(). */
+	if ((cfg->seccomp && seccomp_prepare()) || vm_create(&vm, &vc))
 		goto out_serial;
 	if (plan->created)
 		plan->created(plan->ctx, &vm);

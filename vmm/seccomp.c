@@ -121,6 +121,13 @@ static const int io_calls[] = {
 	__NR_clock_gettime,  /* a disk polling its queue, where the vDSO cannot read the clock */
 };
 
+static const int disk_calls[] = {
+	__NR_pread64,	/* qcow2: tables, data, the backing chain */
+	__NR_pwrite64,	/* qcow2: data, tables, refcounts */
+	__NR_fdatasync, /* qcow2: the barriers between metadata writes, and FLUSH */
+	__NR_ftruncate, /* qcow2: the image grows by whole clusters */
+};
+
 /*
  * The terminal's ioctls: the SIGSYS handler (any thread) and console_close()
  * restore it with tcsetattr(), which reads the settings back. C libraries
@@ -157,6 +164,10 @@ static const uint32_t io_ioctls[] = {
 	TERMINAL_IOCTLS,
 };
 
+static const uint32_t disk_ioctls[] = {
+	TERMINAL_IOCTLS,
+};
+
 #ifdef SANITIZED
 /* The sanitizer runtime opens files to read them only. */
 #define SANITIZER_OPEN_DENIED (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)
@@ -175,6 +186,7 @@ static const struct policy {
 	[SECCOMP_THREAD_MAIN] = POLICY("main", main_calls, main_ioctls),
 	[SECCOMP_THREAD_VCPU] = POLICY("vCPU", vcpu_calls, vcpu_ioctls),
 	[SECCOMP_THREAD_IO] = POLICY("I/O", io_calls, io_ioctls),
+	[SECCOMP_THREAD_DISK] = POLICY("disk", disk_calls, disk_ioctls),
 #undef POLICY
 };
 

@@ -7,14 +7,16 @@
  * stderr, restores the terminal and ends Ember with EXIT_SECCOMP.
  *
  * Filters are per thread (no TSYNC): a vCPU thread installs its own right
- * before its first KVM_RUN, the I/O thread before its loop, the main thread
- * once every other thread has started. A filter cannot be removed.
+ * before its first KVM_RUN, the I/O thread before its loop, a disk worker
+ * as it starts (while the VM is created), the main thread once every other
+ * thread has started. A filter cannot be removed.
  */
 
 enum seccomp_thread {
 	SECCOMP_THREAD_MAIN, /* console loop, then stop and teardown */
 	SECCOMP_THREAD_VCPU, /* KVM_RUN and the devices a guest exit reaches */
 	SECCOMP_THREAD_IO,   /* event loop: queue kicks, disk and tap I/O */
+	SECCOMP_THREAD_DISK, /* a qcow2 disk's worker: the image's reads, writes and flushes */
 };
 
 /*
@@ -31,7 +33,7 @@ __attribute__((warn_unused_result)) int seccomp_prepare(void);
  */
 __attribute__((warn_unused_result)) int seccomp_install(enum seccomp_thread kind);
 
-/* "main", "vCPU" or "I/O". */
+/* "main", "vCPU", "I/O" or "disk". */
 const char *seccomp_thread_name(enum seccomp_thread kind);
 
 /* The x86-64 name of system call `nr` ("execve"), or NULL if unknown. Async-signal-safe. */

@@ -144,15 +144,25 @@ static int plug_virtio(struct vm *vm, struct virtio_dev *vdev, struct virtio_pci
 /* The command line's limit for poll= is the device's: one number, checked in two modules. */
 _Static_assert(CLI_POLL_US_MAX == BLK_POLL_US_MAX, "--disk poll= range and virtio-blk's disagree");
 
-static int add_disk(struct vm *vm, unsigned int i, const struct cli_disk *d, struct blk_image *img)
+/* A disk's worker thread (qcow2), as it starts: its seccomp filter. */
+static int disk_thread_init(void *ctx)
 {
-	struct blk_options o = { .path = d->path, .image = img, .readonly = d->readonly,
+	(void)ctx;
+	return seccomp_install(SECCOMP_THREAD_DISK);
+}
+
+static int add_disk(struct vm *vm, unsigned int i, const struct cli_disk *d, struct disk **img)
+{
+	struct blk_options o = { .path = d->path, .disk = *img, .readonly = d->readonly,
 				   .id = d->id[0] ? d->id : NULL, .sync_io = d->sync_io,
 				   .poll_us = d->poll_us < 0 ? BLK_POLL_US_DEFAULT : (unsigned int)d->poll_us };
 	struct vm_disk *vd = &vm->disk[i];
 	unsigned int slot = LAYOUT_PCI_FIRST_SLOT + i;
 	int err;
 
+	*img = NULL; /* blk_open() takes it over, and closes it if it fails */
+	if (vm->seccomp)
+		o.thread_init = disk_thread_init;
 	err = blk_open(&vd->blk, &o, &vm->mem, &vm->io);
 	if (err)
 		return err;
@@ -520,6 +530,7 @@ static void close_fd(int *fd)
 
 void vm_log_stats(struct vm *vm)
 {
+	struct disk_stats ds;
 	char label[48];
 
 	for (unsigned int i = 0; vm->disk && i < vm->nr_disks; i++) {
@@ -528,9 +539,10 @@ void vm_log_stats(struct vm *vm)
 		snprintf(label, sizeof(label), "virtio-blk vd%c", 'a' + (int)(i % 26));
 		virtio_log_stats(&vm->disk[i].blk.vdev, label);
 		virtio_pci_log_stats(&vm->disk[i].pci, label);
-		if (vm->disk[i].blk.merged)
+		disk_stats(vm->disk[i].blk.disk, &ds);
+		if (ds.merged)
 			log_info("%s: %llu requests went to the image inside a neighbour's transfer", label,
-				 (unsigned long long)vm->disk[i].blk.merged);
+				 (unsigned long long)ds.merged);
 	}
 	for (unsigned int i = 0; vm->nic && i < vm->nr_nics; i++) {
 		if (!vm->nic[i].open)

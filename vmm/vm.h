@@ -45,7 +45,7 @@ struct vm_config {
 	const void *firmware; /* raw image to map below 4 GiB, or NULL */
 	size_t firmware_size;
 	const struct cli_disk *disks;
-	struct blk_image *disk_images; /* nr_disks, opened before the VM: vm_create() takes them */
+	struct disk **disk_images; /* nr_disks, opened before the VM: vm_create() takes them (sets NULL) */
 	unsigned int nr_disks;
 	const struct cli_nic *nics;
 	int *tap_fds; /* nr_nics taps opened before the VM: vm_create() takes them (sets -1) */

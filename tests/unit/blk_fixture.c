@@ -7,6 +7,14 @@
 
 #include "tests/unit/test_blk.h"
 
+uint64_t bfx_merged(struct bfx *f)
+{
+	struct disk_stats st;
+
+	disk_stats(f->b.disk, &st);
+	return st.merged;
+}
+
 uint8_t bfx_pattern(uint64_t off)
 {
 	return (uint8_t)(off * 7 + (off >> 9) * 13 + 1);

@@ -18,6 +18,7 @@
 
 #include "tests/unit/fake_vring.h"
 #include "virtio/blk.h"
+#include "vmm/disk_impl.h" /* white box: the raw engine's ring and merging */
 #include "vmm/evloop.h"
 #include "vmm/gm.h"
 
@@ -62,6 +63,9 @@ void blk_poll_tcases(Suite *s);
 void blk_merge_tcases(Suite *s);
 void blk_turn_tcases(Suite *s);
 void blk_edge_tcases(Suite *s);
+
+/* Requests the disk merged into a neighbour's transfer so far. */
+uint64_t bfx_merged(struct bfx *f);
 
 /* The byte the image holds at `off` when created. */
 uint8_t bfx_pattern(uint64_t off);

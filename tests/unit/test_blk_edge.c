@@ -69,8 +69,8 @@ START_TEST(test_reset_with_requests_io_uring_never_took)
 	struct bfx f;
 
 	bfx_open(&f, false, false, NULL);
-	ck_assert(f.b.uring);
-	ring_fd = f.b.ring.ring_fd;
+	ck_assert(f.b.disk->raw.uring);
+	ring_fd = f.b.disk->raw.ring.ring_fd;
 	saved = dup(ring_fd);
 	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	ck_assert_int_ge(saved, 0);
@@ -87,7 +87,7 @@ START_TEST(test_reset_with_requests_io_uring_never_took)
 	pthread_mutex_lock(&f.b.vdev.lock);
 	virtio_driver_reset(&f.b.vdev); /* spun for ever before the fix */
 	pthread_mutex_unlock(&f.b.vdev.lock);
-	ck_assert(!f.b.uring);
+	ck_assert(!f.b.disk->raw.uring);
 	ck_assert_int_eq(dup2(saved, ring_fd), ring_fd);
 	close(saved);
 	close(null_fd);
@@ -114,8 +114,8 @@ START_TEST(test_ring_has_an_entry_per_slot)
 	struct bfx f;
 
 	bfx_open(&f, false, false, NULL);
-	ck_assert(f.b.uring);
-	ck_assert_uint_ge(*f.b.ring.sq.kring_entries, f.b.nreq);
+	ck_assert(f.b.disk->raw.uring);
+	ck_assert_uint_ge(*f.b.disk->raw.ring.sq.kring_entries, f.b.nreq);
 	bfx_close(&f);
 }
 END_TEST

@@ -35,7 +35,7 @@ static uint16_t publish_flush(struct bfx *f)
 /* The SQE submitted `back` places before the ring's tail (0: the last one). */
 static const struct io_uring_sqe *sqe_before_tail(struct bfx *f, unsigned int back)
 {
-	const struct io_uring_sq *sq = &f->b.ring.sq;
+	const struct io_uring_sq *sq = &f->b.disk->raw.ring.sq;
 
 	return &sq->sqes[(sq->sqe_tail - 1 - back) & sq->ring_mask];
 }
@@ -55,7 +55,7 @@ START_TEST(test_uring_flush_drains)
 	uint32_t id, len;
 
 	bfx_open(&f, false, false, NULL);
-	if (!f.b.uring) {
+	if (!f.b.disk->raw.uring) {
 		fprintf(stderr, "flush ordering: io_uring unavailable, skipped\n");
 		bfx_close(&f);
 		return;
@@ -90,16 +90,16 @@ END_TEST
 static int ring_try(struct bfx *f, void (*prep)(struct io_uring_sqe *, int), int fd)
 {
 	struct io_uring_cqe *cqe;
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&f->b.ring);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&f->b.disk->raw.ring);
 	int res;
 
 	ck_assert_ptr_nonnull(sqe);
 	prep(sqe, fd);
 	io_uring_sqe_set_data64(sqe, ~0ULL);
-	ck_assert_int_eq(io_uring_submit(&f->b.ring), 1);
-	ck_assert_int_eq(io_uring_wait_cqe(&f->b.ring, &cqe), 0);
+	ck_assert_int_eq(io_uring_submit(&f->b.disk->raw.ring), 1);
+	ck_assert_int_eq(io_uring_wait_cqe(&f->b.disk->raw.ring, &cqe), 0);
 	res = cqe->res;
-	io_uring_cqe_seen(&f->b.ring, cqe);
+	io_uring_cqe_seen(&f->b.disk->raw.ring, cqe);
 	return res;
 }
 
@@ -142,7 +142,7 @@ START_TEST(test_uring_ring_restricted)
 	int fd;
 
 	bfx_open(&f, false, false, NULL);
-	if (!f.b.uring) {
+	if (!f.b.disk->raw.uring) {
 		bfx_close(&f);
 		return;
 	}

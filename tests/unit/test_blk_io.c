@@ -24,7 +24,7 @@ static int open_path(const char *path, bool readonly)
 	memset(&b, 0x5a, sizeof(b));
 	err = blk_open(&b, &o, NULL, NULL);
 	if (err)
-		ck_assert_int_eq(b.fd, -1);
+		ck_assert_ptr_null(b.disk);
 	blk_close(&b); /* a no-op after a failed open */
 	return err;
 }
@@ -88,35 +88,31 @@ START_TEST(test_open_partial_last_sector)
 END_TEST
 
 /*
- * An image opened before the VM (blk_image_open) keeps its lock while it
- * waits; blk_open takes its fd over and leaves the image closed, so that the
- * caller's clean-up cannot close the device's fd.
+ * A disk opened before the VM (disk_open) keeps its lock while it waits;
+ * blk_open takes it over and closes it with the device.
  */
 START_TEST(test_image_opened_first_then_taken_over)
 {
+	struct disk_options ro = { .format = DISK_FORMAT_RAW, .readonly = true };
 	struct blk_options o = { .sync_io = true };
-	struct blk_image img, other;
+	struct disk *img, *other;
 	struct blk b;
 	struct bfx f;
 
 	bfx_image(&f, BFX_IMAGE);
-	ck_assert_int_eq(blk_image_open(&img, f.path, false), 0);
-	ck_assert_int_ge(img.fd, 0);
-	ck_assert_uint_eq(img.sectors, BFX_IMAGE / 512);
-	ck_assert_int_eq(blk_image_open(&other, f.path, true), -EBUSY);
-	ck_assert_int_eq(other.fd, -1);
-	o.path = "not opened: the image is";
-	o.image = &img;
+	ck_assert_int_eq(disk_open(&img, f.path, NULL), 0);
+	ck_assert_uint_eq(disk_info(img)->size, BFX_IMAGE);
+	ck_assert_int_eq(disk_open(&other, f.path, &ro), -EBUSY);
+	ck_assert_ptr_null(other);
+	o.path = "not opened: the disk is";
+	o.disk = img;
 	ck_assert_int_eq(blk_open(&b, &o, NULL, NULL), 0);
-	ck_assert_int_eq(img.fd, -1);
 	ck_assert_uint_eq(b.cfg.capacity, BFX_IMAGE / 512);
 	ck_assert_str_eq(b.path, f.path);
-	blk_image_close(&img); /* a no-op now */
-	ck_assert_int_eq(fcntl(b.fd, F_GETFD), FD_CLOEXEC);
+	ck_assert_int_eq(fcntl(b.disk->fd, F_GETFD), FD_CLOEXEC);
 	blk_close(&b);
-	ck_assert_int_eq(blk_image_open(&img, f.path, false), 0); /* the lock went with the fd */
-	blk_image_close(&img);
-	ck_assert_int_eq(img.fd, -1);
+	ck_assert_int_eq(disk_open(&img, f.path, NULL), 0); /* the lock went with the disk */
+	disk_close(img);
 	unlink(f.path);
 }
 END_TEST
@@ -180,7 +176,7 @@ START_TEST(test_readonly_image)
 	ck_assert(feat & VIRTIO_BIT(VIRTIO_BLK_F_RO));
 	ck_assert(!(feat & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD)));
 	ck_assert(!(feat & VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES)));
-	ck_assert_int_eq(fcntl(f.b.fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	ck_assert_int_eq(fcntl(f.b.disk->fd, F_GETFL) & O_ACCMODE, O_RDONLY);
 
 	bfx_fill(&f, BFX_DATA, 0x44, 1024);
 	ck_assert_uint_eq(bfx_rw(&f, VIRTIO_BLK_T_OUT, 0, BFX_DATA, 1024, &used),
@@ -212,7 +208,7 @@ START_TEST(test_uring_round_trip)
 	struct bfx f;
 
 	bfx_open(&f, false, false, "uring");
-	if (!f.b.uring)
+	if (!f.b.disk->raw.uring)
 		fprintf(stderr, "test_uring_round_trip: io_uring unavailable, ran synchronously\n");
 	src = bfx_host(&f, BFX_DATA, 8192);
 	for (unsigned int i = 0; i < 8192; i++)
@@ -244,7 +240,7 @@ START_TEST(test_uring_round_trip)
 	ck_assert_uint_eq(bfx_rw(&f, 99, 0, BFX_DATA, 512, &used), VIRTIO_BLK_S_UNSUPP);
 	ck_assert_uint_eq(bfx_discard(&f, VIRTIO_BLK_T_WRITE_ZEROES, 0, 2, 0), VIRTIO_BLK_S_OK);
 	ck_assert(bfx_file_is_zero(&f, 0, 1024));
-	ck_assert_uint_eq(f.b.inflight, 0);
+	ck_assert_uint_eq(disk_inflight(f.b.disk), 0);
 	bfx_close(&f);
 }
 END_TEST
@@ -300,7 +296,7 @@ START_TEST(test_uring_many_in_flight)
 			continue;
 		ck_assert(bfx_file_is_byte(&f, (64 + k / 3) * 512ULL, 512, (uint8_t)k));
 	}
-	ck_assert_uint_eq(f.b.inflight, 0);
+	ck_assert_uint_eq(disk_inflight(f.b.disk), 0);
 	bfx_close(&f);
 }
 END_TEST
@@ -330,7 +326,7 @@ START_TEST(test_uring_more_requests_than_slots)
 
 	bfx_open(&f, false, false, NULL);
 	v = &f.b.vdev;
-	if (!f.b.uring) {
+	if (!f.b.disk->raw.uring) {
 		fprintf(stderr,
 			"test_uring_more_requests_than_slots: io_uring unavailable, skipped\n");
 		bfx_close(&f);
@@ -347,17 +343,17 @@ START_TEST(test_uring_more_requests_than_slots)
 		indirect_read(&f, k, (uint16_t)k);
 	v->ops->queue_notify(v, 0);
 	ck_assert_uint_eq(v->vq[0].last_avail, BLK_QUEUE_SIZE);
-	ck_assert_uint_le(f.b.inflight, BLK_QUEUE_SIZE);
+	ck_assert_uint_le(disk_inflight(f.b.disk), BLK_QUEUE_SIZE);
 	for (unsigned int k = BLK_QUEUE_SIZE; k < 300; k++)
 		indirect_read(&f, k, (uint16_t)(k - BLK_QUEUE_SIZE));
 	v->ops->queue_notify(v, 0);
 	ck_assert(f.b.stalled || v->vq[0].last_avail == 300);
-	ck_assert_uint_le(f.b.inflight, BLK_QUEUE_SIZE);
+	ck_assert_uint_le(disk_inflight(f.b.disk), BLK_QUEUE_SIZE);
 	pthread_mutex_unlock(&v->lock);
 
 	bfx_wait_used(&f, 300);
 	pthread_mutex_lock(&v->lock);
-	ck_assert_uint_eq(f.b.inflight, 0);
+	ck_assert_uint_eq(disk_inflight(f.b.disk), 0);
 	ck_assert(!f.b.stalled);
 	pthread_mutex_unlock(&v->lock);
 	for (unsigned int i = 0; i < 300; i++) {
@@ -391,7 +387,7 @@ START_TEST(test_uring_reset_waits_for_in_flight)
 		indirect_read(&f, k, (uint16_t)k);
 	v->ops->queue_notify(v, 0);
 	v->ops->reset(v); /* the transport calls this before forgetting the rings */
-	ck_assert_uint_eq(f.b.inflight, 0);
+	ck_assert_uint_eq(disk_inflight(f.b.disk), 0);
 	for (unsigned int i = 0; i < f.b.nreq; i++)
 		ck_assert(!f.b.req[i].busy);
 	ck_assert_uint_eq(bfx_used_idx(&f), 32);
@@ -427,8 +423,7 @@ START_TEST(test_uring_close_with_requests_in_flight)
 	f.loop_running = false;
 	blk_close(&f.b);
 	f.opened = false;
-	ck_assert_int_eq(f.b.fd, -1);
-	ck_assert_uint_eq(f.b.inflight, 0);
+	ck_assert_ptr_null(f.b.disk); /* closed: nothing was left in flight */
 	ck_assert_uint_eq(bfx_used_idx(&f), 64);
 	for (unsigned int k = 0; k < 64; k++) {
 		ck_assert_uint_eq(bfx_get8(&f, BFX_STATUS + 2048 + k), VIRTIO_BLK_S_OK);

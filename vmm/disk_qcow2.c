@@ -1,0 +1,254 @@
+/*
+ * The qcow2 engine: one worker thread per disk runs the synchronous engine
+ * of vmm/qcow2.h, one request at a time, first in first out (which gives
+ * FLUSH its ordering rule), through a bounce buffer of DISK_QCOW2_SLICE
+ * bytes. Why a thread rather than turns on the I/O thread: vmm/disk.h,
+ * "Threads".
+ *
+ * Hand-off: the owner collects a batch (queue), then hands it over under
+ * qc.lock (submit) and wakes the worker; the worker puts finished requests
+ * on the done list under the same lock and signals the completion fd; the
+ * owner collects them (work). qc.lock is a leaf: held for list moves only,
+ * never across the engine's I/O.
+ */
+#include "vmm/disk.h"
+#include "vmm/disk_impl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "vmm/iov.h"
+#include "vmm/qcow2.h"
+
+/* DISCARD and WRITE_ZEROES go to the engine in pieces this long, aligned to it,
+ * so that a drain waits for one piece: a multiple of every cluster size. */
+#define ZERO_PIECE (64ull << 20)
+
+static bool cancelled(struct disk *d)
+{
+	return __atomic_load_n(&d->qc.cancel, __ATOMIC_RELAXED);
+}
+
+/* READ and WRITE through the bounce buffer, a slice at a time. */
+static int run_rw(struct disk *d, const struct disk_req *r)
+{
+	struct disk_qcow2 *c = &d->qc;
+	uint64_t pos = 0;
+	int err = 0;
+
+	while (pos < r->len && !err) {
+		size_t n = r->len - pos < DISK_QCOW2_SLICE ? (size_t)(r->len - pos) : DISK_QCOW2_SLICE;
+
+		if (pos && cancelled(d))
+			return -ECANCELED;
+		if (r->op == DISK_READ) {
+			err = qcow2_read(c->q, r->offset + pos, c->bounce, n);
+			if (!err)
+				iov_copy(r->iov, r->niov, pos, c->bounce, n, true);
+		} else {
+			/* A copy: the guest cannot change the bytes while the engine uses them. */
+			iov_copy(r->iov, r->niov, pos, c->bounce, n, false);
+			err = qcow2_write(c->q, r->offset + pos, c->bounce, n);
+		}
+		pos += n;
+	}
+	return err;
+}
+
+/* DISCARD and WRITE_ZEROES, a piece at a time. */
+static int run_zero(struct disk *d, const struct disk_req *r)
+{
+	uint64_t off = r->offset, end = r->offset + r->len;
+	int err = 0;
+
+	while (off < end && !err) {
+		uint64_t stop = (off / ZERO_PIECE + 1) * ZERO_PIECE;
+
+		if (off != r->offset && cancelled(d))
+			return -ECANCELED;
+		if (stop > end)
+			stop = end;
+		err = r->op == DISK_DISCARD ? qcow2_discard(d->qc.q, off, stop - off)
+					    : qcow2_write_zeroes(d->qc.q, off, stop - off);
+		off = stop;
+	}
+	return err;
+}
+
+static int run(struct disk *d, const struct disk_req *r)
+{
+	switch (r->op) {
+	case DISK_READ:
+	case DISK_WRITE:
+		return run_rw(d, r);
+	case DISK_FLUSH:
+		return qcow2_flush(d->qc.q);
+	case DISK_DISCARD:
+	case DISK_WRITE_ZEROES:
+		return run_zero(d, r);
+	}
+	return -EOPNOTSUPP;
+}
+
+static void *worker(void *arg)
+{
+	struct disk *d = arg;
+	struct disk_qcow2 *c = &d->qc;
+	int err = c->thread_init ? c->thread_init(c->init_ctx) : 0;
+
+	pthread_mutex_lock(&c->lock);
+	c->init_err = err;
+	c->init_done = true;
+	pthread_cond_broadcast(&c->idle);
+	while (!err) {
+		int i;
+
+		while (!c->stop && c->todo_head < 0)
+			pthread_cond_wait(&c->wake, &c->lock);
+		if (c->stop)
+			break;
+		i = disk_list_take(d, &c->todo_head, &c->todo_tail);
+		c->current = i;
+		pthread_mutex_unlock(&c->lock);
+		d->slot[i].result = run(d, &d->slot[i].r);
+		pthread_mutex_lock(&c->lock);
+		c->current = -1;
+		disk_list_add(d, &c->done_head, &c->done_tail, i);
+		pthread_cond_broadcast(&c->idle);
+		disk_signal(d);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+static int qc_start(struct disk *d, int (*thread_init)(void *ctx), void *ctx)
+{
+	struct disk_qcow2 *c = &d->qc;
+	int err;
+
+	c->todo_head = c->todo_tail = c->done_head = c->done_tail = -1;
+	c->batch_head = c->batch_tail = c->current = -1;
+	c->thread_init = thread_init;
+	c->init_ctx = ctx;
+	c->bounce = malloc(DISK_QCOW2_SLICE);
+	if (!c->bounce)
+		return -ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->wake, NULL);
+	pthread_cond_init(&c->idle, NULL);
+	err = -pthread_create(&c->thread, NULL, worker, d);
+	if (err)
+		goto err_sync;
+	c->thread_started = true;
+	pthread_mutex_lock(&c->lock);
+	while (!c->init_done)
+		pthread_cond_wait(&c->idle, &c->lock);
+	err = c->init_err;
+	pthread_mutex_unlock(&c->lock);
+	if (!err)
+		return 0;
+	pthread_join(c->thread, NULL);
+	c->thread_started = false;
+err_sync:
+	pthread_cond_destroy(&c->idle);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->lock);
+	free(c->bounce);
+	c->bounce = NULL;
+	return err;
+}
+
+static void qc_queue(struct disk *d, int i)
+{
+	disk_list_add(d, &d->qc.batch_head, &d->qc.batch_tail, i);
+}
+
+static void qc_submit(struct disk *d)
+{
+	struct disk_qcow2 *c = &d->qc;
+
+	if (c->batch_head < 0)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->todo_head < 0)
+		c->todo_head = c->batch_head;
+	else
+		d->slot[c->todo_tail].next = c->batch_head;
+	c->todo_tail = c->batch_tail;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+	c->batch_head = c->batch_tail = -1;
+}
+
+static void qc_work(struct disk *d)
+{
+	struct disk_qcow2 *c = &d->qc;
+	int head, i;
+
+	pthread_mutex_lock(&c->lock);
+	head = c->done_head;
+	c->done_head = c->done_tail = -1;
+	pthread_mutex_unlock(&c->lock);
+	while ((i = head) >= 0) {
+		head = d->slot[i].next;
+		d->slot[i].next = -1;
+		disk_complete(d, i, d->slot[i].result);
+	}
+}
+
+static bool qc_backlog(const struct disk *d)
+{
+	(void)d; /* the worker does the work; the completion fd reports it */
+	return false;
+}
+
+static void qc_drain(struct disk *d)
+{
+	struct disk_qcow2 *c = &d->qc;
+	int i, todo;
+
+	while ((i = disk_list_take(d, &c->batch_head, &c->batch_tail)) >= 0)
+		disk_complete(d, i, -ECANCELED);
+	pthread_mutex_lock(&c->lock);
+	todo = c->todo_head;
+	c->todo_head = c->todo_tail = -1;
+	__atomic_store_n(&c->cancel, true, __ATOMIC_RELAXED);
+	while (c->current >= 0)
+		pthread_cond_wait(&c->idle, &c->lock);
+	__atomic_store_n(&c->cancel, false, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&c->lock);
+	while ((i = todo) >= 0) {
+		todo = d->slot[i].next;
+		disk_complete(d, i, -ECANCELED);
+	}
+	qc_work(d);
+}
+
+static void qc_stop(struct disk *d)
+{
+	struct disk_qcow2 *c = &d->qc;
+
+	if (!c->thread_started)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stop = true;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL);
+	c->thread_started = false;
+	pthread_cond_destroy(&c->idle);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->lock);
+	free(c->bounce);
+	c->bounce = NULL;
+}
+
+const struct disk_engine_ops disk_qcow2_ops = {
+	.start = qc_start,
+	.queue = qc_queue,
+	.submit = qc_submit,
+	.work = qc_work,
+	.backlog = qc_backlog,
+	.drain = qc_drain,
+	.stop = qc_stop,
+};
