@@ -75,7 +75,7 @@ static void run_filtered(enum seccomp_thread kind, void (*fn)(const void *), con
 }
 
 static const enum seccomp_thread kinds[] = { SECCOMP_THREAD_MAIN, SECCOMP_THREAD_VCPU,
-					    SECCOMP_THREAD_IO };
+					    SECCOMP_THREAD_IO, SECCOMP_THREAD_DISK };
 
 /* ---- what every kind may do ---- */
 
@@ -147,12 +147,15 @@ static const long io_calls[] = {
 	SYS_preadv, SYS_pwritev, SYS_pwrite64, SYS_fdatasync, SYS_fallocate, SYS_epoll_ctl,
 };
 static const unsigned long io_ioctls[] = { KVM_IRQ_LINE, KVM_SET_GSI_ROUTING, TCGETS, TCSETS };
+static const long disk_calls[] = { SYS_pread64, SYS_pwrite64, SYS_fdatasync, SYS_ftruncate };
+static const unsigned long disk_ioctls[] = { TCGETS, TCSETS };
 /* clang-format on */
 
 static const struct kind_calls own_calls[] = {
 	{ SECCOMP_THREAD_MAIN, main_calls, LEN(main_calls), main_ioctls, LEN(main_ioctls) },
 	{ SECCOMP_THREAD_VCPU, vcpu_calls, LEN(vcpu_calls), vcpu_ioctls, LEN(vcpu_ioctls) },
 	{ SECCOMP_THREAD_IO, io_calls, LEN(io_calls), io_ioctls, LEN(io_ioctls) },
+	{ SECCOMP_THREAD_DISK, disk_calls, LEN(disk_calls), disk_ioctls, LEN(disk_ioctls) },
 };
 
 /* Nothing can succeed on fd -1; what matters is that the call returns instead of trapping. */
@@ -316,6 +319,11 @@ static const struct {
 	{ SECCOMP_THREAD_IO, { "poll", SYS_poll, { 0 }, "7 (poll)" } },
 	{ SECCOMP_THREAD_IO, { "sendmsg", SYS_sendmsg, { -1 }, "46 (sendmsg)" } },
 	{ SECCOMP_THREAD_MAIN, { "sendmsg", SYS_sendmsg, { -1 }, "46 (sendmsg)" } },
+	{ SECCOMP_THREAD_DISK, { "io_uring_enter", SYS_io_uring_enter, { -1 },
+				 "426 (io_uring_enter)" } },
+	{ SECCOMP_THREAD_DISK, { "KVM_IRQ_LINE", SYS_ioctl, { -1, KVM_IRQ_LINE },
+				 "16 (ioctl), request 0x4008ae61" } },
+	{ SECCOMP_THREAD_DISK, { "fallocate", SYS_fallocate, { -1 }, "285 (fallocate)" } },
 	/* clang-format on */
 };
 
@@ -492,6 +500,7 @@ START_TEST(test_syscall_names)
 	ck_assert_str_eq(seccomp_thread_name(SECCOMP_THREAD_MAIN), "main");
 	ck_assert_str_eq(seccomp_thread_name(SECCOMP_THREAD_VCPU), "vCPU");
 	ck_assert_str_eq(seccomp_thread_name(SECCOMP_THREAD_IO), "I/O");
+	ck_assert_str_eq(seccomp_thread_name(SECCOMP_THREAD_DISK), "disk");
 }
 END_TEST
 

@@ -1,0 +1,492 @@
+/*
+ * The disk layer (vmm/disk.h) driven directly, with no virtqueue: probing
+ * and the sector-0 guard, the second line of request checks, back-pressure,
+ * drain, FLUSH behind zeros written in slices, and the qcow2 engine on its
+ * worker thread with qemu-img and qemu-io as the oracle.
+ */
+#include <check.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/unit/qcow2_fixture.h"
+#include "tests/unit/suites.h"
+#include "vmm/disk.h"
+#include "vmm/disk_impl.h"
+
+#define IMG (1u << 20)
+
+static uint8_t pattern(uint64_t off)
+{
+	return (uint8_t)(off * 7 + (off >> 9) * 13 + 1);
+}
+
+/* A raw image of `size` pattern bytes at DIR/NAME. */
+static void raw_image(const char *dir, const char *name, uint64_t size)
+{
+	uint8_t *buf = malloc(size);
+	char p[512];
+	int fd;
+
+	ck_assert_ptr_nonnull(buf);
+	for (uint64_t i = 0; i < size; i++)
+		buf[i] = pattern(i);
+	qf_path(p, sizeof(p), dir, name);
+	fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, buf, size, 0), (ssize_t)size);
+	close(fd);
+	free(buf);
+}
+
+static struct disk *open_disk(const char *dir, const char *name, const struct disk_options *o,
+			      unsigned int depth)
+{
+	struct disk *d;
+	char p[512];
+
+	qf_path(p, sizeof(p), dir, name);
+	ck_assert_int_eq(disk_open(&d, strdup(p), o), 0);
+	ck_assert_int_eq(disk_start(d, depth, NULL, NULL), 0);
+	return d;
+}
+
+static void close_disk(struct disk *d)
+{
+	const char *path = disk_info(d)->path;
+
+	disk_close(d);
+	free((void *)path);
+}
+
+/* Reap until `want` completions came (in `out`, in order), waiting on the completion fd. */
+static void reap_n(struct disk *d, struct disk_done *out, unsigned int want)
+{
+	unsigned int got = 0;
+
+	for (int tries = 0; got < want && tries < 20000; tries++) {
+		struct pollfd p = { .fd = disk_completion_fd(d), .events = POLLIN };
+
+		got += disk_reap(d, out + got, want - got);
+		if (got < want && poll(&p, 1, 1) > 0)
+			disk_ack(d);
+	}
+	ck_assert_uint_eq(got, want);
+}
+
+/* One request queued, submitted and waited for: its result. */
+static int run1(struct disk *d, enum disk_op op, uint64_t off, void *buf, uint64_t len)
+{
+	struct iovec v = { buf, len };
+	struct disk_req r = { .cookie = 77, .op = op, .offset = off, .len = len,
+			      .iov = buf ? &v : NULL, .niov = buf ? 1 : 0 };
+	struct disk_done done;
+
+	ck_assert_int_eq(disk_queue(d, &r), 0);
+	disk_submit(d);
+	reap_n(d, &done, 1);
+	ck_assert_uint_eq(done.cookie, 77);
+	return done.result;
+}
+
+static void read_file(const char *dir, const char *name, uint64_t off, void *buf, size_t len)
+{
+	char p[512];
+	int fd;
+
+	qf_path(p, sizeof(p), dir, name);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, buf, len, (off_t)off), (ssize_t)len);
+	close(fd);
+}
+
+/* ---- raw ---- */
+
+START_TEST(test_raw_probed_reads_and_writes)
+{
+	struct disk_options o = { .aio = _i ? DISK_AIO_SYNC : DISK_AIO_IO_URING };
+	uint8_t buf[8192], back[8192];
+	struct disk *d;
+	char dir[64];
+
+	tmpdir_create(dir, sizeof(dir), "disk");
+	raw_image(dir, "a.img", IMG);
+	d = open_disk(dir, "a.img", &o, 8);
+	ck_assert_int_eq(disk_info(d)->format, DISK_FORMAT_RAW);
+	ck_assert_uint_eq(disk_info(d)->size, IMG);
+	ck_assert_uint_eq(disk_info(d)->discard_align, 4096);
+	ck_assert_int_eq(run1(d, DISK_READ, 4096, buf, sizeof(buf)), 0);
+	for (unsigned int i = 0; i < sizeof(buf); i++)
+		ck_assert_uint_eq(buf[i], pattern(4096 + i));
+	memset(buf, 0x5c, sizeof(buf));
+	ck_assert_int_eq(run1(d, DISK_WRITE, 65536, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(run1(d, DISK_FLUSH, 0, NULL, 0), 0);
+	read_file(dir, "a.img", 65536, back, sizeof(back));
+	ck_assert_mem_eq(back, buf, sizeof(buf));
+	close_disk(d);
+	tmpdir_remove(dir);
+}
+END_TEST
+
+/* A raw image reached by probing refuses a write that would make it look like qcow2. */
+START_TEST(test_raw_probed_sector0_guard)
+{
+	struct disk_options raw = { .format = DISK_FORMAT_RAW };
+	uint8_t hdr[512] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 }, back[512], other[1024];
+	struct disk *d;
+	char dir[64];
+
+	tmpdir_create(dir, sizeof(dir), "disk");
+	raw_image(dir, "a.img", IMG);
+	d = open_disk(dir, "a.img", NULL, 8);
+	ck_assert(d->guard);
+	ck_assert_int_eq(run1(d, DISK_WRITE, 0, hdr, sizeof(hdr)), -EIO);
+	read_file(dir, "a.img", 0, back, sizeof(back));
+	for (unsigned int i = 0; i < sizeof(back); i++)
+		ck_assert_uint_eq(back[i], pattern(i)); /* untouched */
+	/* Anything else at sector 0 goes through, and whole (two sectors here). */
+	memset(other, 0x21, sizeof(other));
+	ck_assert_int_eq(run1(d, DISK_WRITE, 0, other, sizeof(other)), 0);
+	read_file(dir, "a.img", 0, other, sizeof(other));
+	for (unsigned int i = 0; i < sizeof(other); i++)
+		ck_assert_uint_eq(other[i], 0x21);
+	close_disk(d);
+	/* format=raw: the user said what the image is; the guest may write anything. */
+	d = open_disk(dir, "a.img", &raw, 8);
+	ck_assert(!d->guard);
+	ck_assert_int_eq(run1(d, DISK_WRITE, 0, hdr, sizeof(hdr)), 0);
+	close_disk(d);
+	/* And format=raw keeps it raw on the next start, qcow2 header or not. */
+	d = open_disk(dir, "a.img", &raw, 8);
+	ck_assert_int_eq(disk_info(d)->format, DISK_FORMAT_RAW);
+	ck_assert_uint_eq(disk_info(d)->size, IMG);
+	close_disk(d);
+	tmpdir_remove(dir);
+}
+END_TEST
+
+/* The second line of checks: every bad request still completes, with its error. */
+START_TEST(test_bad_requests_complete_with_errors)
+{
+	struct disk_options ro = { .readonly = true };
+	uint8_t buf[1024];
+	struct iovec two[2] = { { buf, 512 }, { buf + 512, 100 } };
+	struct disk_req r = { .op = DISK_READ, .offset = 0, .len = 1024, .iov = two, .niov = 2 };
+	struct disk_done done;
+	struct disk *d;
+	char dir[64];
+
+	tmpdir_create(dir, sizeof(dir), "disk");
+	raw_image(dir, "a.img", IMG);
+	d = open_disk(dir, "a.img", NULL, 4);
+	ck_assert_int_eq(run1(d, DISK_READ, 100, buf, 512), -EINVAL);	      /* misaligned */
+	ck_assert_int_eq(run1(d, DISK_READ, IMG - 512, buf, 1024), -EINVAL); /* past the end */
+	ck_assert_int_eq(run1(d, DISK_READ, IMG, buf, 512), -EINVAL);
+	ck_assert_int_eq(run1(d, (enum disk_op)42, 0, NULL, 0), -EOPNOTSUPP);
+	ck_assert_int_eq(disk_queue(d, &r), 0); /* iovecs that do not add up to len */
+	disk_submit(d);
+	reap_n(d, &done, 1);
+	ck_assert_int_eq(done.result, -EINVAL);
+	ck_assert_uint_eq(disk_inflight(d), 0);
+	close_disk(d);
+	d = open_disk(dir, "a.img", &ro, 4);
+	ck_assert(disk_info(d)->readonly);
+	ck_assert_int_eq(run1(d, DISK_WRITE, 0, buf, 512), -EROFS);
+	ck_assert_int_eq(run1(d, DISK_WRITE_ZEROES, 0, NULL, 512), -EROFS);
+	ck_assert_int_eq(run1(d, DISK_READ, 0, buf, 512), 0);
+	close_disk(d);
+	tmpdir_remove(dir);
+}
+END_TEST
+
+/* `depth` requests in flight, then -EAGAIN with nothing queued; drain cancels what has not started. */
+START_TEST(test_depth_and_drain)
+{
+	struct disk_options o = { .aio = DISK_AIO_SYNC };
+	uint8_t buf[3][512];
+	struct iovec v[3];
+	struct disk_done done[3];
+	struct disk *d;
+	char dir[64];
+
+	tmpdir_create(dir, sizeof(dir), "disk");
+	raw_image(dir, "a.img", IMG);
+	d = open_disk(dir, "a.img", &o, 2);
+	for (unsigned int i = 0; i < 3; i++) {
+		struct disk_req r = { .cookie = i, .op = DISK_READ, .offset = 512ull * i, .len = 512,
+				      .iov = &v[i], .niov = 1 };
+
+		v[i] = (struct iovec){ buf[i], 512 };
+		ck_assert_int_eq(disk_queue(d, &r), i < 2 ? 0 : -EAGAIN);
+	}
+	disk_submit(d);
+	ck_assert(disk_backlog(d)); /* aio=sync: the reads wait for disk_reap() */
+	ck_assert_uint_eq(disk_inflight(d), 2);
+	disk_drain(d);
+	ck_assert_uint_eq(disk_reap(d, done, 3), 2);
+	ck_assert_int_eq(done[0].result, -ECANCELED);
+	ck_assert_int_eq(done[1].result, -ECANCELED);
+	ck_assert_uint_eq(disk_inflight(d), 0);
+	ck_assert(!disk_backlog(d));
+	close_disk(d);
+	tmpdir_remove(dir);
+}
+END_TEST
+
+/*
+ * tmpfs cannot zero a range: WRITE_ZEROES goes out a slice per disk_reap(),
+ * and a FLUSH queued behind it waits for the last slice, even through
+ * io_uring, whose drain flag knows nothing of those writes.
+ */
+START_TEST(test_flush_waits_for_zeros_in_slices)
+{
+	struct disk_req z = { .cookie = 1, .op = DISK_WRITE_ZEROES, .offset = 0, .len = 8u << 20 };
+	struct disk_req f = { .cookie = 2, .op = DISK_FLUSH };
+	struct disk_done done[2];
+	unsigned int n = 0, calls = 0;
+	uint8_t back[4096];
+	struct disk *d;
+	char dir[64];
+
+	snprintf(dir, sizeof(dir), "/dev/shm/ember-disk-XXXXXX");
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "%s: skipped, no /dev/shm\n", __func__);
+		return;
+	}
+	raw_image(dir, "z.img", 8u << 20);
+	d = open_disk(dir, "z.img", NULL, 4);
+	ck_assert_int_eq(disk_queue(d, &z), 0);
+	ck_assert_int_eq(disk_queue(d, &f), 0);
+	disk_submit(d);
+	while (n < 2 && calls++ < 100000) {
+		struct pollfd p = { .fd = disk_completion_fd(d), .events = POLLIN };
+
+		n += disk_reap(d, done + n, 2 - n);
+		if (n < 2 && poll(&p, 1, 1) > 0)
+			disk_ack(d);
+	}
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_ge(calls, 8); /* a slice a turn */
+	ck_assert_uint_eq(done[0].cookie, 1);
+	ck_assert_uint_eq(done[1].cookie, 2);
+	ck_assert_int_eq(done[0].result, 0);
+	ck_assert_int_eq(done[1].result, 0);
+	read_file(dir, "z.img", (8u << 20) - 4096, back, sizeof(back));
+	for (unsigned int i = 0; i < sizeof(back); i++)
+		ck_assert_uint_eq(back[i], 0);
+	close_disk(d);
+	tmpdir_remove(dir);
+}
+END_TEST
+
+/* ---- qcow2 ---- */
+
+START_TEST(test_qcow2_probed_read_write_and_check)
+{
+	uint8_t *buf = malloc(3u << 20);
+	struct iovec v[3];
+	struct disk_req r;
+	struct disk_done done;
+	struct disk *d;
+	char dir[64];
+
+	ck_assert_ptr_nonnull(buf);
+	if (!qf_have_qemu(__func__))
+		return;
+	tmpdir_create(dir, sizeof(dir), "disk");
+	qf_sh(dir, "qemu-img create -f qcow2 q.qcow2 64M");
+	qf_sh(dir, "qemu-io -c 'write -P 0xab 0 64k' q.qcow2");
+	d = open_disk(dir, "q.qcow2", NULL, 8);
+	ck_assert_int_eq(disk_info(d)->format, DISK_FORMAT_QCOW2);
+	ck_assert_int_eq(disk_info(d)->engine, DISK_ENGINE_QCOW2);
+	ck_assert_uint_eq(disk_info(d)->size, 64u << 20);
+	ck_assert_uint_eq(disk_info(d)->discard_align, 65536);
+	ck_assert_int_eq(run1(d, DISK_READ, 0, buf, 65536 + 512), 0);
+	for (unsigned int i = 0; i < 65536; i++)
+		ck_assert_uint_eq(buf[i], 0xab);
+	ck_assert_uint_eq(buf[65536], 0);
+	/* 3 MiB in three iovecs: more than one slice of the worker's bounce buffer. */
+	memset(buf, 0xcd, 3u << 20);
+	v[0] = (struct iovec){ buf, 4096 };
+	v[1] = (struct iovec){ buf + 4096, (2u << 20) - 4096 };
+	v[2] = (struct iovec){ buf + (2u << 20), 1u << 20 };
+	r = (struct disk_req){ .cookie = 5, .op = DISK_WRITE, .offset = 1u << 20, .len = 3u << 20,
+			       .iov = v, .niov = 3 };
+	ck_assert_int_eq(disk_queue(d, &r), 0);
+	disk_submit(d);
+	reap_n(d, &done, 1);
+	ck_assert_int_eq(done.result, 0);
+	ck_assert_int_eq(run1(d, DISK_WRITE_ZEROES, 2u << 20, NULL, 65536), 0);
+	ck_assert_int_eq(run1(d, DISK_DISCARD, 3u << 20, NULL, 65536), 0);
+	ck_assert_int_eq(run1(d, DISK_FLUSH, 0, NULL, 0), 0);
+	close_disk(d);
+	qf_sh(dir, "qemu-img check q.qcow2");
+	qf_sh(dir, "qemu-io -c 'read -P 0xab 0 64k' -c 'read -P 0xcd 1M 1M' "
+		   "-c 'read -P 0 2M 64k' -c 'read -P 0xcd 2112k 960k' -c 'read -P 0 3M 64k' "
+		   "-c 'read -P 0xcd 3136k 960k' q.qcow2");
+	free(buf);
+	tmpdir_remove(dir);
+}
+END_TEST
+
+/* format=qcow2 on a file that is not one, and a qcow2 image opened as raw. */
+START_TEST(test_qcow2_format_given)
+{
+	struct disk_options q = { .format = DISK_FORMAT_QCOW2 };
+	struct disk_options raw = { .format = DISK_FORMAT_RAW };
+	uint8_t magic[4];
+	struct disk *d;
+	char dir[64], p[512];
+
+	if (!qf_have_qemu(__func__))
+		return;
+	tmpdir_create(dir, sizeof(dir), "disk");
+	raw_image(dir, "a.img", IMG);
+	qf_path(p, sizeof(p), dir, "a.img");
+	ck_assert_int_eq(disk_open(&d, p, &q), -EINVAL);
+	ck_assert_ptr_null(d);
+	qf_sh(dir, "qemu-img create -f qcow2 q.qcow2 64M");
+	d = open_disk(dir, "q.qcow2", &raw, 4);
+	ck_assert_int_eq(disk_info(d)->format, DISK_FORMAT_RAW);
+	ck_assert_int_eq(run1(d, DISK_READ, 0, p, 512), 0); /* the header's bytes, as data */
+	memcpy(magic, p, 4);
+	ck_assert_mem_eq(magic, "QFI\xfb", 4);
+	close_disk(d);
+	tmpdir_remove(dir);
+}
+END_TEST
+
+/*
+ * Malformed metadata found by a write: that write fails, and so does every
+ * later write-type request, without touching the file; reads go on.
+ */
+START_TEST(test_qcow2_malformed_metadata_stops_writes)
+{
+	uint8_t buf[4096], l1off_be[8], bad[8];
+	uint64_t l1off;
+	struct stat before, after;
+	struct disk *d;
+	char dir[64], p[512];
+	int fd;
+
+	if (!qf_have_qemu(__func__))
+		return;
+	tmpdir_create(dir, sizeof(dir), "disk");
+	qf_sh(dir, "qemu-img create -f qcow2 q.qcow2 1G");
+	qf_sh(dir, "qemu-io -c 'write -P 0x11 0 64k' q.qcow2");
+	/* L1[0] now points past the end of the file. */
+	qf_path(p, sizeof(p), dir, "q.qcow2");
+	fd = open(p, O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, l1off_be, 8, 40), 8);
+	l1off = be64toh(*(uint64_t *)l1off_be);
+	*(uint64_t *)bad = htobe64(0x8000000000000000ull | (64ull << 30));
+	ck_assert_int_eq(pwrite(fd, bad, 8, (off_t)l1off), 8);
+	close(fd);
+	d = open_disk(dir, "q.qcow2", NULL, 4);
+	memset(buf, 0x22, sizeof(buf));
+	ck_assert_int_eq(run1(d, DISK_WRITE, 65536, buf, sizeof(buf)), -EIO);
+	ck_assert(d->meta_failed);
+	ck_assert_int_eq(stat(p, &before), 0);
+	ck_assert_int_eq(run1(d, DISK_WRITE, 600u << 20, buf, sizeof(buf)), -EIO);
+	ck_assert_int_eq(run1(d, DISK_WRITE_ZEROES, 600u << 20, NULL, 65536), -EIO);
+	ck_assert_int_eq(run1(d, DISK_READ, 600u << 20, buf, sizeof(buf)), 0);
+	ck_assert_uint_eq(buf[0], 0);
+	ck_assert_int_eq(stat(p, &after), 0);
+	ck_assert_int_eq(before.st_size, after.st_size);
+	ck_assert_int_eq(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
+	close_disk(d);
+	tmpdir_remove(dir);
+}
+END_TEST
+
+/* A drain while the worker is busy: every request completes once, and nothing after. */
+START_TEST(test_qcow2_drain_with_work_queued)
+{
+	enum { N = 32 };
+	static uint8_t buf[N][65536];
+	struct iovec v[N];
+	struct disk_done done[N];
+	unsigned int ok = 0, cancelled = 0;
+	struct disk *d;
+	char dir[64];
+
+	if (!qf_have_qemu(__func__))
+		return;
+	tmpdir_create(dir, sizeof(dir), "disk");
+	qf_sh(dir, "qemu-img create -f qcow2 q.qcow2 64M");
+	d = open_disk(dir, "q.qcow2", NULL, N);
+	for (unsigned int i = 0; i < N; i++) {
+		struct disk_req r = { .cookie = i, .op = DISK_WRITE, .offset = 65536ull * i,
+				      .len = 65536, .iov = &v[i], .niov = 1 };
+
+		memset(buf[i], (int)i + 1, sizeof(buf[i]));
+		v[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
+		ck_assert_int_eq(disk_queue(d, &r), 0);
+	}
+	disk_submit(d);
+	disk_drain(d);
+	ck_assert_uint_eq(disk_reap(d, done, N), N);
+	for (unsigned int i = 0; i < N; i++) {
+		ck_assert(done[i].result == 0 || done[i].result == -ECANCELED);
+		ok += !done[i].result;
+		cancelled += done[i].result == -ECANCELED;
+	}
+	ck_assert_uint_eq(ok + cancelled, N);
+	ck_assert_uint_eq(disk_inflight(d), 0);
+	close_disk(d);
+	qf_sh(dir, "qemu-img check q.qcow2");
+	tmpdir_remove(dir);
+}
+END_TEST
+
+/* A qcow2 image that needs repair opens read-only only; a read-only qcow2 refuses writes. */
+START_TEST(test_qcow2_readonly)
+{
+	struct disk_options ro = { .readonly = true };
+	uint8_t buf[512];
+	struct disk *d;
+	char dir[64];
+
+	if (!qf_have_qemu(__func__))
+		return;
+	tmpdir_create(dir, sizeof(dir), "disk");
+	qf_sh(dir, "qemu-img create -f qcow2 q.qcow2 64M");
+	d = open_disk(dir, "q.qcow2", &ro, 4);
+	ck_assert(disk_info(d)->readonly);
+	ck_assert_int_eq(run1(d, DISK_WRITE, 0, buf, sizeof(buf)), -EROFS);
+	ck_assert_int_eq(run1(d, DISK_READ, 0, buf, sizeof(buf)), 0);
+	close_disk(d);
+	tmpdir_remove(dir);
+}
+END_TEST
+
+Suite *disk_suite(void)
+{
+	Suite *s = suite_create("disk");
+	TCase *raw = tcase_create("raw");
+	TCase *qc = tcase_create("qcow2");
+
+	tcase_add_loop_test(raw, test_raw_probed_reads_and_writes, 0, 2);
+	tcase_add_test(raw, test_raw_probed_sector0_guard);
+	tcase_add_test(raw, test_bad_requests_complete_with_errors);
+	tcase_add_test(raw, test_depth_and_drain);
+	tcase_add_test(raw, test_flush_waits_for_zeros_in_slices);
+	tcase_set_timeout(raw, 30);
+	suite_add_tcase(s, raw);
+	tcase_add_test(qc, test_qcow2_probed_read_write_and_check);
+	tcase_add_test(qc, test_qcow2_format_given);
+	tcase_add_test(qc, test_qcow2_malformed_metadata_stops_writes);
+	tcase_add_test(qc, test_qcow2_drain_with_work_queued);
+	tcase_add_test(qc, test_qcow2_readonly);
+	tcase_set_timeout(qc, 60);
+	suite_add_tcase(s, qc);
+	return s;
+}
