@@ -41,7 +41,7 @@ void bfx_image(struct bfx *f, uint64_t size)
 int bfx_try_open(struct bfx *f, bool readonly, bool sync, const char *id)
 {
 	struct blk_options o = { .path = f->path, .readonly = readonly, .id = id, .sync_io = sync,
-				 .poll_us = f->poll_us };
+				 .poll_us = f->poll_us, .disk = f->disk };
 	struct virtio_dev *v = &f->b.vdev;
 	int err;
 

@@ -52,6 +52,7 @@ struct bfx {
 	 * starts and stops it), in either mode, and not on one of its own. */
 	struct evloop *shared_loop;
 	uint64_t ram; /* set before bfx_try_open(): guest RAM (sparse), 0: BFX_RAM */
+	struct disk *disk; /* set before bfx_try_open(): the device takes this disk over */
 	uint16_t next;	   /* next free descriptor of the ring */
 	unsigned int nreq; /* header / status slots handed out */
 };

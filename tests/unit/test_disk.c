@@ -17,6 +17,7 @@
 
 #include "tests/unit/qcow2_fixture.h"
 #include "tests/unit/suites.h"
+#include "tests/unit/test_blk.h"
 #include "vmm/disk.h"
 #include "vmm/disk_impl.h"
 
@@ -468,6 +469,45 @@ START_TEST(test_qcow2_readonly)
 }
 END_TEST
 
+/* virtio-blk over a qcow2 disk: the guest's view, and the image qemu-io reads afterwards. */
+START_TEST(test_blk_over_qcow2)
+{
+	struct bfx f;
+	char dir[64];
+
+	if (!qf_have_qemu(__func__))
+		return;
+	memset(&f, 0, sizeof(f));
+	tmpdir_create(dir, sizeof(dir), "disk");
+	qf_sh(dir, "qemu-img create -f qcow2 -o cluster_size=4096 q.qcow2 8M");
+	qf_sh(dir, "qemu-io -c 'write -P 0x5a 1M 8k' q.qcow2");
+	ck_assert_int_lt(snprintf(f.path, sizeof(f.path), "%.48s/q.qcow2", dir), (int)sizeof(f.path));
+	ck_assert_int_eq(disk_open(&f.disk, f.path, NULL), 0);
+	f.uring = true; /* completions come from the worker, through the event loop */
+	ck_assert_int_eq(bfx_try_open(&f, false, false, "qcow2-disk"), 0);
+	ck_assert_uint_eq(f.b.cfg.capacity, (8u << 20) / 512);
+	ck_assert_uint_eq(f.b.cfg.discard_sector_alignment, 4096 / 512);
+	ck_assert_uint_eq(bfx_rw(&f, VIRTIO_BLK_T_IN, 2048, BFX_DATA, 8192, NULL), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(bfx_get8(&f, BFX_DATA), 0x5a);
+	ck_assert_uint_eq(bfx_get8(&f, BFX_DATA + 8191), 0x5a);
+	bfx_fill(&f, BFX_DATA, 0x77, 16384);
+	ck_assert_uint_eq(bfx_rw(&f, VIRTIO_BLK_T_OUT, 100, BFX_DATA, 16384, NULL), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(bfx_rw(&f, VIRTIO_BLK_T_IN, 100, BFX_DATA2, 16384, NULL), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(bfx_get8(&f, BFX_DATA2 + 16383), 0x77);
+	ck_assert_uint_eq(bfx_discard(&f, VIRTIO_BLK_T_WRITE_ZEROES, 2048, 16, 0), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(bfx_rw(&f, VIRTIO_BLK_T_FLUSH, 0, 0, 0, NULL), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(bfx_rw(&f, VIRTIO_BLK_T_IN, 16384, BFX_DATA, 512, NULL), VIRTIO_BLK_S_IOERR);
+	evloop_stop(&f.loop);
+	f.loop_running = false;
+	blk_close(&f.b);
+	f.opened = false;
+	qf_sh(dir, "qemu-img check q.qcow2");
+	qf_sh(dir, "qemu-io -c 'read -P 0x77 50k 16k' -c 'read -P 0 1M 8k' q.qcow2");
+	bfx_close(&f);
+	tmpdir_remove(dir);
+}
+END_TEST
+
 Suite *disk_suite(void)
 {
 	Suite *s = suite_create("disk");
@@ -486,6 +526,7 @@ Suite *disk_suite(void)
 	tcase_add_test(qc, test_qcow2_malformed_metadata_stops_writes);
 	tcase_add_test(qc, test_qcow2_drain_with_work_queued);
 	tcase_add_test(qc, test_qcow2_readonly);
+	tcase_add_test(qc, test_blk_over_qcow2);
 	tcase_set_timeout(qc, 60);
 	suite_add_tcase(s, qc);
 	return s;
