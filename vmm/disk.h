@@ -87,10 +87,10 @@
  *     owner serialises them (virtio-blk: its virtio_dev lock), so they run on
  *     the I/O thread, or on a vCPU thread for a reset (disk_drain()).
  *   raw engines run on the owner's thread: io_uring needs no thread of
- *     ours, and aio=sync makes its system calls inside disk_submit() and
- *     disk_reap(), bounded per call (DISK_TURN_SYNC_BYTES, DISK_ZERO_SLICE)
- *     as today's turn is; what is left waits for the next disk_reap(),
- *     which the completion fd asks for.
+ *     ours, and aio=sync makes its system calls inside disk_reap(), bounded
+ *     per call (DISK_TURN_SYNC_BYTES, or one DISK_ZERO_SLICE of zeros);
+ *     what is left waits for the next disk_reap(), which the completion fd
+ *     asks for (disk_backlog() says so).
  *   qcow2 runs on a worker thread of its own, one per qcow2 disk, not on
  *     the I/O thread under a budget: an allocating qcow2 write makes several
  *     fdatasync barriers, whose time no byte budget bounds (milliseconds to
