@@ -32,3 +32,4 @@ Suite *virtiofsd_suite(void);
 Suite *qcow2_suite(void);
 Suite *qcow2_hostile_suite(void);
 Suite *qcow2_write_suite(void);
+Suite *qcow2_create_suite(void);
