@@ -35,7 +35,6 @@
 #define MAX_CHAIN 16
 #define V2_HEADER 72
 #define V3_HEADER 104
-#define EXT_BACKING_FORMAT 0xe2792acau
 #define EXT_FEATURE_NAMES 0x6803f857u
 
 enum {
@@ -403,7 +402,7 @@ static int parse_extensions(const uint8_t *c, size_t clen, const struct hdr *h, 
 			    type, pos);
 			return -EINVAL;
 		}
-		if (type == EXT_BACKING_FORMAT) {
+		if (type == QCOW2_EXT_BACKING_FORMAT) {
 			if (len >= flen) {
 				say(why, whylen, "backing format name too long (%u bytes)", len);
 				return -EINVAL;
@@ -561,6 +560,16 @@ static int backing_path(int fd, const char *path, const char *name, char *out, s
 	return n < (int)olen ? 0 : -ENAMETOOLONG;
 }
 
+/*
+ * A name like /proc/self/fd/7 (an overlay made for snapshot=on names its base so) says nothing of
+ * the directory the file is in: the base's own relative backing names are resolved beside the
+ * file the descriptor is open on instead (QEMU would look in /proc/self/fd/ and fail).
+ */
+static bool names_fd(const char *name)
+{
+	return strncmp(name, "/proc/self/fd/", 14) == 0 || strncmp(name, "/dev/fd/", 8) == 0;
+}
+
 /* Open the backing file `name` of the image on `fd`, as `fmt` says or probed. */
 static int open_backing(struct qcow2 *q, const char *path, const char *name, const char *fmt,
 			struct chain *ch, char *why, size_t whylen)
@@ -620,7 +629,7 @@ static int open_backing(struct qcow2 *q, const char *path, const char *name, con
 		q->bsize = (uint64_t)st.st_size;
 		return 0;
 	}
-	err = open_at(&q->bq, bfd, false, full, false, ch, sub, sizeof(sub));
+	err = open_at(&q->bq, bfd, false, names_fd(full) ? NULL : full, false, ch, sub, sizeof(sub));
 	if (err) {
 		say(why, whylen, "backing file '%s': %s", full, sub);
 		close(bfd);

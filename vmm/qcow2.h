@@ -87,3 +87,19 @@ __attribute__((warn_unused_result)) int qcow2_discard(struct qcow2 *q, uint64_t 
  * opened writable.
  */
 __attribute__((warn_unused_result)) int qcow2_grow(struct qcow2 *q, uint64_t size);
+
+/*
+ * Turn the empty regular file on `fd` (opened for writing) into a qcow2 image
+ * of version 3 with 64 KiB clusters, a virtual disk of `size` bytes (a
+ * multiple of 512, at most 2 PiB) that holds no cluster of its own: every
+ * read goes to the backing file `backing` (1 to 1023 bytes; an absolute name
+ * such as "/proc/self/fd/7" is used as it is, a relative one is resolved
+ * beside the image), whose format `backing_fmt` ("raw" or "qcow2") is
+ * recorded so that it is never probed. Synced (fdatasync) before returning;
+ * open it with qcow2_open(). 0, -EINVAL for a bad size, name or format or a
+ * file that is not a regular one, -EEXIST when the file is not empty, other
+ * -errno from writing.
+ */
+__attribute__((warn_unused_result)) int qcow2_create_overlay(int fd, uint64_t size,
+							     const char *backing,
+							     const char *backing_fmt);

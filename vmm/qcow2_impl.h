@@ -21,6 +21,7 @@
 #define QCOW2_RT_RESERVED 0x1ffull
 #define QCOW2_MAX_L1_BYTES (32u << 20)
 #define QCOW2_MAX_RT_BYTES (8u << 20)
+#define QCOW2_EXT_BACKING_FORMAT 0xe2792acau /* header extension: "raw", "qcow2", ... */
 
 /* Header fields the engine rewrites (byte offsets). */
 #define QCOW2_HDR_SIZE 24

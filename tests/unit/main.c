@@ -9,7 +9,7 @@ static Suite *(*const suites[])(void) = {
 	msix_suite, evloop_suite, blk_suite,	 virtio_pci_suite, net_suite,
 	seccomp_suite, trace_suite, iov_suite, exec_spec_suite, cpio_suite, modules_suite,
 	vhost_user_suite, fs_suite, vconsole_suite, virtiofsd_suite,
-	qcow2_suite, qcow2_hostile_suite, qcow2_write_suite, disk_suite,
+	qcow2_suite, qcow2_hostile_suite, qcow2_write_suite, qcow2_create_suite, disk_suite,
 };
 
 int main(void)

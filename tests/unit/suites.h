@@ -33,3 +33,4 @@ Suite *qcow2_suite(void);
 Suite *qcow2_hostile_suite(void);
 Suite *qcow2_write_suite(void);
 Suite *disk_suite(void);
+Suite *qcow2_create_suite(void);
