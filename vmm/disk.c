@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -182,6 +183,57 @@ static int probe(struct disk *d)
 	return 0;
 }
 
+/*
+ * snapshot=on: the image (opened read-only and locked shared) becomes the
+ * backing file of a new qcow2 overlay that takes the guest's writes. The
+ * overlay is an unnamed file (O_TMPFILE), gone when its fd closes, even if
+ * Ember is killed; it names its base through /proc/self/fd, so the base is
+ * the very file checked and locked here, and records the base's format so
+ * that it is never probed.
+ */
+static int snapshot_overlay(struct disk *d)
+{
+	const char *dir = getenv("TMPDIR");
+	const char *fmt = d->info.format == DISK_FORMAT_QCOW2 ? "qcow2" : "raw";
+	char backing[32], why[256];
+	int fd, err;
+
+	if (!dir || !*dir)
+		dir = DISK_SNAPSHOT_DIR;
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = -errno;
+		log_err("disk image '%s': snapshot=on cannot create its overlay in %s: %s (set TMPDIR "
+			"to a directory on a file system with O_TMPFILE)", d->info.path, dir,
+			strerror(-err));
+		return err;
+	}
+	snprintf(backing, sizeof(backing), "/proc/self/fd/%d", d->fd);
+	err = qcow2_create_overlay(fd, d->info.size, backing, fmt);
+	if (!err) {
+		/* The overlay's engine opens its own view of the base (a reader, locked shared). */
+		qcow2_close(d->qc.q);
+		d->qc.q = NULL;
+		err = qcow2_open(&d->qc.q, fd, true, NULL, why, sizeof(why));
+		if (err)
+			log_err("disk image '%s': snapshot=on: the overlay does not open: %s",
+				d->info.path, why);
+	} else {
+		log_err("disk image '%s': snapshot=on cannot write its overlay in %s: %s",
+			d->info.path, dir, strerror(-err));
+	}
+	if (err) {
+		close(fd);
+		return err;
+	}
+	d->base_fd = d->fd;
+	d->fd = fd;
+	d->ops = &disk_qcow2_ops;
+	d->info.engine = DISK_ENGINE_QCOW2;
+	d->info.discard_align = qcow2_cluster_size(d->qc.q);
+	return 0;
+}
+
 int disk_open(struct disk **dp, const char *path, const struct disk_options *o)
 {
 	static const struct disk_options defaults = { .format = DISK_FORMAT_PROBE };
@@ -209,10 +261,8 @@ int disk_open(struct disk **dp, const char *path, const struct disk_options *o)
 		err = open_qcow2(d, writable);
 	else if (!err)
 		err = check_raw_size(d, size);
-	if (!err && d->opt.snapshot && !d->opt.readonly) {
-		log_err("disk image '%s': snapshot=on is not available yet", path);
-		err = -EOPNOTSUPP;
-	}
+	if (!err && d->opt.snapshot && !d->opt.readonly)
+		err = snapshot_overlay(d);
 	if (err) {
 		disk_close(d);
 		return err;

@@ -508,6 +508,76 @@ START_TEST(test_blk_over_qcow2)
 }
 END_TEST
 
+/* Whether DIR has no entry (the overlays were unnamed: nothing left behind). */
+static bool dir_empty(const char *dir)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", dir);
+	return system(cmd) == 0;
+}
+
+/*
+ * snapshot=on over a raw and over a qcow2 image: the guest's writes read
+ * back, the image is byte for byte what it was, two VMs share one base,
+ * the overlay leaves no file behind, and a base some writer holds is refused.
+ */
+START_TEST(test_snapshot_on)
+{
+	struct disk_options snap = { .snapshot = true };
+	uint8_t buf[65536];
+	struct disk *d, *e, *w;
+	char dir[64], tmp[64], p[512];
+	char *saved = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+
+	if (!qf_have_qemu(__func__))
+		return;
+	tmpdir_create(dir, sizeof(dir), "disk");
+	tmpdir_create(tmp, sizeof(tmp), "disk-tmp");
+	setenv("TMPDIR", tmp, 1);
+	raw_image(dir, "a.img", IMG);
+	qf_sh(dir, "qemu-img convert -f raw -O qcow2 a.img q.qcow2");
+	qf_sh(dir, "sha256sum a.img q.qcow2 > sums");
+	for (int k = 0; k < 2; k++) {
+		const char *name = k ? "q.qcow2" : "a.img";
+
+		d = open_disk(dir, name, &snap, 4);
+		e = open_disk(dir, name, &snap, 4); /* a second VM on the same base */
+		ck_assert_int_eq(disk_info(d)->engine, DISK_ENGINE_QCOW2);
+		ck_assert_int_eq(disk_info(d)->format, k ? DISK_FORMAT_QCOW2 : DISK_FORMAT_RAW);
+		ck_assert(!disk_info(d)->readonly);
+		ck_assert_uint_eq(disk_info(d)->size, IMG);
+		memset(buf, 0x99, sizeof(buf));
+		ck_assert_int_eq(run1(d, DISK_WRITE, 4096, buf, 8192), 0);
+		ck_assert_int_eq(run1(d, DISK_FLUSH, 0, NULL, 0), 0);
+		ck_assert_int_eq(run1(d, DISK_READ, 0, buf, sizeof(buf)), 0);
+		for (unsigned int i = 0; i < sizeof(buf); i++)
+			ck_assert_uint_eq(buf[i], i >= 4096 && i < 12288 ? 0x99 : pattern(i));
+		ck_assert_int_eq(run1(e, DISK_READ, 4096, buf, 512), 0);
+		ck_assert_uint_eq(buf[0], pattern(4096)); /* the other VM does not see it */
+		/* A writer cannot have the base meanwhile. */
+		qf_path(p, sizeof(p), dir, name);
+		ck_assert_int_eq(disk_open(&w, p, NULL), -EBUSY);
+		close_disk(d);
+		close_disk(e);
+	}
+	qf_sh(dir, "sha256sum -c --quiet sums");
+	ck_assert(dir_empty(tmp));
+	/* The other way round: a base that a writer holds is refused with snapshot=on. */
+	qf_path(p, sizeof(p), dir, "a.img");
+	ck_assert_int_eq(disk_open(&w, p, NULL), 0);
+	ck_assert_int_eq(disk_open(&d, p, &snap), -EBUSY);
+	disk_close(w);
+	if (saved)
+		setenv("TMPDIR", saved, 1);
+	else
+		unsetenv("TMPDIR");
+	free(saved);
+	tmpdir_remove(tmp);
+	tmpdir_remove(dir);
+}
+END_TEST
+
 Suite *disk_suite(void)
 {
 	Suite *s = suite_create("disk");
@@ -527,6 +597,7 @@ Suite *disk_suite(void)
 	tcase_add_test(qc, test_qcow2_drain_with_work_queued);
 	tcase_add_test(qc, test_qcow2_readonly);
 	tcase_add_test(qc, test_blk_over_qcow2);
+	tcase_add_test(qc, test_snapshot_on);
 	tcase_set_timeout(qc, 60);
 	suite_add_tcase(s, qc);
 	return s;
