@@ -11,7 +11,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 # Every case runs before Ember needs /dev/kvm, so all of them run on any
 # host, with or without it.
-plan 45
+plan 49
 
 # expect NAME STATUS PATTERN -- ARGS...: status and a one-line stderr matching PATTERN
 expect() {
@@ -72,6 +72,13 @@ G=build/guests
 expect "--disk unknown key" 2 "invalid --disk 'path=x,cache=none'" -- run --firmware x --disk path=x,cache=none
 expect "--disk missing image" 1 "cannot open disk image '$T/nope'" -- run --firmware "$G/hello.bin" --disk "path=$T/nope"
 expect "--disk empty image" 1 "'$T/empty'" -- run --firmware "$G/hello.bin" --disk "path=$T/empty"
+expect "--disk unknown format" 2 "invalid --disk 'path=x,format=vmdk'" -- run --firmware x --disk path=x,format=vmdk
+truncate -s 1M "$T/raw.img"
+expect "--disk format=qcow2 on a raw image" 1 "qcow2 image '$T/raw.img': not a qcow2 image" -- run --firmware "$G/hello.bin" --disk "path=$T/raw.img,format=qcow2"
+printf 'QFI\xfb\0\0\0\7' | dd of="$T/v7.qcow2" conv=notrunc status=none
+truncate -s 1M "$T/v7.qcow2"
+expect "--disk qcow2 of an unknown version" 1 "qcow2 image '$T/v7.qcow2'" -- run --firmware "$G/hello.bin" --disk "path=$T/v7.qcow2,format=qcow2"
+TMPDIR="$T/nope" expect "--disk snapshot=on without a usable TMPDIR" 1 "snapshot=on cannot create its overlay in $T/nope" -- run --firmware "$G/hello.bin" --disk "path=$T/raw.img,snapshot=on"
 expect "--net name too long" 2 "invalid --net 'tap=averyveryverylongname'" -- run --firmware x --net tap=averyveryverylongname
 expect "--net bad MAC" 2 "invalid --net 'tap=t0,mac=zz'" -- run --firmware x --net tap=t0,mac=zz
 expect "--net multicast MAC" 2 "invalid --net" -- run --firmware x --net tap=t0,mac=01:00:5e:00:00:01
