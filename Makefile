@@ -8,8 +8,9 @@ BUILD := build
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror \
 	  -D_GNU_SOURCE -I. -MMD -MP
 # liburing: the standard interface to io_uring, which keeps many disk requests in flight.
-# zlib: inflates the compressed clusters of qcow2 images (the format's standard compression).
-LIBS := -luring -lz
+# zlib and zstd: inflate the compressed clusters of qcow2 images (the two compression types
+# the format defines).
+LIBS := -luring -lz -lzstd
 LDFLAGS := -static -pthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "vmm/qcow2_impl.h"
 
@@ -213,6 +214,48 @@ void qcow2_compressed_span(const struct qcow2 *q, uint64_t e, uint64_t *first, u
 	*count = ((end - 1) >> q->cluster_bits) - *first + 1;
 }
 
+/* zlib: raw deflate data, as QEMU writes it. 0 or -EIO. */
+static int unzlib(struct qcow2 *q, size_t csize)
+{
+	z_stream z;
+	int ret;
+
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, -15) != Z_OK)
+		return -ENOMEM;
+	z.next_in = q->cbuf;
+	z.avail_in = (uInt)csize;
+	z.next_out = q->zbuf;
+	z.avail_out = (uInt)q->cs;
+	ret = inflate(&z, Z_FINISH);
+	inflateEnd(&z);
+	if ((ret != Z_STREAM_END && ret != Z_BUF_ERROR && ret != Z_OK) || z.avail_out)
+		return -EIO;
+	return 0;
+}
+
+/*
+ * zstd: one or more frames that fill the cluster exactly; what follows them
+ * up to the sector's end is padding. The decoder's window is capped at the
+ * largest cluster, so a frame cannot make it allocate more. 0 or -EIO.
+ */
+static int unzstd(struct qcow2 *q, size_t csize)
+{
+	ZSTD_inBuffer in = { q->cbuf, csize, 0 };
+	ZSTD_outBuffer out = { q->zbuf, q->cs, 0 };
+
+	if (ZSTD_isError(ZSTD_DCtx_reset(q->zstd, ZSTD_reset_session_only)))
+		return -EIO;
+	while (out.pos < out.size) {
+		size_t before_in = in.pos, before_out = out.pos;
+		size_t ret = ZSTD_decompressStream(q->zstd, &out, &in);
+
+		if (ZSTD_isError(ret) || (in.pos == before_in && out.pos == before_out))
+			return -EIO; /* corrupt, or the input ran out short of a cluster */
+	}
+	return 0;
+}
+
 /* Inflate the compressed cluster `e` into q->zbuf (kept for the next read of it). */
 static int inflate_cluster(struct qcow2 *q, uint64_t e)
 {
@@ -220,8 +263,7 @@ static int inflate_cluster(struct qcow2 *q, uint64_t e)
 	uint64_t off = e & ((1ull << x) - 1);
 	uint64_t sectors = ((e >> x) & ((1ull << (q->cluster_bits - 8)) - 1)) + 1;
 	uint64_t csize = sectors * 512 - (off & 511);
-	z_stream z;
-	int ret, err;
+	int err;
 
 	if (q->zbuf_valid && q->zbuf_entry == e)
 		return 0;
@@ -234,19 +276,10 @@ static int inflate_cluster(struct qcow2 *q, uint64_t e)
 	if (err)
 		return err;
 	err = qcow2_pread(q->fd, q->cbuf, csize, off);
+	if (!err)
+		err = q->zstd ? unzstd(q, csize) : unzlib(q, csize);
 	if (err)
 		return err;
-	memset(&z, 0, sizeof(z));
-	if (inflateInit2(&z, -15) != Z_OK)
-		return -ENOMEM;
-	z.next_in = q->cbuf;
-	z.avail_in = (uInt)csize;
-	z.next_out = q->zbuf;
-	z.avail_out = (uInt)q->cs;
-	ret = inflate(&z, Z_FINISH);
-	inflateEnd(&z);
-	if ((ret != Z_STREAM_END && ret != Z_BUF_ERROR && ret != Z_OK) || z.avail_out)
-		return -EIO;
 	q->zbuf_entry = e;
 	q->zbuf_valid = true;
 	return 0;
@@ -507,9 +540,10 @@ static int check_features(const struct hdr *h, const uint8_t *c, size_t clen, bo
 		say(why, whylen, "extended L2 entries (subclusters) are not supported");
 		return -EOPNOTSUPP;
 	}
-	if ((h->incompat & INCOMPAT_COMPRESSION) || h->compression) {
-		say(why, whylen, "compression type %u is not supported (zlib only); recompress "
-				 "with qemu-img convert -c -o compression_type=zlib", h->compression);
+	/* The type is 0 (zlib) unless the incompatible bit says otherwise, and then 1 (zstd). */
+	if (!!(h->incompat & INCOMPAT_COMPRESSION) != (h->compression != 0) || h->compression > 1) {
+		say(why, whylen, "compression type %u is not supported (zlib and zstd are)",
+		    h->compression);
 		return -EOPNOTSUPP;
 	}
 	if (writable && (h->incompat & INCOMPAT_DIRTY)) {
@@ -687,6 +721,12 @@ static int setup(struct qcow2 *q, const struct hdr *h, char *why, size_t whylen)
 	q->rt_entries = (uint64_t)h->rt_clusters * q->cs / 8;
 	q->free_lo = (q->file_size + q->cs - 1) >> q->cluster_bits;
 	err = alloc_buffers(q);
+	if (!err && h->compression == 1) {
+		/* A cluster is at most 2 MiB: no frame needs a longer window. */
+		q->zstd = ZSTD_createDCtx();
+		if (!q->zstd || ZSTD_isError(ZSTD_DCtx_setParameter(q->zstd, ZSTD_d_windowLogMax, 21)))
+			err = -ENOMEM;
+	}
 	if (!err)
 		err = load_tables(q);
 	if (err)
@@ -816,6 +856,7 @@ void qcow2_close(struct qcow2 *q)
 	free(q->rb);
 	free(q->zbuf);
 	free(q->cbuf);
+	ZSTD_freeDCtx(q->zstd);
 	free(q->tmp);
 	free(q->zeros);
 	free(q);

@@ -58,6 +58,7 @@ struct qcow2 {
 	uint64_t zbuf_entry;
 	bool zbuf_valid;
 	uint8_t *cbuf; /* compressed bytes: up to two clusters */
+	struct ZSTD_DCtx_s *zstd; /* compression type 1 (zstd) only; NULL with zlib */
 	uint8_t *tmp;  /* one cluster for copy-on-write and new refcount blocks */
 	uint8_t *zeros; /* one cluster of zeros */
 

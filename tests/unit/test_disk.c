@@ -581,6 +581,36 @@ START_TEST(test_snapshot_on)
 }
 END_TEST
 
+/* Compressed clusters of both types read back as the raw image they came from; a write beside. */
+START_TEST(test_qcow2_compressed_zlib_and_zstd)
+{
+	static const char *const types[] = { "zlib", "zstd" };
+	uint8_t *buf = malloc(IMG);
+	struct disk *d;
+	char dir[64];
+
+	ck_assert_ptr_nonnull(buf);
+	if (!qf_have_qemu(__func__))
+		return;
+	tmpdir_create(dir, sizeof(dir), "disk");
+	raw_image(dir, "a.img", IMG);
+	qf_sh(dir, "qemu-img convert -c -f raw -O qcow2 -o compression_type=%s,cluster_size=16k "
+		   "a.img c.qcow2", types[_i]);
+	d = open_disk(dir, "c.qcow2", NULL, 4);
+	ck_assert_int_eq(run1(d, DISK_READ, 0, buf, IMG), 0);
+	for (uint64_t i = 0; i < IMG; i++)
+		ck_assert_uint_eq(buf[i], pattern(i));
+	memset(buf, 0x3c, 4096);
+	ck_assert_int_eq(run1(d, DISK_WRITE, 20480, buf, 4096), 0); /* inside a compressed cluster */
+	ck_assert_int_eq(run1(d, DISK_FLUSH, 0, NULL, 0), 0);
+	close_disk(d);
+	qf_sh(dir, "qemu-img check c.qcow2");
+	qf_sh(dir, "qemu-io -c 'read -P 0x3c 20k 4k' c.qcow2");
+	free(buf);
+	tmpdir_remove(dir);
+}
+END_TEST
+
 #define CRASH_REGION 12288 /* bytes per numbered write: three 4 KiB clusters */
 
 /* Child: through the disk's worker, write region i with pattern i, flush, report i; until killed. */
@@ -665,6 +695,7 @@ Suite *disk_suite(void)
 	tcase_add_test(qc, test_blk_over_qcow2);
 	tcase_add_test(qc, test_snapshot_on);
 	tcase_add_test(qc, test_qcow2_crash_consistency);
+	tcase_add_loop_test(qc, test_qcow2_compressed_zlib_and_zstd, 0, 2);
 	tcase_set_timeout(qc, 60);
 	suite_add_tcase(s, qc);
 	return s;
