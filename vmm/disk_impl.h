@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 
 struct qcow2;
@@ -87,6 +88,7 @@ struct disk_qcow2 {
 	int (*thread_init)(void *ctx);
 	void *init_ctx;
 	uint8_t *bounce; /* DISK_QCOW2_SLICE bytes, the worker's */
+	struct iovec part[DISK_MAX_IOV]; /* the worker's: one slice of a request's iovecs */
 	/* Kept by submit until the doorbell: the batch not handed over yet. */
 	int batch_head, batch_tail;
 };

@@ -29,7 +29,7 @@ static bool cancelled(struct disk *d)
 	return __atomic_load_n(&d->qc.cancel, __ATOMIC_RELAXED);
 }
 
-/* READ and WRITE through the bounce buffer, a slice at a time. */
+/* READ straight into the buffers, WRITE through the bounce buffer, a slice at a time. */
 static int run_rw(struct disk *d, const struct disk_req *r)
 {
 	struct disk_qcow2 *c = &d->qc;
@@ -42,9 +42,10 @@ static int run_rw(struct disk *d, const struct disk_req *r)
 		if (pos && cancelled(d))
 			return -ECANCELED;
 		if (r->op == DISK_READ) {
-			err = qcow2_read(c->q, r->offset + pos, c->bounce, n);
-			if (!err)
-				iov_copy(r->iov, r->niov, pos, c->bounce, n, true);
+			unsigned int k;
+
+			iov_slice(r->iov, r->niov, pos, n, c->part, DISK_MAX_IOV, &k);
+			err = qcow2_readv(c->q, r->offset + pos, c->part, k, n);
 		} else {
 			/* A copy: the guest cannot change the bytes while the engine uses them. */
 			iov_copy(r->iov, r->niov, pos, c->bounce, n, false);

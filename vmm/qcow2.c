@@ -27,10 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 
+#include "vmm/iov.h"
 #include "vmm/qcow2_impl.h"
 
 #define MAX_CHAIN 16
@@ -336,6 +338,85 @@ int qcow2_read(struct qcow2 *q, uint64_t offset, void *buf, size_t len)
 		len -= n;
 	}
 	return 0;
+}
+
+/*
+ * The host offset of the data of cluster entry `e` when it is a plain
+ * allocated cluster inside the file (not compressed, not zero, not in the
+ * backing file, not malformed), else 0: qcow2_read_entry() handles those.
+ */
+static uint64_t plain_cluster(const struct qcow2 *q, uint64_t e)
+{
+	uint64_t off = e & QCOW2_OFFSET_MASK;
+
+	if ((e & (QCOW2_COMPRESSED | QCOW2_L2_RESERVED | QCOW2_ZERO)) || !off ||
+	    qcow2_check_host(q, off, q->cs, true))
+		return 0;
+	return off;
+}
+
+#define READV_RUN (4u << 20) /* longest run of clusters read with one preadv */
+
+/* preadv() all of bytes [pos, pos + len) of the list from the image at `host`. */
+static int preadv_all(int fd, const struct iovec *iov, unsigned int niov, uint64_t pos,
+		      uint64_t len, uint64_t host)
+{
+	struct iovec part[QCOW2_MAX_IOV];
+	unsigned int n;
+
+	while (len) {
+		ssize_t got;
+
+		iov_slice(iov, niov, pos, len, part, QCOW2_MAX_IOV, &n);
+		got = preadv(fd, part, (int)n, (off_t)host);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return got < 0 ? -errno : -EIO;
+		pos += (uint64_t)got;
+		host += (uint64_t)got;
+		len -= (uint64_t)got;
+	}
+	return 0;
+}
+
+int qcow2_readv(struct qcow2 *q, uint64_t offset, const struct iovec *iov, unsigned int niov,
+		uint64_t len)
+{
+	uint64_t end, pos = 0;
+	int err = 0;
+
+	if (__builtin_add_overflow(offset, len, &end) || end > q->size || niov > QCOW2_MAX_IOV)
+		return -EINVAL;
+	while (!err && pos < len) {
+		uint64_t v = offset + pos, in = v & (q->cs - 1), n = q->cs - in, e, host;
+
+		if (n > len - pos)
+			n = len - pos;
+		err = qcow2_lookup(q, v, &e);
+		if (err)
+			break;
+		host = plain_cluster(q, e);
+		if (!host) {
+			err = qcow2_read_entry(q, e, v, q->tmp, n);
+			if (!err)
+				iov_copy(iov, niov, pos, q->tmp, n, true);
+			pos += n;
+			continue;
+		}
+		host += in;
+		/* Clusters that follow on the host too go in the same preadv. */
+		while (pos + n < len && n < READV_RUN) {
+			uint64_t m = len - pos - n < q->cs ? len - pos - n : q->cs, e2;
+
+			if (qcow2_lookup(q, v + n, &e2) || plain_cluster(q, e2) != host + n)
+				break;
+			n += m;
+		}
+		err = preadv_all(q->fd, iov, niov, pos, n, host);
+		pos += n;
+	}
+	return err;
 }
 
 uint64_t qcow2_virtual_size(const struct qcow2 *q)

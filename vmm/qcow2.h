@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 struct qcow2;
 
@@ -51,6 +52,17 @@ uint32_t qcow2_cluster_size(const struct qcow2 *q);
  */
 __attribute__((warn_unused_result)) int qcow2_read(struct qcow2 *q, uint64_t offset, void *buf,
 						   size_t len);
+
+#define QCOW2_MAX_IOV 1024 /* iovecs in one qcow2_readv() (UIO_MAXIOV) */
+
+/*
+ * qcow2_read() into an iovec list of `len` bytes (at most QCOW2_MAX_IOV
+ * entries), reading allocated clusters straight into it: clusters that
+ * follow one another in the file go in one preadv(), with no copy.
+ */
+__attribute__((warn_unused_result)) int qcow2_readv(struct qcow2 *q, uint64_t offset,
+						    const struct iovec *iov, unsigned int niov,
+						    uint64_t len);
 
 /*
  * Write `len` bytes at `offset`: clusters are allocated (copied on write from

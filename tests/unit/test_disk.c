@@ -611,6 +611,56 @@ START_TEST(test_qcow2_compressed_zlib_and_zstd)
 }
 END_TEST
 
+/*
+ * qcow2_readv() against qcow2_read() over an image of 4 KiB clusters written
+ * in a scattered order (runs that follow on the host and runs that do not),
+ * with zero, compressed-free and unallocated clusters, into many iovecs.
+ */
+START_TEST(test_qcow2_readv_matches_read)
+{
+	enum { LEN = 1u << 20 };
+	uint8_t *a = malloc(LEN), *b = malloc(LEN);
+	struct iovec v[300];
+	struct qcow2 *q;
+	char dir[64], why[256];
+	unsigned int n = 0;
+	uint64_t pos = 0;
+	int fd;
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	if (!qf_have_qemu(__func__))
+		return;
+	tmpdir_create(dir, sizeof(dir), "disk");
+	qf_sh(dir, "qemu-img create -f qcow2 -o cluster_size=4k r.qcow2 2M");
+	qf_sh(dir, "qemu-io -c 'write -P 1 512k 64k' -c 'write -P 2 0 16k' -c 'write -P 3 100k 8k' "
+		   "-c 'write -P 4 20k 40k' -c 'write -z 24k 8k' -c 'write -P 5 300k 4k' "
+		   "-c 'write -P 6 4k 4k' r.qcow2");
+	ck_assert_int_eq(qf_open(dir, "r.qcow2", false, &q, &fd, why, sizeof(why)), 0);
+	while (pos < LEN) { /* iovecs of 512 bytes to 7.5 KiB */
+		uint64_t len = 512u * (1 + n % 15);
+
+		if (len > LEN - pos || n == 299)
+			len = LEN - pos;
+		v[n++] = (struct iovec){ b + pos, len };
+		pos += len;
+	}
+	for (uint64_t off = 0; off < (2u << 20) - LEN + 1; off += 3584) {
+		memset(b, 0xee, LEN);
+		ck_assert_int_eq(qcow2_read(q, off, a, LEN), 0);
+		ck_assert_int_eq(qcow2_readv(q, off, v, n, LEN), 0);
+		ck_assert_mem_eq(a, b, LEN);
+		if (off > 64 * 3584)
+			off += 100000;
+	}
+	ck_assert_int_eq(qcow2_readv(q, (2u << 20) - 512, v, 1, 1024), -EINVAL);
+	qf_close(q, fd);
+	free(a);
+	free(b);
+	tmpdir_remove(dir);
+}
+END_TEST
+
 #define CRASH_REGION 12288 /* bytes per numbered write: three 4 KiB clusters */
 
 /* Child: through the disk's worker, write region i with pattern i, flush, report i; until killed. */
@@ -696,6 +746,7 @@ Suite *disk_suite(void)
 	tcase_add_test(qc, test_snapshot_on);
 	tcase_add_test(qc, test_qcow2_crash_consistency);
 	tcase_add_loop_test(qc, test_qcow2_compressed_zlib_and_zstd, 0, 2);
+	tcase_add_test(qc, test_qcow2_readv_matches_read);
 	tcase_set_timeout(qc, 60);
 	suite_add_tcase(s, qc);
 	return s;

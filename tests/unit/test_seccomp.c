@@ -147,7 +147,8 @@ static const long io_calls[] = {
 	SYS_preadv, SYS_pwritev, SYS_pwrite64, SYS_fdatasync, SYS_fallocate, SYS_epoll_ctl,
 };
 static const unsigned long io_ioctls[] = { KVM_IRQ_LINE, KVM_SET_GSI_ROUTING, TCGETS, TCSETS };
-static const long disk_calls[] = { SYS_pread64, SYS_pwrite64, SYS_fdatasync, SYS_ftruncate };
+static const long disk_calls[] = { SYS_pread64, SYS_preadv, SYS_pwrite64, SYS_fdatasync,
+				   SYS_ftruncate };
 static const unsigned long disk_ioctls[] = { TCGETS, TCSETS };
 /* clang-format on */
 
