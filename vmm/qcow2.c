@@ -926,6 +926,9 @@ void qcow2_close(struct qcow2 *q)
 {
 	if (!q)
 		return;
+	if (q->resv_n && qcow2_release_reserved(q)) {
+		/* Not fatal: the clusters stay leaked, which qemu-img check -r leaks reclaims. */
+	}
 	qcow2_close(q->bq);
 	if (q->bfd >= 0)
 		close(q->bfd);

@@ -36,6 +36,14 @@ __attribute__((warn_unused_result)) int qcow2_open(struct qcow2 **q, int fd, boo
 						   const struct qcow2_open_opts *o, char *why,
 						   size_t whylen);
 
+/*
+ * Give back the clusters the engine reserved for allocating writes and did
+ * not use (their refcounts back to 0, synced), so that a clean close leaves
+ * no leaked cluster. qcow2_close() does it too; call it first where the
+ * closing thread may not write the image (a seccomp policy). 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int qcow2_release_reserved(struct qcow2 *q);
+
 /* Close the engine and its backing chain; `fd` stays open (the caller's). NULL is fine. */
 void qcow2_close(struct qcow2 *q);
 

@@ -12,6 +12,7 @@
 
 
 #define QCOW2_MAGIC 0x514649fbu
+#define QCOW2_RESERVE_MAX 64 /* clusters reserved at once, at most */
 #define QCOW2_OFFSET_MASK 0x00fffffffffffe00ull /* host offset in L1 and L2 entries */
 #define QCOW2_COPIED (1ull << 63)		/* refcount is exactly 1: write in place */
 #define QCOW2_COMPRESSED (1ull << 62)
@@ -49,6 +50,10 @@ struct qcow2 {
 	uint64_t *rt;	  /* host byte order; loaded for writable opens only */
 	uint64_t free_lo; /* lowest cluster index that may have refcount 0 */
 	bool unsynced;	  /* metadata written since the last fdatasync */
+	/* Data clusters whose refcount (1) is already raised and synced, not used yet:
+	 * an allocating write takes one with no barrier of its own (qcow2_write.c). */
+	uint64_t resv[QCOW2_RESERVE_MAX];
+	unsigned int resv_n;
 
 	uint64_t *l2;	 /* one cached L2 table, entries big-endian as on disk */
 	uint64_t l2_off; /* 0: none cached */

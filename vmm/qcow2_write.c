@@ -285,6 +285,56 @@ out:
 	return err;
 }
 
+/*
+ * A data cluster for an allocating write: one of the reserved ones, whose
+ * refcounts went to the file and were synced together, so the write needs
+ * no barrier between refcount and L2 entry of its own. A crash leaks the
+ * reserved clusters not used yet (qemu-img check -r leaks reclaims them); a
+ * clean close gives them back (qcow2_release_reserved()).
+ */
+static int take_cluster(struct qcow2 *q, uint64_t *off)
+{
+	unsigned int want = (unsigned int)((8u << 20) >> q->cluster_bits);
+	int err = 0;
+
+	if (want > QCOW2_RESERVE_MAX)
+		want = QCOW2_RESERVE_MAX;
+	if (want < 4)
+		want = 4;
+	if (!q->resv_n) {
+		/* Taken from the end of the list: reserve in reverse so clusters go out in file order. */
+		uint64_t got[QCOW2_RESERVE_MAX];
+		unsigned int n = 0;
+
+		while (!err && n < want)
+			err = alloc_cluster(q, &got[n++]);
+		if (err)
+			n--;
+		for (unsigned int i = 0; i < n; i++)
+			q->resv[i] = got[n - 1 - i];
+		q->resv_n = n;
+		if (!err || n)
+			err = barrier(q);
+		if (err)
+			return err;
+	}
+	*off = q->resv[--q->resv_n];
+	return 0;
+}
+
+int qcow2_release_reserved(struct qcow2 *q)
+{
+	int err = 0;
+
+	if (!q->writable)
+		return 0;
+	while (!err && q->resv_n)
+		err = rc_add(q, q->resv[--q->resv_n] >> q->cluster_bits, -1);
+	if (!err)
+		err = barrier(q);
+	return err;
+}
+
 /* Drop the references an L2 entry held (after the entry itself is gone and synced). */
 static int free_entry(struct qcow2 *q, uint64_t e)
 {
@@ -351,7 +401,7 @@ static int write_batch(struct qcow2 *q, uint64_t vpos, const uint8_t *buf, size_
 {
 	uint64_t old[BATCH], new[BATCH], first = (vpos >> q->cluster_bits) & ((1ull << q->l2_bits) - 1);
 	size_t k = (size_t)((((vpos & (q->cs - 1)) + len - 1) >> q->cluster_bits) + 1), done = 0;
-	bool any = false;
+	bool any = false, frees = false;
 	int err;
 
 	err = ensure_l2(q, vpos >> (q->cluster_bits + q->l2_bits));
@@ -359,12 +409,11 @@ static int write_batch(struct qcow2 *q, uint64_t vpos, const uint8_t *buf, size_
 		old[i] = be64toh(q->l2[first + i]);
 		new[i] = 0;
 		if (!in_place(old[i])) {
-			err = alloc_cluster(q, &new[i]);
+			err = take_cluster(q, &new[i]);
 			any = true;
+			frees |= (old[i] & (QCOW2_COMPRESSED | QCOW2_OFFSET_MASK)) != 0;
 		}
 	}
-	if (!err)
-		err = barrier(q);
 	for (size_t i = 0; !err && i < k; i++) {
 		uint64_t v = vpos + done, in = v & (q->cs - 1), host;
 		size_t n = (size_t)(q->cs - in < len - done ? q->cs - in : len - done);
@@ -394,8 +443,10 @@ static int write_batch(struct qcow2 *q, uint64_t vpos, const uint8_t *buf, size_
 			q->l2[first + i] = htobe64(new[i] | QCOW2_COPIED);
 	q->unsynced = true;
 	err = qcow2_pwrite(q->fd, q->l2 + first, k * 8, q->l2_off + first * 8);
-	if (!err)
-		err = barrier(q);
+	if (err || !frees)
+		return err; /* the next barrier (a reservation, a FLUSH) takes the entries along */
+	/* The old clusters lose a reference only once no entry points at them on disk. */
+	err = barrier(q);
 	for (size_t i = 0; !err && i < k; i++)
 		if (new[i])
 			err = free_entry(q, old[i]);
