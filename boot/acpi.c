@@ -225,7 +225,11 @@ static void pci_prt(struct aml *extra)
 	aml_named(extra, "_PRT", &pkg);
 }
 
-/* Device(name) { _HID, _UID 0, _CRS, and `extra` (more Name() objects) } */
+/*
+ * Device(name) { _HID, _UID 0, _CRS (if any), and `extra` (more objects) }.
+ * A _HID of the EISA form (three letters, four hex digits) is encoded as
+ * one; any other ("ACPI0013") as a string.
+ */
 static void add_device(struct aml *scope, const char *name, const char *hid,
 		       const struct aml *crs, const struct aml *extra)
 {
@@ -235,20 +239,55 @@ static void add_device(struct aml *scope, const char *name, const char *hid,
 	aml_init(&dev);
 	aml_name(&dev, name);
 	aml_init(&obj);
-	aml_eisaid(&obj, hid);
+	if (strlen(hid) == 7)
+		aml_eisaid(&obj, hid);
+	else
+		aml_string(&obj, hid);
 	aml_named(&dev, "_HID", &obj);
 	aml_init(&obj);
 	aml_int(&obj, 0);
 	aml_named(&dev, "_UID", &obj);
-	aml_named(&dev, "_CRS", crs);
+	if (crs)
+		aml_named(&dev, "_CRS", crs);
 	if (extra)
 		aml_bytes(&dev, extra->buf, extra->len);
 	aml_pkg(scope, device_op, sizeof(device_op), &dev);
 }
 
 /*
- * The DSDT: \_S5 for power-off, and under \_SB the PCI root bridge and
- * COM1. A hardware-reduced platform has no legacy PIC setup in Linux, so
+ * The power button of a hardware-reduced platform: a Generic Event Device
+ * (ACPI0013) whose interrupt (IRQ_GED, edge) runs its _EVT method, which
+ * notifies the button device (PNP0C0C) with 0x80, "pressed". Linux's GED
+ * driver is built in; its button driver turns the notification into a
+ * KEY_POWER input event (what a guest does with it is the guest's policy).
+ */
+static void add_power_button(struct aml *sb)
+{
+	const uint8_t irq[] = {
+		0x89, 6, 0, /* Extended Interrupt, 6 bytes */
+		0x03,	    /* consumer, edge, active high, exclusive */
+		1,	    /* one interrupt */
+		IRQ_GED, 0, 0, 0,
+	};
+	struct aml crs, evt, body;
+
+	add_device(sb, "PWRB", "PNP0C0C", NULL, NULL);
+	resource_buffer(&crs, irq, sizeof(irq));
+	/* Method(_EVT, 1) { Notify(\_SB.PWRB, 0x80) } */
+	aml_init(&body);
+	aml_name(&body, "_EVT");
+	aml_byte(&body, 1); /* one argument, not serialized */
+	aml_bytes(&body, (const uint8_t[]){ 0x86, '\\', 0x2e, '_', 'S', 'B', '_', 'P', 'W', 'R', 'B',
+					     0x0a, 0x80 },
+		  13);
+	aml_init(&evt);
+	aml_pkg(&evt, (const uint8_t[]){ AML_METHOD_OP }, 1, &body);
+	add_device(sb, "GED0", "ACPI0013", &crs, &evt);
+}
+
+/*
+ * The DSDT: \_S5 for power-off, and under \_SB the PCI root bridge,
+ * COM1 and the power button. A hardware-reduced platform has no legacy PIC setup in Linux, so
  * the UART's IRQ must be described here for the kernel to wire it up.
  */
 static int build_dsdt_aml(struct aml *out)
@@ -277,6 +316,7 @@ static int build_dsdt_aml(struct aml *out)
 	add_device(&sb, "PCI0", "PNP0A03", &crs, &extra);
 	com1_crs(&crs);
 	add_device(&sb, "COM1", "PNP0501", &crs, NULL);
+	add_power_button(&sb);
 	aml_pkg(out, (const uint8_t[]){ AML_SCOPE_OP }, 1, &sb);
 	return aml_ok(out) ? 0 : -ENOSPC;
 }

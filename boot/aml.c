@@ -105,3 +105,9 @@ void aml_pkg(struct aml *a, const uint8_t *op, size_t oplen, const struct aml *b
 	if (body->overflow)
 		a->overflow = true;
 }
+
+void aml_string(struct aml *a, const char *s)
+{
+	aml_byte(a, 0x0d); /* StringPrefix */
+	aml_bytes(a, s, strlen(s) + 1);
+}

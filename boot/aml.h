@@ -24,6 +24,8 @@ void aml_byte(struct aml *a, uint8_t b);
 void aml_name(struct aml *a, const char *name);
 /* Integer constant in its shortest encoding. */
 void aml_int(struct aml *a, uint64_t v);
+/* String constant (ASCII, NUL-terminated in AML). */
+void aml_string(struct aml *a, const char *s);
 /* EISA ID such as "PNP0A03" as a DWord constant. */
 void aml_eisaid(struct aml *a, const char *id);
 /* Name(name, <the bytes of obj>) */
@@ -35,3 +37,4 @@ void aml_pkg(struct aml *a, const uint8_t *op, size_t oplen, const struct aml *b
 #define AML_BUFFER_OP 0x11
 #define AML_PACKAGE_OP 0x12
 #define AML_NAME_OP 0x08
+#define AML_METHOD_OP 0x14

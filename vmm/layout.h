@@ -56,6 +56,8 @@
 #define LAYOUT_PCI_IO_SIZE 0x1000ULL
 
 #define IRQ_COM1 4
+/* The ACPI Generic Event Device's interrupt (edge, active high): the power button. */
+#define IRQ_GED 5
 
 /* PCI INTx: pin (0 = INTA) of device `slot` on I/O APIC pins 16-23, as the DSDT's _PRT says. */
 #define LAYOUT_PCI_INTX_GSI(slot, pin) (16 + ((slot) + (pin)) % 8)

@@ -639,3 +639,12 @@ void vm_destroy(struct vm *vm)
 	close_fd(&vm->stop_fd);
 	close_fd(&vm->rx_space_fd);
 }
+
+int vm_power_button(struct vm *vm)
+{
+	struct irq_line l = { .vm_fd = vm->vm_fd, .gsi = IRQ_GED };
+	int err = irq_set(&l, 1);
+
+	/* An edge: the Generic Event Device's interrupt is edge-triggered (boot/acpi.c). */
+	return err ? err : irq_set(&l, 0);
+}

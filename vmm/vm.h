@@ -144,6 +144,14 @@ void vm_trace_report(const struct vm *vm);
 void vm_request_stop(struct vm *vm, int status, const char *reason);
 
 /*
+ * Press the ACPI power button: the Generic Event Device's interrupt, whose
+ * _EVT notifies the button device (boot/acpi.c). The guest decides what to
+ * do (Linux reports KEY_POWER; an init or acpid usually powers off).
+ * Returns 0 or -errno. Any thread.
+ */
+__attribute__((warn_unused_result)) int vm_power_button(struct vm *vm);
+
+/*
  * Start the I/O thread and every vCPU thread; with vm->seccomp, each
  * installs its filter before it serves anything.
  */

@@ -206,6 +206,36 @@ START_TEST(test_dsdt_valid_with_s5_and_pci0)
 }
 END_TEST
 
+/*
+ * The power button: PWRB (PNP0C0C) and a Generic Event Device (the string
+ * "ACPI0013") whose _CRS is an edge, active-high Extended Interrupt on
+ * IRQ_GED and whose _EVT(1) notifies \_SB.PWRB with 0x80. (iasl -d reads it
+ * back as such; these bytes pin the encodings down.)
+ */
+START_TEST(test_dsdt_power_button)
+{
+	static const uint8_t irq[] = { 0x89, 6, 0, 0x03, 1, IRQ_GED, 0, 0, 0, 0x79, 0 };
+	static const uint8_t evt[] = { '_', 'E', 'V', 'T', 1, 0x86, '\\', 0x2e, '_', 'S', 'B', '_',
+				       'P', 'W', 'R', 'B', 0x0a, 0x80 };
+	const uint8_t *fadt, *dsdt, *m_evt;
+	uint32_t len, dlen;
+	struct gm m;
+
+	fadt = xsdt_entry(&m, build(&m, 1), "FACP", &len);
+	dsdt = table(&m, u64_at(fadt + 140), "DSDT", &dlen);
+	ck_assert_ptr_nonnull(memmem(dsdt, dlen, "PWRB", 4));
+	ck_assert_ptr_nonnull(memmem(dsdt, dlen, "\x0c\x41\xd0\x0c\x0c", 5)); /* PNP0C0C */
+	ck_assert_ptr_nonnull(memmem(dsdt, dlen, "GED0", 4));
+	ck_assert_ptr_nonnull(memmem(dsdt, dlen, "\x0d" "ACPI0013", 10)); /* with its NUL */
+	ck_assert_ptr_nonnull(memmem(dsdt, dlen, irq, sizeof(irq)));
+	m_evt = memmem(dsdt, dlen, evt, sizeof(evt));
+	ck_assert_ptr_nonnull(m_evt);
+	ck_assert_uint_eq(m_evt[-2], AML_METHOD_OP); /* Method, one-byte PkgLength */
+	ck_assert_uint_eq(m_evt[-1], 1 + sizeof(evt));
+	gm_destroy(&m);
+}
+END_TEST
+
 START_TEST(test_build_fails_without_ram_for_tables)
 {
 	uint64_t rsdp = 0;
@@ -373,6 +403,7 @@ Suite *acpi_suite(void)
 	tcase_add_loop_test(tables_tc, test_madt_one_enabled_lapic_per_cpu, 0, n);
 	tcase_add_loop_test(tables_tc, test_fadt_hw_reduced_with_power_registers, 0, n);
 	tcase_add_loop_test(tables_tc, test_dsdt_valid_with_s5_and_pci0, 0, n);
+	tcase_add_test(tables_tc, test_dsdt_power_button);
 	tcase_add_test(tables_tc, test_build_fails_without_ram_for_tables);
 	suite_add_tcase(s, tables_tc);
 
