@@ -290,9 +290,10 @@ out:
  * refcounts went to the file and were synced together, so the write needs
  * no barrier between refcount and L2 entry of its own. A crash leaks the
  * reserved clusters not used yet (qemu-img check -r leaks reclaims them); a
- * clean close gives them back (qcow2_release_reserved()).
+ * clean close gives them back (qcow2_release_reserved()). *fresh: the
+ * cluster lies past what the file held, so it reads as zeros already.
  */
-static int take_cluster(struct qcow2 *q, uint64_t *off)
+static int take_cluster(struct qcow2 *q, uint64_t *off, bool *fresh)
 {
 	unsigned int want = (unsigned int)((8u << 20) >> q->cluster_bits);
 	int err = 0;
@@ -306,8 +307,14 @@ static int take_cluster(struct qcow2 *q, uint64_t *off)
 		uint64_t got[QCOW2_RESERVE_MAX];
 		unsigned int n = 0;
 
-		while (!err && n < want)
-			err = alloc_cluster(q, &got[n++]);
+		while (!err && n < want) {
+			uint64_t end = q->file_size;
+
+			err = alloc_cluster(q, &got[n]);
+			/* Past the old end of the file: all zeros (bit 0 of the offset says so). */
+			got[n] |= got[n] >= end ? 1 : 0;
+			n++;
+		}
 		if (err)
 			n--;
 		for (unsigned int i = 0; i < n; i++)
@@ -318,8 +325,16 @@ static int take_cluster(struct qcow2 *q, uint64_t *off)
 		if (err)
 			return err;
 	}
-	*off = q->resv[--q->resv_n];
+	q->resv_n--;
+	*off = q->resv[q->resv_n] & ~1ull;
+	*fresh = q->resv[q->resv_n] & 1;
 	return 0;
+}
+
+/* Does this L2 entry read as zeros (so a new cluster that holds zeros needs no copy)? */
+static bool reads_zero(const struct qcow2 *q, uint64_t e)
+{
+	return (!(e & QCOW2_COMPRESSED) && (e & QCOW2_ZERO)) || (!e && !q->has_backing);
 }
 
 int qcow2_release_reserved(struct qcow2 *q)
@@ -400,6 +415,7 @@ static bool in_place(uint64_t e)
 static int write_batch(struct qcow2 *q, uint64_t vpos, const uint8_t *buf, size_t len)
 {
 	uint64_t old[BATCH], new[BATCH], first = (vpos >> q->cluster_bits) & ((1ull << q->l2_bits) - 1);
+	bool fresh[BATCH];
 	size_t k = (size_t)((((vpos & (q->cs - 1)) + len - 1) >> q->cluster_bits) + 1), done = 0;
 	bool any = false, frees = false;
 	int err;
@@ -408,8 +424,9 @@ static int write_batch(struct qcow2 *q, uint64_t vpos, const uint8_t *buf, size_
 	for (size_t i = 0; !err && i < k; i++) {
 		old[i] = be64toh(q->l2[first + i]);
 		new[i] = 0;
+		fresh[i] = false;
 		if (!in_place(old[i])) {
-			err = take_cluster(q, &new[i]);
+			err = take_cluster(q, &new[i], &fresh[i]);
 			any = true;
 			frees |= (old[i] & (QCOW2_COMPRESSED | QCOW2_OFFSET_MASK)) != 0;
 		}
@@ -425,6 +442,9 @@ static int write_batch(struct qcow2 *q, uint64_t vpos, const uint8_t *buf, size_
 				err = qcow2_pwrite(q->fd, buf + done, n, host + in);
 		} else if (n == q->cs) {
 			err = qcow2_pwrite(q->fd, buf + done, n, new[i]);
+		} else if (fresh[i] && reads_zero(q, old[i])) {
+			/* The rest of the cluster is zeros on both sides: only the new bytes. */
+			err = qcow2_pwrite(q->fd, buf + done, n, new[i] + in);
 		} else { /* copy on write: the old contents around the new bytes */
 			err = qcow2_read_entry(q, old[i], v - in, q->tmp, q->cs);
 			memcpy(q->tmp + in, buf + done, n);
