@@ -22,6 +22,8 @@
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=qcow2-checks.sh
+. "$KIT_LIB_DIR/qcow2-checks.sh"
 
 # The MAC that ember gives a NIC without mac=: 52:54:00 and the low three
 # bytes of the 32-bit FNV-1a hash of the tap's name (virtio/net.c).
@@ -34,6 +36,15 @@ default_mac() {
 	printf '52:54:00:%02x:%02x:%02x\n' $((h >> 16 & 255)) $((h >> 8 & 255)) $((h & 255))
 }
 tap1_mac=$(default_mac tap1)
+# The qcow2-* rows' guest writes (ember.writes=: SECTOR+COUNT:WORD[:cache],
+# write_plan in guest/tests/lib.sh; the host side applies the same list to
+# a raw file, host/qcow2.sh). qcow2-data, above the file system in the
+# first 32 MiB of 64: one cluster, unaligned spans across clusters, a
+# rewrite inside written clusters, the last MiB. qcow2-rw, on 8 MiB: in a
+# compressed cluster, in the stored random MiB at 4 MiB, across its end into
+# the unallocated zeros, in those, across a cluster boundary, the last 4 KiB.
+qcow2_data_writes=65536+128:QCOW2-A,65737+300:QCOW2-B,81920+512:QCOW2-C:cache,82177+7:QCOW2-D,98296+16:QCOW2-E,129024+2048:QCOW2-F
+qcow2_rw_writes=100+8:RW-A,8193+1:RW-B,10239+2:RW-C,12288+128:RW-D:cache,1000+300:RW-E,16376+8:RW-F
 
 # name | ember options | guest | expected exit status | limit | wait-for | input
 #  guest: test:NAME [ARG...]
@@ -78,6 +89,10 @@ SCENARIOS=(
 	"micro-triple||fw:triple.bin|3|||"
 	"micro-smp|--cpus 2|fw:smp.bin|0|||"
 	"trace|--disk path=blk-trace.img,readonly=on --trace=io,mmio,virtio,irq --trace-file trace.log|test:check panic=-1|0|150||"
+	"qcow2-data|--disk path=q3.qcow2,format=qcow2 --disk path=q2.qcow2,format=qcow2|test:qcow2-data ember.writes=$qcow2_data_writes panic=-1|0|200||"
+	"qcow2-overlay|--disk path=ov.qcow2,format=qcow2|test:qcow2-rw ember.writes=$qcow2_rw_writes panic=-1|0|150||"
+	"qcow2-snapshot|--disk path=snap.img,snapshot=on --disk path=snap.qcow2,format=qcow2,snapshot=on|test:qcow2-rw ember.writes=$qcow2_rw_writes ember.wait=host panic=-1|0|150||"
+	"qcow2-rawguard|--disk path=rg-raw.img,format=raw --disk path=rg-probed.img|test:qcow2-rawguard panic=-1|0|150||"
 )
 # Kernel WARNING:/BUG: lines that come from the test environment, not from
 # Ember (extended regexes, matched against the whole dmesg line). They are
@@ -168,6 +183,7 @@ has_fn() { command -v "$1" >/dev/null 2>&1; }
 scen() {
 	name=$1 limit=$2 wait=$3 input=$4
 	shift 4
+	ARGS="$*" # for the hooks (scen_arg)
 	out=$TMPD/$name.out
 	err=$TMPD/$name.err
 	HOSTLOG=$TMPD/$name.host
@@ -209,7 +225,7 @@ scen() {
 mkdir -p "$TMPD"
 cd "$TMPD" || exit 1
 BODY
-	cat "$KIT_LIB_DIR/host/hooks.sh"
+	cat "$KIT_LIB_DIR/host/hooks.sh" "$KIT_LIB_DIR/host/qcow2.sh"
 	echo
 	for s in "$@"; do
 		IFS='|' read -r name opts guest _ limit wait input <<<"$s"
@@ -234,8 +250,10 @@ write_script "$scen" "${selected[@]}"
 names=$(printf '%s\n' "${selected[@]%%|*}")
 need_net=0
 need_fsck=0
+need_qemu_img=0
 ! grep -q -e '^net-' -e '^intx-many$' <<<"$names" || need_net=1
-! grep -qx 'blk-data' <<<"$names" || need_fsck=1
+! grep -qx -e 'blk-data' -e 'qcow2-data' <<<"$names" || need_fsck=1
+! grep -q '^qcow2-' <<<"$names" || need_qemu_img=1
 
 if [[ "$mode" == direct ]]; then
 	kit_log "running ${#selected[@]} scenario(s) on this /dev/kvm"
@@ -250,6 +268,9 @@ if [[ "$mode" == direct ]]; then
 		if ! command -v e2fsck >/dev/null || ! command -v debugfs >/dev/null; then
 			kit_die "blk-data needs e2fsck and debugfs (e2fsprogs; tests/deps.sh)"
 		fi
+	fi
+	if ((need_qemu_img)) && ! command -v qemu-img >/dev/null; then
+		kit_die "the qcow2-* scenarios need qemu-img (qemu-utils; tests/deps.sh)"
 	fi
 	rc=0
 	EMBER="$EMBER" KERNEL="$KIT/vmlinuz" INITRD="$KIT/guest.cpio.gz" GUESTS="$MICRO_DIR" \
@@ -266,6 +287,10 @@ else
 		PATH=$PATH:/usr/sbin:/sbin
 		kit_copy_bin "$overlay" "$(command -v e2fsck || echo e2fsck)" /sbin/e2fsck
 		kit_copy_bin "$overlay" "$(command -v debugfs || echo debugfs)" /sbin/debugfs
+	fi
+	if ((need_qemu_img)); then
+		# The qcow2-* scenarios make and check their images there.
+		kit_copy_bin "$overlay" "$(command -v qemu-img || echo qemu-img)" /bin/qemu-img
 	fi
 	# run_host SCRIPT LOG ENTRY...: one test-host boot running SCRIPT (for
 	# those SCENARIOS rows), its console in LOG; sets rc.
@@ -407,6 +432,28 @@ check_msix() {
 	check '[[ -n $v ]] && (($(irq_total "$v") > 0))' \
 		"$name: virtio-blk interrupts arrive as MSI-X ($v)" \
 		"no PCI-MSI virtio request-queue line: $(markers EMBER-VIRTIO-IRQ | tr '\n' ';')"
+}
+
+# check_fs_files KEY DISK: the guest's make_fs on DISK (its markers end in
+# -KEY, none for an empty KEY) against what the host's check_fs found in
+# the image: e2fsck clean, each file's sha256 the guest's.
+check_fs_files() {
+	local k=${1:+-$1} d=$2 v i want
+	local p=${1:+$d: }
+	v=$(marker "EMBER-FS$k" "$log")
+	check '[[ $v == ok ]]' "$name: guest made ext2 on $d (busybox mke2fs), wrote files, unmounted" \
+		"EMBER-FS$k='$v'"
+	v=$(marker "EMBER-HOST-E2FSCK$k" "$log")
+	check '[[ $v == 0 ]]' "$name: e2fsck -fn on $d's image: clean" \
+		"e2fsck status '$v': $(grep -a "^EMBER-HOST-E2FSCK-OUT$k: " "$log" | cut -d' ' -f2- | tr '\n' ';')"
+	while read -r i want; do
+		[[ -n "$i" ]] || continue
+		v=$(markers "EMBER-HOST-FILE-SHA256$k" | awk -v f="$i" '$1 == f { print $2 }')
+		check '[[ $v == "$want" ]]' "$name: $p$i read from the image (debugfs) has the guest's sha256" \
+			"guest ${want:0:16}..., host '${v:0:16}...'"
+	done < <(markers "EMBER-FILE-SHA256$k")
+	v=$(markers "EMBER-FILE-SHA256$k" | wc -l)
+	check '((v == 3))' "$name: ${p}guest reported 3 files" "$v EMBER-FILE-SHA256$k lines"
 }
 
 # check_ping KEY WHAT: ping's KEY-STATS marker shows every packet answered.
@@ -605,20 +652,7 @@ check_scenario() {
 		check '[[ $v == match && $above == 0 ]]' \
 			"$name: vda's image holds the pattern (cmp), zeros after it" \
 			"EMBER-HOST-PATTERN='$v', non-zero bytes in the next MiB: '$above'"
-		v=$(marker EMBER-FS "$log")
-		check '[[ $v == ok ]]' "$name: guest made ext2 on vdb (busybox mke2fs), wrote files, unmounted" \
-			"EMBER-FS='$v'"
-		v=$(marker EMBER-HOST-E2FSCK "$log")
-		check '[[ $v == 0 ]]' "$name: e2fsck -fn on vdb's image: clean" \
-			"e2fsck status '$v': $(markers EMBER-HOST-E2FSCK-OUT | tr '\n' ';')"
-		while read -r i want; do
-			[[ -n "$i" ]] || continue
-			v=$(markers EMBER-HOST-FILE-SHA256 | awk -v f="$i" '$1 == f { print $2 }')
-			check '[[ $v == "$want" ]]' "$name: $i read from the image (debugfs) has the guest's sha256" \
-				"guest ${want:0:16}..., host '${v:0:16}...'"
-		done < <(markers EMBER-FILE-SHA256)
-		v=$(markers EMBER-FILE-SHA256 | wc -l)
-		check '((v == 3))' "$name: guest reported 3 files" "$v EMBER-FILE-SHA256 lines"
+		check_fs_files "" vdb
 		for i in SECOND SECOND-RO; do
 			v=$(marker "EMBER-HOST-$i-STATUS" "$log")
 			want=$(marker "EMBER-HOST-$i-ERROR" "$log")
@@ -749,6 +783,9 @@ check_scenario() {
 		done
 		v=$(marker EMBER-HOST-TRACE-OTHER "$log")
 		check '[[ $v == 0 ]]' "$name: nothing of the classes not asked for" "EMBER-HOST-TRACE-OTHER='$v'"
+		;;
+	qcow2-*)
+		check_qcow2
 		;;
 	micro-plumbing)
 		# host/hooks.sh ran chatter.bin (prints for ever) twice before this

@@ -29,6 +29,9 @@ uptime_s() {
 	echo "$_t"
 }
 elapsed() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN { printf "%.2f", b - a }'; }
+# scen_arg NAME: the value of the guest argument ember.NAME= in the
+# scenario's ember arguments (ARGS, set by boot-tests.sh's scen()).
+scen_arg() { echo " ${ARGS:-} " | sed -n "s/.* ember\.$1=\([^ ]*\) .*/\1/p"; }
 
 # wait_for OUT STRING SECONDS: succeeds once the fixed STRING is in OUT;
 # fails (noting what it waited for) when ember has exited first
@@ -113,14 +116,24 @@ post_blk_data() {
 	# The MiB after the pattern must still be zeros.
 	note EMBER-HOST-AFTER-PATTERN-NONZERO \
 		"$(dd if=blk-a.img bs=1M skip=4 count=1 2>/dev/null | tr -d '\000' | wc -c)"
-	e2fsck -fn blk-b.img >e2fsck.out 2>&1
-	note EMBER-HOST-E2FSCK "$?"
-	sed 's/^/EMBER-HOST-E2FSCK-OUT: /' e2fsck.out >>"$HOSTLOG"
+	check_fs blk-b.img
+	rm -f pattern blk-a.img blk-b.img
+}
+
+# check_fs IMG [KEY]: the file system that the guest's make_fs made, in the
+# raw image file IMG: e2fsck -fn's status (EMBER-HOST-E2FSCK[-KEY]=, its
+# output as EMBER-HOST-E2FSCK-OUT[-KEY]: lines) and the sha256 of each of
+# make_fs's files read with debugfs (EMBER-HOST-FILE-SHA256[-KEY]=NAME SUM).
+check_fs() {
+	_fk=${2:+-$2}
+	e2fsck -fn "$1" >e2fsck.out 2>&1
+	note "EMBER-HOST-E2FSCK$_fk" "$?"
+	sed "s/^/EMBER-HOST-E2FSCK-OUT$_fk: /" e2fsck.out >>"$HOSTLOG"
 	for _f in big.bin dir/hello.txt dir/seq.txt; do
-		note EMBER-HOST-FILE-SHA256 \
-			"$_f $(debugfs -R "cat /$_f" blk-b.img 2>/dev/null | sha256sum | cut -d' ' -f1)"
+		note "EMBER-HOST-FILE-SHA256$_fk" \
+			"$_f $(debugfs -R "cat /$_f" "$1" 2>/dev/null | sha256sum | cut -d' ' -f1)"
 	done
-	rm -f pattern e2fsck.out blk-a.img blk-b.img
+	rm -f e2fsck.out
 }
 
 # blk-ro: a 16 MiB image (text, random bytes, zeros) behind readonly=on.

@@ -3,8 +3,9 @@
 # what the guest sees (block devices, sizes, serials, interrupts), writes a
 # pattern that the host can reproduce to the start of vda (conv=fsync) and
 # reads it back with O_DIRECT, then makes an ext2 filesystem on vdb with
-# busybox mke2fs, writes a few files and prints their sha256, unmounts. The
-# runner then checks the image files: cmp, e2fsck -fn, debugfs.
+# busybox mke2fs, writes a few files and prints their sha256, unmounts
+# (make_fs). The runner then checks the image files: cmp, e2fsck -fn,
+# debugfs.
 # shellcheck source=lib.sh
 . /tests/lib.sh
 echo "EMBER-BLOCK-DEVS=$(cd /sys/block && echo vd*)"
@@ -25,25 +26,4 @@ fi
 echo "EMBER-VDA-READBACK-SHA256=$(dd if=/dev/vda bs=1M count=4 iflag=direct 2>/dev/null |
 	sha256sum | cut -d' ' -f1)"
 
-# ext2 is ext4's driver here (CONFIG_EXT4_USE_FOR_EXT2).
-load_modules crc16 mbcache jbd2 crc32c_generic ext4
-fs() {
-	mke2fs -F -L EMBERDATA /dev/vdb >/tmp/mke2fs.log 2>&1 || {
-		sed 's/^/EMBER-MKE2FS-LOG: /' /tmp/mke2fs.log
-		echo "EMBER-FS=mke2fs failed"
-		return
-	}
-	mkdir -p /mnt
-	mount -t ext2 /dev/vdb /mnt || { echo "EMBER-FS=mount failed"; return; }
-	mkdir /mnt/dir
-	dd if=/dev/urandom of=/mnt/big.bin bs=1M count=6 2>/dev/null
-	echo "hello from the ember guest" >/mnt/dir/hello.txt
-	seq 1 20000 >/mnt/dir/seq.txt
-	for f in big.bin dir/hello.txt dir/seq.txt; do
-		echo "EMBER-FILE-SHA256=$f $(sha256sum </mnt/$f | cut -d' ' -f1)"
-	done
-	sync
-	umount /mnt || { echo "EMBER-FS=umount failed"; return; }
-	echo "EMBER-FS=ok"
-}
-fs
+make_fs /dev/vdb

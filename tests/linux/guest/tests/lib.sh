@@ -138,3 +138,68 @@ nc_listen() {
 		sleep 0.1
 	done
 }
+
+# make_fs DEV [KEY] [KBYTES]: ext2 on DEV with busybox mke2fs (KBYTES: a
+# file system smaller than DEV, the rest left alone), mounted on /mnt
+# (ext4's driver, loaded here), three files written (one 6 MiB random),
+# their sha256 printed as EMBER-FILE-SHA256[-KEY]=NAME SUM, unmounted.
+# Prints EMBER-FS[-KEY]=ok or what failed.
+make_fs() {
+	_k=${2:+-$2}
+	# ext2 is ext4's driver here (CONFIG_EXT4_USE_FOR_EXT2).
+	load_modules crc16 mbcache jbd2 crc32c_generic ext4
+	# shellcheck disable=SC2086 # no KBYTES: no argument
+	mke2fs -F -L EMBERDATA "$1" ${3:-} >/tmp/mke2fs.log 2>&1 || {
+		sed "s/^/EMBER-MKE2FS-LOG$_k: /" /tmp/mke2fs.log
+		echo "EMBER-FS$_k=mke2fs failed"
+		return 1
+	}
+	mkdir -p /mnt
+	mount -t ext2 "$1" /mnt || { echo "EMBER-FS$_k=mount failed"; return 1; }
+	mkdir /mnt/dir
+	dd if=/dev/urandom of=/mnt/big.bin bs=1M count=6 2>/dev/null
+	echo "hello from the ember guest" >/mnt/dir/hello.txt
+	seq 1 20000 >/mnt/dir/seq.txt
+	for _f in big.bin dir/hello.txt dir/seq.txt; do
+		echo "EMBER-FILE-SHA256$_k=$_f $(sha256sum </mnt/$_f | cut -d' ' -f1)"
+	done
+	sync
+	umount /mnt || { echo "EMBER-FS$_k=umount failed"; return 1; }
+	echo "EMBER-FS$_k=ok"
+}
+
+# write_plan DEV PLAN: the writes of PLAN to DEV, in order. PLAN is a
+# comma-separated list of SECTOR+COUNT:WORD[:cache]: COUNT sectors of
+# "WORD" lines from sector SECTOR, with O_DIRECT (dd's 4 KiB buffer is
+# page-aligned, so offsets and lengths that are not multiples of 4 KiB reach
+# the device as they are), or with :cache through the page cache and fsync.
+# boot-tests.sh's host side applies the same PLAN to a file (apply_plan).
+# Stops at the first failed write and prints EMBER-WRITE-FAILED=.
+write_plan() {
+	for _w in $(echo "$2" | tr , ' '); do
+		_s=${_w%%+*}
+		_r=${_w#*+}
+		_n=${_r%%:*}
+		_r=${_r#*:}
+		_o=direct,seek_bytes _c=notrunc
+		case "$_r" in
+		*:cache) _o=seek_bytes _c=notrunc,fsync ;;
+		esac
+		yes "${_r%%:*}" | head -c $((_n * 512)) |
+			dd of="$1" bs=4k iflag=fullblock oflag=$_o conv=$_c seek=$((_s * 512)) 2>/tmp/wp.err || {
+			echo "EMBER-WRITE-FAILED=$1 $_w: $(grep -v records /tmp/wp.err | tr '
+' ' ')"
+			return 1
+		}
+	done
+}
+
+# disk_sha256 DEV [direct]: the sha256 of all of DEV, through the page
+# cache or with O_DIRECT.
+disk_sha256() {
+	if [ "${2:-}" = direct ]; then
+		dd if="$1" bs=1M iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1
+	else
+		sha256sum <"$1" | cut -d' ' -f1
+	fi
+}
