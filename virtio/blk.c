@@ -175,10 +175,11 @@ static void reap(struct blk *b, bool drop)
 	do {
 		n = disk_reap(b->disk, done, REAP_BATCH);
 		for (unsigned int i = 0; i < n; i++) {
-			struct blk_req *r = &b->req[done[i].cookie];
+			struct blk_req *r;
 
-			if (done[i].cookie >= b->nreq || !r->busy)
+			if (done[i].cookie >= b->nreq || !b->req[done[i].cookie].busy)
 				continue;
+			r = &b->req[done[i].cookie];
 			if (drop || done[i].result == -ECANCELED)
 				r->busy = false;
 			else

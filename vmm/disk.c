@@ -378,14 +378,14 @@ int disk_queue(struct disk *d, const struct disk_req *r)
 	d->busy++;
 	d->stats.requests++;
 	err = check_req(d, r);
-	if (!err && d->guard && r->op == DISK_WRITE && r->offset == 0)
-		err = disk_raw_guarded_write(d, i);
-	if (err) {
-		disk_complete(d, i, err);
+	if (!err && r->len == 0 && r->op != DISK_FLUSH) {
+		disk_complete(d, i, 0); /* nothing to move */
 		return 0;
 	}
-	if (r->len == 0 && r->op != DISK_FLUSH) {
-		disk_complete(d, i, 0);
+	if (!err && d->guard && r->op == DISK_WRITE && r->offset == 0)
+		err = disk_raw_guarded_write(d, i) ?: 1; /* done here: 1 completes it with 0 */
+	if (err) {
+		disk_complete(d, i, err > 0 ? 0 : err);
 		return 0;
 	}
 	d->ops->queue(d, i);
