@@ -815,6 +815,53 @@ static int setup(struct qcow2 *q, const struct hdr *h, char *why, size_t whylen)
 	return err;
 }
 
+/*
+ * Read and validate the header: *c holds the header cluster, or the whole file when it is
+ * shorter (*clen bytes; at least 512 allocated, as parse_header() reads up to byte 104).
+ * The first sector comes first, so that a file is never read further than its cluster.
+ */
+static int read_header(int fd, uint64_t fsize, bool writable, struct hdr *h, uint8_t **c,
+		       size_t *clen, char *why, size_t whylen)
+{
+	uint8_t *b = calloc(1, 512), *more;
+	size_t n = fsize < 512 ? (size_t)fsize : 512;
+	int err;
+
+	*c = NULL;
+	if (!b)
+		return -ENOMEM;
+	if (n < V2_HEADER || qcow2_pread(fd, b, n, 0) || get32(b) != QCOW2_MAGIC) {
+		say(why, whylen, "not a qcow2 image (no QFI\\xfb magic)");
+		err = -EINVAL;
+		goto err_b;
+	}
+	parse_header(b, h);
+	err = validate(h, fsize, writable, why, whylen);
+	if (err)
+		goto err_b;
+	n = fsize < (1ull << h->cluster_bits) ? (size_t)fsize : (size_t)1 << h->cluster_bits;
+	if (n > 512) {
+		more = realloc(b, n);
+		if (!more) {
+			err = -ENOMEM;
+			goto err_b;
+		}
+		b = more;
+		err = qcow2_pread(fd, b + 512, n - 512, 512);
+		if (err) {
+			say(why, whylen, "cannot read the header cluster: %s", strerror(-err));
+			goto err_b;
+		}
+	}
+	*c = b;
+	*clen = n;
+	return 0;
+
+err_b:
+	free(b);
+	return err;
+}
+
 static int open_at(struct qcow2 **qp, int fd, bool writable, const char *path, bool no_backing,
 		   struct chain *ch, char *why, size_t whylen)
 {
@@ -845,21 +892,9 @@ static int open_at(struct qcow2 **qp, int fd, bool writable, const char *path, b
 	}
 	ch->dev[ch->n] = st.st_dev;
 	ch->ino[ch->n++] = st.st_ino;
-	c = calloc(1, 1u << 21);
-	if (!c)
-		return -ENOMEM;
-	clen = (size_t)(fsize < (1 << 21) ? fsize : (1 << 21));
-	if (clen < V2_HEADER || qcow2_pread(fd, c, clen, 0) || get32(c) != QCOW2_MAGIC) {
-		say(why, whylen, "not a qcow2 image (no QFI\\xfb magic)");
-		err = -EINVAL;
-		goto err_c;
-	}
-	parse_header(c, &h);
-	err = validate(&h, (uint64_t)fsize, writable, why, whylen);
+	err = read_header(fd, (uint64_t)fsize, writable, &h, &c, &clen, why, whylen);
 	if (err)
-		goto err_c;
-	if ((1ull << h.cluster_bits) < clen)
-		clen = (size_t)1 << h.cluster_bits;
+		return err;
 	if (h.header_len > clen) {
 		say(why, whylen, "the file ends inside the header");
 		err = -EINVAL;

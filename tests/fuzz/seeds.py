@@ -4,7 +4,10 @@ inputs per target in the format its fuzz_TARGET.c header describes, so that
 fuzzing starts from working requests, rings, kernels and command lines.
 The files are committed; this only remakes them after a format changes."""
 import os
+import shutil
 import struct
+import subprocess
+import tempfile
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
@@ -211,6 +214,112 @@ def vconsole_seeds():
     write("vconsole", "console", s)
 
 
+# ---- fuzz_qcow2: the image itself; its last 64 bytes are also 8 operations ----
+# Made with qemu-img and qemu-io (Debian: qemu-utils); skipped when they are missing. The last
+# qemu-io write puts a cluster whose last 64 bytes are the operations at the end of the file.
+Q_READ, Q_WRITE, Q_ZEROES, Q_DISCARD, Q_FLUSH, Q_GROW = 0, 2, 4, 5, 6, 7
+
+
+def qop(kind, off, length):  # off in bytes (512-byte units and a low byte), length as stored
+    return u8(kind) + u8(off % 512 % 256) + u16(length) + u32(off // 512)
+
+
+QOPS = (qop(Q_READ, 0, 4095) + qop(Q_WRITE, 1000, 3000) + qop(Q_ZEROES, 4096, 2048)
+        + qop(Q_WRITE, 70000, 600) + qop(Q_DISCARD, 0, 1024) + qop(Q_FLUSH, 0, 0)
+        + qop(Q_GROW, 0, 8) + qop(Q_WRITE, 1 << 20, 5000))
+
+
+def qcow2_seed(name, create, steps, cluster, ops_at, ops=QOPS):
+    """qemu-img create -f qcow2 CREATE... img, then each step: a list of qemu-io commands or
+    "snapshot" (qemu-img snapshot -c) or "ops", the operations' cluster written at OPS_AT (last
+    when no step says where)."""
+    if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
+        print("qcow2 seed %s skipped: no qemu-img or qemu-io (apt-get install qemu-utils)" % name)
+        return
+    with tempfile.TemporaryDirectory() as d:
+        def run(*argv):
+            subprocess.run(argv, check=True, cwd=d, stdout=subprocess.DEVNULL)
+
+        with open(os.path.join(d, "ops"), "wb") as f:
+            f.write(b"\xee" * (cluster - len(ops)) + ops)
+        run("qemu-img", "create", "-q", "-f", "raw", "base.raw", "1M")
+        run("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.raw", "-F", "raw", "b.qcow2")
+        run("qemu-img", "create", "-q", "-f", "qcow2", *create[:-1], "img.qcow2", create[-1])
+        if "ops" not in steps:
+            steps = steps + ["ops"]
+        for step in steps:
+            if step == "ops":
+                run("qemu-io", "-f", "qcow2", "-c", "write -s ops %d %d" % (ops_at, cluster),
+                    "img.qcow2")
+            elif step == "snapshot":
+                run("qemu-img", "snapshot", "-c", "s1", "img.qcow2")
+            else:
+                run("qemu-io", "-f", "qcow2", *[a for c in step for a in ("-c", c)], "img.qcow2")
+        with open(os.path.join(d, "img.qcow2"), "rb") as f:
+            data = f.read()
+    assert data.endswith(ops) and len(data) < 65536, (name, len(data))
+    write("qcow2", name, data)
+
+
+def qcow2_unknown_feature():
+    """backing-4k with incompatible feature bit 5 set and a feature-name table that names it
+    (qemu-img writes the table only for larger clusters): the extensions are rebuilt, the
+    backing name moved after them."""
+    path = os.path.join(OUT, "qcow2", "backing-4k")
+    if not os.path.exists(path):
+        return
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    boff, blen = struct.unpack(">QI", data[8:20])
+    name = bytes(data[boff:boff + blen])
+    names = b"".join(struct.pack(">BB46s", 0, bit, text) for bit, text in
+                     ((4, b"extended L2 entries"), (5, b"a feature from the future")))
+    ext = (struct.pack(">II", 0xe2792aca, 3) + b"raw\0\0\0\0\0"
+           + struct.pack(">II", 0x6803f857, len(names)) + names + struct.pack(">II", 0, 0))
+    data[112:112 + len(ext) + len(name)] = ext + name
+    data[8:20] = struct.pack(">QI", 112 + len(ext), blen)
+    data[79] |= 0x20
+    write("qcow2", "unknown-feature-4k", bytes(data))
+
+
+def qcow2_seeds():
+    # version 3, 512-byte clusters: data, zero clusters, a second L2 table
+    qcow2_seed("v3-512", ["-o", "cluster_size=512", "1M"],
+               [["write -P 0xab 0 3k", "write -z 8k 4k", "write -P 0xcd 600k 1k"]], 512, 900 << 10)
+    # the same padded to 9 MiB: writes past what the refcount table covers move it
+    pad = qop(8 | Q_WRITE, 18432 * 512, 4095) + QOPS[8:]
+    qcow2_seed("pad-512", ["-o", "cluster_size=512", "1M"], [["write -P 0xab 0 3k"]], 512,
+               900 << 10, pad)
+    # version 2, 4 KiB clusters, two L2 tables
+    qcow2_seed("v2-4k", ["-o", "compat=0.10,cluster_size=4k", "4M"],
+               [["write -P 0x11 0 8k", "write -P 0x22 2M 4k"]], 4096, 3 << 20)
+    # compressed clusters (and one partly used), 4 KiB clusters
+    qcow2_seed("compressed-4k", ["-o", "cluster_size=4k", "1M"],
+               [["write -c -P 0x41 0 16k", "write -c -P 0x42 64k 4k", "write -P 0x43 66k 1k"]],
+               4096, 512 << 10)
+    # 8-bit refcounts: read-only for this engine
+    qcow2_seed("refcount8-512", ["-o", "cluster_size=512,refcount_bits=8", "1M"],
+               [["write -P 0x55 0 2k"]], 512, 4096)
+    # an internal snapshot: clusters with refcount 2, L2 entries without the copied flag
+    qcow2_seed("snapshot-512", ["-o", "cluster_size=512", "1M"],
+               [["write -P 0x66 0 4k"], "snapshot", ["write -P 0x67 1k 1k"]], 512, 8192)
+    # a backing file and its format extension (the target never opens it)
+    qcow2_seed("backing-512", ["-o", "cluster_size=512", "-b", "base.raw", "-F", "raw", "1M"],
+               [["write -P 0x77 700 100"]], 512, 4096)
+    # the same with 4 KiB clusters: room for the feature-name table
+    qcow2_seed("backing-4k", ["-o", "cluster_size=4k", "-b", "base.raw", "-F", "raw", "1M"],
+               [["write -P 0x79 5000 3000"]], 4096, 64 << 10)
+    # a qcow2 backing file (b.qcow2: the target's overlay of base.raw)
+    qcow2_seed("backing-qcow2-512",
+               ["-o", "cluster_size=512", "-b", "b.qcow2", "-F", "qcow2", "1M"],
+               [["write -P 0x78 300 1000"]], 512, 4096)
+    # freed clusters (refcount 0 between used ones) and zero clusters, 4 KiB clusters
+    qcow2_seed("discard-4k", ["-o", "cluster_size=4k", "1M"],
+               [["write -P 0x88 0 32k"], "ops", ["discard 8k 12k", "write -z -u 20k 4k"]], 4096,
+               256 << 10)
+    qcow2_unknown_feature()
+
+
 if __name__ == "__main__":
     vq_seeds()
     blk_seeds()
@@ -218,3 +327,4 @@ if __name__ == "__main__":
     bzimage_seeds()
     cli_seeds()
     vconsole_seeds()
+    qcow2_seeds()
