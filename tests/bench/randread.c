@@ -21,28 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "prog.h"
+
 #define BS     4096u
 #define MAX_QD 256u
-
-static uint32_t rng = 0x2545f491; /* as blkbench.c */
-
-static uint32_t xorshift(void)
-{
-	uint32_t x = rng;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return rng = x;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
 
 static int die(const char *what, int err)
 {
@@ -55,7 +37,7 @@ int main(int argc, char **argv)
 	struct io_uring ring;
 	struct stat st;
 	uint64_t t0, t1, *off;
-	uint32_t ops, qd, slots, submitted = 0, done = 0;
+	uint32_t ops, qd, slots, submitted = 0, done = 0, rng = PROG_RNG_SEED;
 	uint8_t *buf;
 	int fd, direct, err;
 
@@ -77,20 +59,20 @@ int main(int argc, char **argv)
 		return die("set-up", ENOMEM);
 	memset(buf, 0, (size_t)qd * BS);   /* faulted in, as the guest's buffers are */
 	for (uint32_t i = 0; i < ops; i++) /* drawn before the clock starts, as in the guest */
-		off[i] = (uint64_t)(xorshift() % slots) * BS;
+		off[i] = (uint64_t)(prog_xorshift(&rng) % slots) * BS;
 
 	if (qd == 1) {
-		t0 = now_ns();
+		t0 = prog_now_ns();
 		for (uint32_t i = 0; i < ops; i++)
 			if (pread(fd, buf, BS, (off_t)off[i]) != BS)
 				return die("pread", errno ? errno : EIO);
-		t1 = now_ns();
+		t1 = prog_now_ns();
 		printf("ops %u ns %llu\n", ops, (unsigned long long)(t1 - t0));
 		return 0;
 	}
 	if ((err = io_uring_queue_init(qd, &ring, 0)) < 0)
 		return die("io_uring_queue_init", -err);
-	t0 = now_ns();
+	t0 = prog_now_ns();
 	while (done < ops) {
 		struct io_uring_cqe *cqe;
 
@@ -113,7 +95,7 @@ int main(int argc, char **argv)
 			done++;
 		}
 	}
-	t1 = now_ns();
+	t1 = prog_now_ns();
 	printf("ops %u ns %llu\n", ops, (unsigned long long)(t1 - t0));
 	io_uring_queue_exit(&ring);
 	return 0;

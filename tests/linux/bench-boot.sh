@@ -86,17 +86,9 @@ if [[ "$mode" == direct ]]; then
 else
 	overlay="$KIT/stage/bench-overlay-$$"
 	kit_bench_overlay "$overlay"
-	EMBER_HOST_OVERLAY="$overlay" "$KIT_LIB_DIR/mkhost.sh" "$scen" "$run_dir/host.cpio.gz"
+	kit_bench_host "$scen" "$all_log" $((120 + 2 * runs * (guest_tmo + 10))) "$overlay" \
+		"ember and QEMU microvm, $runs runs each"
 	rm -rf "$overlay"
-	kit_log "booting the nested test host: ember and QEMU microvm, $runs runs each (a few minutes under TCG)"
-	rc=0
-	t0=$(kit_now_ms)
-	# -w: a console silent for 5 minutes is a wedged test host (README.txt).
-	"$KIT_LIB_DIR/testhost.sh" -t $((120 + 2 * runs * (guest_tmo + 10))) -w 300 \
-		-c "$run_dir/host.cpio.gz" -l "$all_log" >/dev/null || rc=$?
-	ms=$(($(kit_now_ms) - t0))
-	kit_log "test host exited with status $rc after $((ms / 1000)) s"
-	rm -f "$run_dir/host.cpio.gz"
 fi
 tr -d '\r' <"$all_log" >"$all_log.tmp" && mv "$all_log.tmp" "$all_log"
 

@@ -135,6 +135,24 @@ kit_bench_overlay() {
 	kit_qemu_overlay "$1"
 }
 
+# kit_bench_host SCRIPT LOG TIMEOUT OVERLAY WHAT: one boot of the nested test
+# host for a benchmark: SCRIPT as its scenario, OVERLAY's tree added
+# (kit_bench_overlay), its console in LOG. It is stopped after TIMEOUT s, or
+# once its console has been silent for 5 minutes (a wedged test host,
+# README.txt). WHAT says what it runs, for the log line. Sets rc to
+# testhost.sh's status.
+kit_bench_host() {
+	local t0 ms
+	EMBER_HOST_OVERLAY="$4" "$KIT_LIB_DIR/mkhost.sh" "$1" "$run_dir/host.cpio.gz"
+	kit_log "booting the nested test host: $5 (a few minutes under TCG)"
+	rc=0
+	t0=$(kit_now_ms)
+	"$KIT_LIB_DIR/testhost.sh" -t "$3" -w 300 -c "$run_dir/host.cpio.gz" -l "$2" >/dev/null || rc=$?
+	ms=$(($(kit_now_ms) - t0))
+	kit_log "test host exited with status $rc after $((ms / 1000)) s"
+	rm -f "$run_dir/host.cpio.gz"
+}
+
 # Decides where micro-guests run: "direct" when this machine has a /dev/kvm
 # that this user may open and on which ember runs first.bin (hardware- or
 # PVM-backed: micro-guests run fine on either), "nested" (the nested test

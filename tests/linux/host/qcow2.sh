@@ -128,9 +128,10 @@ pre_qcow2_snapshot() {
 }
 during_qcow2_snapshot() {
 	if wait_for "$1" EMBER-RW-DONE 250; then
-		# Files open in snaptmp, any process's: ember's overlays ("#N (deleted)").
+		# Files open in snaptmp, any process's: ember's overlays ("#N
+		# (deleted)"), named by their physical path.
 		note EMBER-HOST-SNAPTMP-OPEN "$(for _f in /proc/[0-9]*/fd/*; do readlink "$_f"; done 2>/dev/null |
-			grep -c "^$PWD/snaptmp/")"
+			grep -c "^$(pwd -P)/snaptmp/")"
 		note EMBER-HOST-SNAPTMP-DURING "$(find snaptmp -mindepth 1 | wc -l)"
 	fi
 	echo host-done
