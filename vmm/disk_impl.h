@@ -80,7 +80,7 @@ struct disk_qcow2 {
 	pthread_cond_t idle;  /* disk_drain() waits on it for the worker */
 	int todo_head, todo_tail; /* handed over by submit, first in first out */
 	int done_head, done_tail; /* finished by the worker */
-	int current;		  /* the request the worker is on, or -1 */
+	int current;		  /* the first request of the batch the worker is on, or -1 */
 	bool cancel;		  /* drain: stop the current request after its slice */
 	bool stop;
 	int init_err; /* thread_init's result */
