@@ -16,6 +16,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "vmm/log.h"
@@ -444,6 +445,39 @@ void disk_drain(struct disk *d)
 {
 	if (d->efd >= 0)
 		d->ops->drain(d);
+}
+
+int disk_ring_fence(struct io_uring *ring, int fd, int efd, bool writes)
+{
+	struct io_uring_restriction res[] = {
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_READV },
+		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED, .sqe_flags = IOSQE_FIXED_FILE },
+		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED, .sqe_flags = IOSQE_IO_DRAIN },
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITEV },
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_FSYNC },
+	};
+	unsigned int n = writes ? 5 : 3;
+	char self[32];
+	int rfd, err;
+
+	/*
+	 * The ring gets a file of its own, opened again through /proc: a ring
+	 * keeps its files until the kernel tears it down, some time after the
+	 * process is gone, and the image's lock (an OFD lock) would stay with
+	 * them: after a SIGKILL the image would still be locked for a while.
+	 */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	rfd = open(self, (writes ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	err = io_uring_register_files(ring, rfd >= 0 ? &rfd : &fd, 1);
+	if (rfd >= 0)
+		close(rfd); /* the ring holds its own reference */
+	/* The raw system call: Debian 12's shared liburing lacks the last two helpers. */
+	if (err < 0 ||
+	    (efd >= 0 && io_uring_register_eventfd(ring, efd) < 0) ||
+	    syscall(__NR_io_uring_register, ring->ring_fd, IORING_REGISTER_RESTRICTIONS, res, n) < 0 ||
+	    syscall(__NR_io_uring_register, ring->ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
+		return -EIO;
+	return 0;
 }
 
 void disk_stats(const struct disk *d, struct disk_stats *s)

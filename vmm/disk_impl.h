@@ -88,6 +88,9 @@ struct disk_qcow2 {
 	int (*thread_init)(void *ctx);
 	void *init_ctx;
 	uint8_t *bounce; /* DISK_QCOW2_SLICE bytes, the worker's */
+	struct io_uring ring; /* the worker's, for reads of allocated clusters (if ring_ok) */
+	bool ring_ok;
+	unsigned int ring_pending; /* reads in the ring */
 	struct iovec part[DISK_MAX_IOV]; /* the worker's: one slice of a request's iovecs */
 	/* Kept by submit until the doorbell: the batch not handed over yet. */
 	int batch_head, batch_tail;
@@ -123,6 +126,17 @@ struct disk {
  * check and the write. Returns 0 or -errno; the slot is not completed.
  */
 int disk_raw_guarded_write(struct disk *d, int i);
+
+/*
+ * io_uring operations are not system calls, so a thread's seccomp filter
+ * cannot see them: a ring (created IORING_SETUP_R_DISABLED) is fenced
+ * before it is enabled. Vectored reads (and with `writes`, vectored writes
+ * and fsync), only on `fd` (registered as fixed file 0, which every request
+ * must name), with drain as the one other flag; no register operation
+ * once enabled. `efd` (or -1) is registered for completions. 0 or -EIO
+ * (a kernel before 5.10 has io_uring without restrictions).
+ */
+int disk_ring_fence(struct io_uring *ring, int fd, int efd, bool writes);
 
 /* Complete slot `i` with `result` (0 or -errno). Owner's thread. */
 void disk_complete(struct disk *d, int i, int result);

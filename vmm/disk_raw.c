@@ -410,33 +410,6 @@ static void raw_drain(struct disk *d)
 	}
 }
 
-/*
- * io_uring operations are not system calls, so a thread's seccomp filter
- * cannot see them: the ring itself is restricted to what a disk needs
- * before it is enabled. Vectored reads and writes and fsync, only on the
- * image (registered as fixed file 0, which every request must use), with
- * drain as the one other flag; no register operation once enabled.
- */
-static int restrict_ring(struct disk *d)
-{
-	struct io_uring_restriction res[] = {
-		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_READV },
-		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITEV },
-		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_FSYNC },
-		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED, .sqe_flags = IOSQE_FIXED_FILE },
-		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED, .sqe_flags = IOSQE_IO_DRAIN },
-	};
-	struct io_uring *ring = &d->raw.ring;
-
-	/* The raw system call: Debian 12's shared liburing lacks the last two helpers. */
-	if (io_uring_register_files(ring, &d->fd, 1) < 0 || io_uring_register_eventfd(ring, d->efd) < 0 ||
-	    syscall(__NR_io_uring_register, ring->ring_fd, IORING_REGISTER_RESTRICTIONS, res,
-		    sizeof(res) / sizeof(res[0])) < 0 ||
-	    syscall(__NR_io_uring_register, ring->ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
-		return -EIO;
-	return 0;
-}
-
 static void setup_uring(struct disk *d)
 {
 	struct disk_raw *w = &d->raw;
@@ -455,7 +428,7 @@ static void setup_uring(struct disk *d)
 		log_info("%s: io_uring unavailable: disk I/O is synchronous", d->info.path);
 		return;
 	}
-	if (restrict_ring(d) < 0) {
+	if (disk_ring_fence(&w->ring, d->fd, d->efd, !d->info.readonly) < 0) {
 		/* A kernel older than 5.10 has io_uring without restrictions: not used. */
 		log_info("%s: io_uring restrictions unavailable: disk I/O is synchronous", d->info.path);
 		io_uring_queue_exit(&w->ring);

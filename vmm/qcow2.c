@@ -380,6 +380,50 @@ static int preadv_all(int fd, const struct iovec *iov, unsigned int niov, uint64
 	return 0;
 }
 
+/*
+ * The run of the virtual disk from `v` (at most `max` bytes): *n bytes in
+ * the cluster of entry *e, and when that cluster is plain, the clusters
+ * after it that follow it in the file too (up to READV_RUN). Returns the
+ * run's file offset, or 0 when the cluster is not plain (*n then stays
+ * within it). 0 or -errno in *err.
+ */
+static uint64_t map_run(struct qcow2 *q, uint64_t v, uint64_t max, uint64_t *n, uint64_t *e,
+			int *err)
+{
+	uint64_t in = v & (q->cs - 1), host;
+
+	*n = q->cs - in < max ? q->cs - in : max;
+	*err = qcow2_lookup(q, v, e);
+	if (*err)
+		return 0;
+	host = plain_cluster(q, *e);
+	if (!host)
+		return 0;
+	host += in;
+	while (*n < max && *n < READV_RUN) {
+		uint64_t m = max - *n < q->cs ? max - *n : q->cs, e2;
+
+		if (qcow2_lookup(q, v + *n, &e2) || plain_cluster(q, e2) != host + *n)
+			break;
+		*n += m;
+	}
+	return host;
+}
+
+int qcow2_map(struct qcow2 *q, uint64_t offset, uint64_t len, uint64_t *host)
+{
+	uint64_t end, n, e;
+	int err;
+
+	*host = 0;
+	if (__builtin_add_overflow(offset, len, &end) || end > q->size || !len)
+		return -EINVAL;
+	*host = map_run(q, offset, len, &n, &e, &err);
+	if (err || n < len)
+		*host = 0;
+	return err;
+}
+
 int qcow2_readv(struct qcow2 *q, uint64_t offset, const struct iovec *iov, unsigned int niov,
 		uint64_t len)
 {
@@ -389,31 +433,17 @@ int qcow2_readv(struct qcow2 *q, uint64_t offset, const struct iovec *iov, unsig
 	if (__builtin_add_overflow(offset, len, &end) || end > q->size || niov > QCOW2_MAX_IOV)
 		return -EINVAL;
 	while (!err && pos < len) {
-		uint64_t v = offset + pos, in = v & (q->cs - 1), n = q->cs - in, e, host;
+		uint64_t v = offset + pos, n, e, host = map_run(q, v, len - pos, &n, &e, &err);
 
-		if (n > len - pos)
-			n = len - pos;
-		err = qcow2_lookup(q, v, &e);
 		if (err)
 			break;
-		host = plain_cluster(q, e);
-		if (!host) {
+		if (host) {
+			err = preadv_all(q->fd, iov, niov, pos, n, host);
+		} else {
 			err = qcow2_read_entry(q, e, v, q->tmp, n);
 			if (!err)
 				iov_copy(iov, niov, pos, q->tmp, n, true);
-			pos += n;
-			continue;
 		}
-		host += in;
-		/* Clusters that follow on the host too go in the same preadv. */
-		while (pos + n < len && n < READV_RUN) {
-			uint64_t m = len - pos - n < q->cs ? len - pos - n : q->cs, e2;
-
-			if (qcow2_lookup(q, v + n, &e2) || plain_cluster(q, e2) != host + n)
-				break;
-			n += m;
-		}
-		err = preadv_all(q->fd, iov, niov, pos, n, host);
 		pos += n;
 	}
 	return err;

@@ -73,6 +73,17 @@ __attribute__((warn_unused_result)) int qcow2_readv(struct qcow2 *q, uint64_t of
 						    uint64_t len);
 
 /*
+ * Where [offset, offset + len) lies in the image file, when all of it is in
+ * allocated clusters (not compressed, not zero, not the backing file's) that
+ * follow one another in the file (up to 4 MiB): *host is that file offset,
+ * and a reader may preadv() it as it pleases until the next call that
+ * writes. *host is 0 otherwise (qcow2_readv() then reads it). 0 or -errno
+ * (-EINVAL: past the end of the disk, or len 0; -EIO: malformed tables).
+ */
+__attribute__((warn_unused_result)) int qcow2_map(struct qcow2 *q, uint64_t offset, uint64_t len,
+						  uint64_t *host);
+
+/*
  * Write `len` bytes at `offset`: clusters are allocated (copied on write from
  * the backing file, compressed or zero clusters) at the end of the file or
  * where a refcount is 0. Metadata is ordered so that a crash at any point

@@ -148,7 +148,7 @@ static const long io_calls[] = {
 };
 static const unsigned long io_ioctls[] = { KVM_IRQ_LINE, KVM_SET_GSI_ROUTING, TCGETS, TCSETS };
 static const long disk_calls[] = { SYS_pread64, SYS_preadv, SYS_pwrite64, SYS_fdatasync,
-				   SYS_ftruncate };
+				   SYS_ftruncate, SYS_io_uring_enter };
 static const unsigned long disk_ioctls[] = { TCGETS, TCSETS };
 /* clang-format on */
 
@@ -320,8 +320,7 @@ static const struct {
 	{ SECCOMP_THREAD_IO, { "poll", SYS_poll, { 0 }, "7 (poll)" } },
 	{ SECCOMP_THREAD_IO, { "sendmsg", SYS_sendmsg, { -1 }, "46 (sendmsg)" } },
 	{ SECCOMP_THREAD_MAIN, { "sendmsg", SYS_sendmsg, { -1 }, "46 (sendmsg)" } },
-	{ SECCOMP_THREAD_DISK, { "io_uring_enter", SYS_io_uring_enter, { -1 },
-				 "426 (io_uring_enter)" } },
+	{ SECCOMP_THREAD_DISK, { "epoll_wait", SYS_epoll_wait, { -1 }, "232 (epoll_wait)" } },
 	{ SECCOMP_THREAD_DISK, { "KVM_IRQ_LINE", SYS_ioctl, { -1, KVM_IRQ_LINE },
 				 "16 (ioctl), request 0x4008ae61" } },
 	{ SECCOMP_THREAD_DISK, { "fallocate", SYS_fallocate, { -1 }, "285 (fallocate)" } },
