@@ -467,7 +467,7 @@ int disk_ring_fence(struct io_uring *ring, int fd, int efd, bool writes)
 	 * them: after a SIGKILL the image would still be locked for a while.
 	 */
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	rfd = open(self, (writes ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	rfd = open(self, (fcntl(fd, F_GETFL) & O_ACCMODE) | O_CLOEXEC); /* as `fd` was opened */
 	err = io_uring_register_files(ring, rfd >= 0 ? &rfd : &fd, 1);
 	if (rfd >= 0)
 		close(rfd); /* the ring holds its own reference */

@@ -428,7 +428,7 @@ static void setup_uring(struct disk *d)
 		log_info("%s: io_uring unavailable: disk I/O is synchronous", d->info.path);
 		return;
 	}
-	if (disk_ring_fence(&w->ring, d->fd, d->efd, !d->info.readonly) < 0) {
+	if (disk_ring_fence(&w->ring, d->fd, d->efd, true) < 0) {
 		/* A kernel older than 5.10 has io_uring without restrictions: not used. */
 		log_info("%s: io_uring restrictions unavailable: disk I/O is synchronous", d->info.path);
 		io_uring_queue_exit(&w->ring);
