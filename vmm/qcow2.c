@@ -424,6 +424,27 @@ int qcow2_map(struct qcow2 *q, uint64_t offset, uint64_t len, uint64_t *host)
 	return err;
 }
 
+/* Whether cluster entry `e` at `vpos` reads as zeros with no I/O (zero flag, or nothing below). */
+static bool zero_entry(const struct qcow2 *q, uint64_t e, uint64_t vpos)
+{
+	if (e & QCOW2_COMPRESSED)
+		return false;
+	if (q->version >= 3 && (e & QCOW2_ZERO) && !(e & QCOW2_L2_RESERVED))
+		return true;
+	return !e && (!q->has_backing || vpos >= q->bsize);
+}
+
+/* Zeros into bytes [pos, pos + len) of the list, straight (no bounce). */
+static void iov_zero(const struct iovec *iov, unsigned int niov, uint64_t pos, uint64_t len)
+{
+	struct iovec part[QCOW2_MAX_IOV];
+	unsigned int n;
+
+	iov_slice(iov, niov, pos, len, part, QCOW2_MAX_IOV, &n);
+	for (unsigned int i = 0; i < n; i++)
+		memset(part[i].iov_base, 0, part[i].iov_len);
+}
+
 int qcow2_readv(struct qcow2 *q, uint64_t offset, const struct iovec *iov, unsigned int niov,
 		uint64_t len)
 {
@@ -439,6 +460,8 @@ int qcow2_readv(struct qcow2 *q, uint64_t offset, const struct iovec *iov, unsig
 			break;
 		if (host) {
 			err = preadv_all(q->fd, iov, niov, pos, n, host);
+		} else if (zero_entry(q, e, v)) {
+			iov_zero(iov, niov, pos, n);
 		} else {
 			err = qcow2_read_entry(q, e, v, q->tmp, n);
 			if (!err)
