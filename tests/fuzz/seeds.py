@@ -170,6 +170,8 @@ def cli_seeds():
         "--disk=b.img", "--net", "tap=tap0,mac=52:54:00:12:34:56", "--net=tap=t1"))
     write("cli", "firmware", words("run", "--firmware", "fw.bin", "--serial=none", "--memory=512K"))
     write("cli", "sizes", words("help", "17179869183G", "1t", "4096", "2kB", "99999999999999999999"))
+    write("cli", "api", words("run", "--firmware", "f", "--api", "/run/vm.sock"))
+    write("cli", "ctl", words("ctl", "/tmp/s", "status"))
 
 
 # ---- fuzz_vconsole: u8 features, u8 queue size, operations ----
