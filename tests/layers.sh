@@ -3,17 +3,17 @@
 # modules of its own folder or of a lower layer, and the include graph has
 # no cycle. Layers, bottom up:
 #   0  vmm/ primitives: gm, bus, irq, ioeventfd, evloop, log, exit, layout, tap, file, trace,
-#      iov, vhost_user, qcow2 (qcow2, qcow2_impl, qcow2_write, qcow2_create),
+#      iov, json, vhost_user, qcow2 (qcow2, qcow2_impl, qcow2_write, qcow2_create),
 #      disk (disk, disk_impl, disk_raw, disk_qcow2)
 #   1  devices/
 #   2  virtio/ and boot/ (neither includes the other)
-#   3  the rest of vmm/: the VM, vCPUs, command line, console, seccomp
+#   3  the rest of vmm/: the VM, vCPUs, command line, console, seccomp, the API socket (api, ctl)
 # And only vmm/ talks to KVM: no KVM ioctl in devices/, virtio/ or boot/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 
-PRIMITIVES='^vmm/(gm|bus|irq|evloop|log|exit|layout|tap|file|trace|ioeventfd|iov|vhost_user|qcow2|qcow2_impl|qcow2_write|qcow2_create|disk|disk_impl|disk_raw|disk_qcow2)$'
+PRIMITIVES='^vmm/(gm|bus|irq|evloop|log|exit|layout|tap|file|trace|ioeventfd|iov|json|vhost_user|qcow2|qcow2_impl|qcow2_write|qcow2_create|disk|disk_impl|disk_raw|disk_qcow2)$'
 
 rank() { # MODULE (path without .c/.h)
 	if [[ $1 =~ $PRIMITIVES ]]; then echo 0; return; fi

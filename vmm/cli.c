@@ -279,7 +279,7 @@ int cli_parse_share(const char *s, struct cli_share *sh)
 enum opt {
 	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_SERIAL, OPT_DISK,
 	OPT_NET, OPT_SECCOMP, OPT_TRACE_FILE, OPT_FS, OPT_ROOT, OPT_SHARE, OPT_MODULES, OPT_TIMEOUT,
-	OPT_DUMP_INITRAMFS
+	OPT_DUMP_INITRAMFS, OPT_API
 };
 
 static const struct {
@@ -292,6 +292,7 @@ static const struct {
 	{ "--seccomp", OPT_SECCOMP }, { "--trace-file", OPT_TRACE_FILE }, { "--fs", OPT_FS },
 	{ "--root", OPT_ROOT },	    { "--share", OPT_SHARE },	    { "--modules", OPT_MODULES },
 	{ "--timeout", OPT_TIMEOUT }, { "--dump-initramfs", OPT_DUMP_INITRAMFS },
+	{ "--api", OPT_API },
 };
 
 static int bad(const char *what, const char *val, const char *hint)
@@ -374,6 +375,11 @@ static int apply_opt(enum opt id, const char *val, struct cli_config *cfg)
 		if (parse_uint(val, 1, CLI_MAX_TIMEOUT, &cfg->timeout))
 			return bad("--timeout", val, "give whole seconds, 1 to 604800");
 		break;
+	case OPT_API:
+		if (!*val || strlen(val) > CLI_SOCKET_PATH_MAX)
+			return bad("--api", val, "give a socket path of 1 to 107 bytes");
+		cfg->api_path = val;
+		break;
 	case OPT_SECCOMP:
 		if (strcmp(val, "on") && strcmp(val, "off"))
 			return bad("--seccomp", val, "use on or off");
@@ -430,6 +436,10 @@ static int check_mode_options(const struct cli_config *cfg)
 		log_err("exec builds its own initramfs and boots --kernel: no --initrd or --firmware");
 		return -EINVAL;
 	}
+	if (exec && cfg->api_path) {
+		log_err("--api belongs to ember run");
+		return -EINVAL;
+	}
 	if (!exec && (cfg->root || cfg->modules_dir || cfg->nr_shares || cfg->timeout ||
 		      cfg->dump_initramfs)) {
 		log_err("--root, --share, --modules, --timeout and --dump-initramfs belong to ember exec");
@@ -472,6 +482,40 @@ static int check_run(struct cli_config *cfg)
 	return 0;
 }
 
+static const char *const ctl_cmds[] = { "status", "pause", "resume", "shutdown", "poweroff", "events" };
+
+bool cli_ctl_cmd_ok(const char *cmd)
+{
+	if (cmd[0] == '{')
+		return true; /* a request written out, sent as it is */
+	for (size_t i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++)
+		if (!strcmp(cmd, ctl_cmds[i]))
+			return true;
+	return false;
+}
+
+/* ember ctl PATH CMD */
+static int parse_ctl(int argc, char *const argv[], struct cli_config *cfg)
+{
+	cfg->command = CLI_CTL;
+	if (argc >= 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+		cfg->command = CLI_HELP;
+		return 0;
+	}
+	if (argc != 4) {
+		log_err("ctl needs a socket and a command: ember ctl PATH status|pause|resume|shutdown|poweroff|events");
+		return -EINVAL;
+	}
+	if (!argv[2][0] || strlen(argv[2]) > CLI_SOCKET_PATH_MAX)
+		return bad("ctl socket", argv[2], "give a socket path of 1 to 107 bytes");
+	if (!cli_ctl_cmd_ok(argv[3]))
+		return bad("ctl command", argv[3],
+			   "use status, pause, resume, shutdown, poweroff, events or a request {...}");
+	cfg->ctl_path = argv[2];
+	cfg->ctl_cmd = argv[3];
+	return 0;
+}
+
 int cli_parse(int argc, char *const argv[], struct cli_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -492,6 +536,8 @@ int cli_parse(int argc, char *const argv[], struct cli_config *cfg)
 		cfg->command = CLI_VERSION;
 		return 0;
 	}
+	if (!strcmp(argv[1], "ctl"))
+		return parse_ctl(argc, argv, cfg);
 	if (!strcmp(argv[1], "exec")) {
 		cfg->command = CLI_EXEC;
 		cfg->serial = CLI_SERIAL_NONE; /* the command's streams are stdio; kernel messages go nowhere */
@@ -531,6 +577,7 @@ void cli_usage(void)
 	fputs("usage: ember run --kernel PATH [options]\n"
 	      "       ember run --firmware PATH [options]\n"
 	      "       ember exec --kernel PATH [options] -- COMMAND [ARGS...]\n"
+	      "       ember ctl PATH status|pause|resume|shutdown|poweroff|events\n"
 	      "       ember --help | --version\n"
 	      "\n"
 	      "Boot a Linux bzImage or a raw firmware image in a KVM virtual machine.\n"
@@ -562,6 +609,8 @@ void cli_usage(void)
 	      "  --trace[=CLASSES]  a line per VM exit on stderr, and a table of exits at the end;\n"
 	      "                     CLASSES: io,mmio,hlt,shutdown,irq,virtio or all (default)\n"
 	      "  --trace-file PATH  trace lines and table into PATH instead (implies --trace)\n"
+	      "  --api PATH         serve the API on a unix socket at PATH (mode 0600; see\n"
+	      "                     ember ctl and docs/api.md)\n"
 	      "  -v, --verbose      more messages and the exit table (twice for debug)\n"
 	      "\n"
 	      "options of exec (besides --kernel, --cmdline, --memory, --cpus, --disk, --net,\n"
@@ -575,10 +624,21 @@ void cli_usage(void)
 	      "exec status: COMMAND's (0-255; 127 not found), 124 timeout, 125 guest kernel\n"
 	      "panic, 255 the guest ended without the command's status; 1 and 2 as below.\n"
 	      "\n"
+	      "ctl talks to the API socket of a running ember: it sends one request and\n"
+	      "prints the reply (a JSON line); status 0 if the reply says ok, 1 if not.\n"
+	      "  status             state (running/paused), uptime, vCPUs, memory, devices\n"
+	      "  pause, resume      stop the vCPUs (the guest's clock with them) and go on\n"
+	      "  poweroff           stop the VM now, as SIGTERM does (status 143)\n"
+	      "  shutdown           ask the guest to shut down (ACPI power button; not yet)\n"
+	      "  events             print the VM's events (paused, resumed, shutdown, exit)\n"
+	      "                     until it ends\n"
+	      "  '{...}'            send this request line as it is\n"
+	      "\n"
 	      "On the console, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n"
 	      "Exit status: 0 guest powered off or rebooted, 1 setup error, 2 usage error,\n"
 	      "3 guest triple fault, 4 KVM internal error, 5 VM entry failed,\n"
 	      "6 forbidden system call (seccomp), 7 guest kernel panic (pvpanic),\n"
-	      "64+N guest wrote N (1-63) to the exit port 0x501, 130 quit from the console.\n",
+	      "64+N guest wrote N (1-63) to the exit port 0x501, 130 quit from the console,\n"
+	      "143 SIGTERM or poweroff on the API socket.\n",
 	      stdout);
 }

@@ -18,7 +18,9 @@
 #define CLI_FS_TAG_MAX 36 /* virtio-fs config: the tag is 36 bytes */
 #define CLI_MAX_TIMEOUT 604800 /* --timeout: a week at most */
 
-enum cli_command { CLI_RUN, CLI_EXEC, CLI_HELP, CLI_VERSION };
+#define CLI_SOCKET_PATH_MAX 107 /* sun_path, without its NUL */
+
+enum cli_command { CLI_RUN, CLI_EXEC, CLI_CTL, CLI_HELP, CLI_VERSION };
 
 /* --fs socket=PATH,tag=TAG: a virtio-fs device on a vhost-user backend the user started. */
 struct cli_fs {
@@ -71,6 +73,11 @@ struct cli_config {
 	unsigned int nr_nics;
 	struct cli_fs fs[CLI_MAX_FS];
 	unsigned int nr_fs;
+	const char *api_path; /* --api PATH: the API socket (docs/api.md); NULL: none */
+
+	/* ember ctl PATH CMD */
+	const char *ctl_path; /* the API socket */
+	const char *ctl_cmd;  /* status, pause, resume, shutdown, poweroff, events, or a request ("{...}") */
 
 	/* ember exec */
 	const char *root;	 /* --root DIR: the guest's read-only root (default "/") */
@@ -115,6 +122,9 @@ __attribute__((warn_unused_result)) int cli_parse_size(const char *s, uint64_t *
  */
 __attribute__((warn_unused_result)) int cli_parse(int argc, char *const argv[],
 						  struct cli_config *cfg);
+
+/* A command `ember ctl` knows, or a request written out ("{..."). */
+bool cli_ctl_cmd_ok(const char *cmd);
 
 /* Print the help text to stdout. */
 void cli_usage(void);

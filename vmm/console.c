@@ -149,45 +149,51 @@ static int signal_status(struct console *c)
 	return 128 + (int)si.ssi_signo;
 }
 
+/* The loop's own entries, in this order, then the extra source's. */
+enum { PFD_STOP, PFD_SIG, PFD_RX_SPACE, PFD_IN, PFD_OUT, PFD_OWN };
+
 int console_loop(struct console *c, const struct console_vm *vm)
 {
 	bool input = c->in_fd >= 0, quit;
 	uint64_t count;
 
 	for (;;) {
-		struct pollfd pfd[5] = {
-			{ .fd = vm->stop_fd, .events = POLLIN },
-			{ .fd = c->sig_fd, .events = POLLIN },
-			{ .fd = vm->rx_space_fd, .events = POLLIN },
+		struct pollfd pfd[PFD_OWN + CONSOLE_EXTRA_MAX] = {
+			[PFD_STOP] = { .fd = vm->stop_fd, .events = POLLIN },
+			[PFD_SIG] = { .fd = c->sig_fd, .events = POLLIN },
+			[PFD_RX_SPACE] = { .fd = vm->rx_space_fd, .events = POLLIN },
 			/* Read input only while the FIFO has room: back-pressure to the terminal. */
-			{ .fd = input && serial_rx_space(vm->serial) ? c->in_fd : -1, .events = POLLIN },
+			[PFD_IN] = { .fd = input && serial_rx_space(vm->serial) ? c->in_fd : -1, .events = POLLIN },
 			/* Guest output the fd could not take: flush it when it can. */
-			{ .fd = serial_tx_pending(vm->serial) ? vm->serial->out_fd : -1, .events = POLLOUT },
+			[PFD_OUT] = { .fd = serial_tx_pending(vm->serial) ? vm->serial->out_fd : -1, .events = POLLOUT },
 		};
+		unsigned int extra = vm->extra ? vm->extra->fill(vm->extra->ctx, pfd + PFD_OWN, CONSOLE_EXTRA_MAX) : 0;
 		int status;
 
-		if (poll(pfd, 5, -1) < 0) {
+		if (poll(pfd, PFD_OWN + extra, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll failed: %s", strerror(errno));
 			return EXIT_INTERNAL;
 		}
-		if (pfd[0].revents)
+		if (pfd[PFD_STOP].revents)
 			return *vm->exit_status;
-		if (pfd[1].revents && (status = signal_status(c)) >= 0)
+		if (pfd[PFD_SIG].revents && (status = signal_status(c)) >= 0)
 			return status;
-		if (pfd[2].revents && read(vm->rx_space_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		if (pfd[PFD_RX_SPACE].revents && read(vm->rx_space_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 			log_debug("rx eventfd: %s", strerror(errno));
-		if (pfd[4].revents)
+		if (pfd[PFD_OUT].revents)
 			serial_flush(vm->serial); /* or drops it all, when the reader went away */
-		if (pfd[3].revents & (POLLERR | POLLNVAL))
+		if (pfd[PFD_IN].revents & (POLLERR | POLLNVAL))
 			input = false;
-		else if (pfd[3].revents) {
+		else if (pfd[PFD_IN].revents) {
 			input = pump_input(c, vm, &quit);
 			if (quit) {
 				log_info("quit from the console");
 				return EXIT_USER_QUIT;
 			}
 		}
+		if (extra)
+			vm->extra->ready(vm->extra->ctx, pfd + PFD_OWN, extra);
 	}
 }

@@ -5,6 +5,7 @@
  * back-pressure, handles the Ctrl-A escape, and runs the main thread's wait
  * loop until the VM stops.
  */
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <termios.h>
@@ -38,12 +39,26 @@ void console_close(struct console *c);
  */
 void console_restore_terminal(void);
 
+#define CONSOLE_EXTRA_MAX 16 /* poll entries a struct console_source may add */
+
+/*
+ * More descriptors for the main loop (the API socket, vmm/api.c): before
+ * each poll() fill() adds up to `max` entries; ready() gets them back with
+ * their revents. Both run on the main thread.
+ */
+struct console_source {
+	unsigned int (*fill)(void *ctx, struct pollfd *pfd, unsigned int max);
+	void (*ready)(void *ctx, const struct pollfd *pfd, unsigned int n);
+	void *ctx;
+};
+
 /* What the main thread's loop serves of the VM: no more than this. */
 struct console_vm {
 	int stop_fd;		/* eventfd: a stop was requested */
 	const int *exit_status; /* the VM's status, written before stop_fd is signalled */
 	struct serial *serial;	/* COM1: input goes in, stalled output is flushed */
 	int rx_space_fd;	/* eventfd: the UART's receive FIFO drained */
+	const struct console_source *extra; /* or NULL */
 };
 
 /*

@@ -16,6 +16,7 @@ enum exit_status {
 	EXIT_BACKEND_LOST = 8,	 /* a vhost-user backend (virtiofsd) went away */
 	EXIT_PORT_BASE = 64,	 /* 64 + (N mod 64): guest wrote N != 0 to the exit port */
 	EXIT_USER_QUIT = 130,	 /* Ctrl-A x on the console */
+	EXIT_POWEROFF = 143,	 /* poweroff on the API socket: as SIGTERM (128 + 15) */
 	/* ember exec: the command's status (0-255) except for these. */
 	EXIT_TIMEOUT = 124,	 /* --timeout ran out (as timeout(1)) */
 	EXIT_EXEC_PANIC = 125,	 /* the guest kernel panicked (pvpanic) */

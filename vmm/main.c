@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "vmm/cli.h"
+#include "vmm/ctl.h"
 #include "vmm/exit.h"
 #include "vmm/log.h"
 #include "vmm/run.h"
@@ -30,10 +31,13 @@ int main(int argc, char **argv)
 	case CLI_VERSION:
 		printf("ember %s\n", EMBER_VERSION);
 		return 0;
+	case CLI_CTL:
 	case CLI_RUN:
 	case CLI_EXEC:
 		break;
 	}
 	log_set_level(cfg.verbose >= 2 ? LOG_DEBUG : cfg.verbose ? LOG_INFO : LOG_WARN);
+	if (cfg.command == CLI_CTL)
+		return ctl_run(&cfg);
 	return cfg.command == CLI_EXEC ? run_exec(&cfg) : run_vm(&cfg);
 }

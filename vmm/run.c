@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot/acpi.h"
 #include "boot/cpu.h"
 #include "vmm/layout.h"
 #include "boot/linux.h"
+#include "vmm/api.h"
 #include "vmm/console.h"
 #include "vmm/file.h"
 #include "vmm/log.h"
@@ -258,8 +260,110 @@ static int arm_timeout(struct vm *vm, unsigned int seconds, struct run_timer *t)
 	return err;
 }
 
-static int start_and_wait(struct vm *vm, const struct cli_config *cfg, const struct run_plan *plan)
+/* ---- the VM as the API socket sees it (vmm/api.h, docs/api.md) ---- */
+
+struct run_api {
+	struct vm *vm;
+	uint64_t started_ms; /* CLOCK_MONOTONIC when the guest started */
+};
+
+static uint64_t now_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void status_device(void *ctx, const char *name)
+{
+	json_cstr(ctx, name);
+}
+
+static void api_status(void *ctx, struct json_out *o)
+{
+	static const char *const states[] = { [VM_RUNNING] = "running", [VM_PAUSING] = "pausing",
+					      [VM_PAUSED] = "paused" };
+	struct run_api *r = ctx;
+	uint64_t exits[TRACE_REASONS];
+
+	json_key(o, "state");
+	json_cstr(o, states[r->vm->run_state]);
+	json_key(o, "uptime");
+	json_millis(o, now_ms() - r->started_ms);
+	json_key(o, "vcpus");
+	json_uint(o, r->vm->nr_vcpus);
+	json_key(o, "memory");
+	json_uint(o, r->vm->mem.ram_size);
+	json_key(o, "devices");
+	json_array_begin(o);
+	vm_for_each_device(r->vm, status_device, o);
+	json_array_end(o);
+	if (!vm_exit_counts(r->vm, exits))
+		return; /* counted with -v or --trace only */
+	json_key(o, "exits");
+	json_begin(o);
+	for (unsigned int i = 0; i < TRACE_REASONS; i++) {
+		json_key(o, trace_reason_name(i));
+		json_uint(o, exits[i]);
+	}
+	json_end(o);
+}
+
+static int api_pause(void *ctx)
+{
+	return vm_pause(((struct run_api *)ctx)->vm);
+}
+
+static int api_pause_done(void *ctx)
+{
+	return vm_pause_done(((struct run_api *)ctx)->vm);
+}
+
+static int api_resume(void *ctx)
+{
+	return vm_resume(((struct run_api *)ctx)->vm);
+}
+
+static void api_poweroff(void *ctx)
+{
+	vm_request_stop(((struct run_api *)ctx)->vm, EXIT_POWEROFF,
+			"poweroff requested on the API socket");
+}
+
+static int api_shutdown(void *ctx)
+{
+	return vm_power_button(((struct run_api *)ctx)->vm);
+}
+
+static unsigned int api_fill(void *ctx, struct pollfd *pfd, unsigned int max)
+{
+	return api_poll_fill(ctx, pfd, max);
+}
+
+static void api_ready(void *ctx, const struct pollfd *pfd, unsigned int n)
+{
+	api_poll_ready(ctx, pfd, n);
+}
+
+/* Requests are served from here on, by the main loop. */
+static void attach_api(struct api *api, struct run_api *ra)
+{
+	struct api_vm ops = { .status = api_status, .pause = api_pause,
+			      .pause_done = api_pause_done, .pause_fd = vm_pause_fd(ra->vm),
+			      .resume = api_resume, .poweroff = api_poweroff,
+			      .shutdown = api_shutdown, .ctx = ra };
+
+	ra->started_ms = now_ms();
+	api_attach(api, &ops);
+}
+
+static int start_and_wait(struct vm *vm, const struct cli_config *cfg, const struct run_plan *plan,
+			  struct api *api)
+{
+	struct console_source api_src = { .fill = api_fill, .ready = api_ready, .ctx = api };
+	struct seccomp_extra sx = { .api_dir_fd = api ? api->dir_fd : -1 };
+	struct run_api ra = { .vm = vm };
 	struct run_timer timer;
 	struct console con;
 	int status, err;
@@ -272,17 +376,25 @@ static int start_and_wait(struct vm *vm, const struct cli_config *cfg, const str
 	}
 	if (arm_timeout(vm, plan->timeout, &timer) || vm_start(vm)) {
 		status = EXIT_SETUP;
-	} else if (cfg->seccomp && seccomp_install(SECCOMP_THREAD_MAIN)) {
+	} else if (cfg->seccomp && seccomp_install_extra(SECCOMP_THREAD_MAIN, &sx)) {
 		vm_request_stop(vm, EXIT_SETUP, "the main thread has no seccomp filter");
 		status = EXIT_SETUP;
 	} else {
 		/* From here on (with seccomp) every thread runs under its filter. */
 		struct console_vm cv = { .stop_fd = vm->stop_fd, .exit_status = &vm->exit_status,
-					 .serial = &vm->serial, .rx_space_fd = vm->rx_space_fd };
+					 .serial = &vm->serial, .rx_space_fd = vm->rx_space_fd,
+					 .extra = api ? &api_src : NULL };
 
+		if (api)
+			attach_api(api, &ra);
 		status = console_loop(&con, &cv);
 	}
+	/* A stop the loop saw itself (a signal, Ctrl-A x) gets its reason; else the request's stays. */
+	vm_request_stop(vm, status, status == EXIT_USER_QUIT ? "quit from the console"
+				    : status > 128 ? "stopped by a signal" : "stopped");
 	vm_stop(vm);
+	if (api)
+		api_stopping(api, status, vm->exit_reason); /* every thread that could set it is joined */
 	vm_drain_console(vm);
 	if (timer.fd >= 0)
 		close(timer.fd);
@@ -295,6 +407,8 @@ static int start_and_wait(struct vm *vm, const struct cli_config *cfg, const str
 			 (unsigned long long)(gm_resident(&vm->mem) >> 10));
 		vm_log_stats(vm);
 	}
+	if (api)
+		api_exit(api, status);
 	return status;
 }
 
@@ -308,6 +422,7 @@ int run_vm(const struct cli_config *cfg)
 int run_vm_plan(const struct cli_config *cfg, const struct run_plan *plan)
 {
 	struct vm_config vc = { .memory = cfg->memory, .cpus = cfg->cpus };
+	struct api api = { .listen_fd = -1, .dir_fd = -1 };
 	struct backends be;
 	struct images img;
 	struct vm vm;
@@ -325,6 +440,9 @@ int run_vm_plan(const struct cli_config *cfg, const struct run_plan *plan)
 		goto out_backends;
 	if (open_serial_out(cfg, &vc.serial_out_fd))
 		goto out_trace;
+	/* The API socket is the user's path too: checked (and refused if live) before /dev/kvm. */
+	if (cfg->api_path && api_open(&api, cfg->api_path))
+		goto out_serial;
 	vc.disks = cfg->disk;
 	vc.disk_images = be.disk;
 	vc.nr_disks = cfg->nr_disks;
@@ -340,16 +458,18 @@ int run_vm_plan(const struct cli_config *cfg, const struct run_plan *plan)
 	vc.firmware_size = img.firmware.size;
 	/* Before any thread starts: a qcow2 disk's worker installs its filter in vm_create(). */
 	if ((cfg->seccomp && seccomp_prepare()) || vm_create(&vm, &vc))
-		goto out_serial;
+		goto out_api;
 	if (plan->created)
 		plan->created(plan->ctx, &vm);
 	if (!cfg->firmware && boot_linux(&vm, cfg, plan, &img))
 		goto out_vm;
 	/* The images are in guest RAM now; drop the host mappings before the guest runs. */
 	unload_images(&img);
-	status = start_and_wait(&vm, cfg, plan);
+	status = start_and_wait(&vm, cfg, plan, cfg->api_path ? &api : NULL);
 out_vm:
 	vm_destroy(&vm);
+out_api:
+	api_close(&api);
 out_serial:
 	if (cfg->serial == CLI_SERIAL_FILE && vc.serial_out_fd >= 0)
 		close(vc.serial_out_fd);

@@ -93,6 +93,12 @@ static const int main_calls[] = {
 	__NR_clock_gettime,  /* exec: its grace period, where the vDSO cannot read the clock */
 };
 
+/* The main thread's calls while it serves the API socket (struct seccomp_extra). */
+static const int main_api_calls[] = {
+	__NR_accept4,	 /* a client connects */
+	__NR_getsockopt, /* SO_PEERCRED: only Ember's user may use the socket */
+};
+
 static const int vcpu_calls[] = {
 	__NR_epoll_ctl,	     /* virtio-net pauses or resumes reading its tap; a vhost-user queue's
 				call eventfd moves between an irqfd and the I/O thread */
@@ -143,6 +149,8 @@ static const int disk_calls[] = {
 
 static const uint32_t main_ioctls[] = {
 	KVM_IRQ_LINE,  /* console input raises the UART's interrupt */
+	KVM_GET_CLOCK, /* pause (API): kvmclock saved once the vCPUs are parked */
+	KVM_SET_CLOCK, /* resume (API): kvmclock put back, so the guest's clock does not jump */
 	KVM_IOEVENTFD, /* teardown: queue kicks unbound */
 	KVM_IRQFD,     /* teardown: MSI-X vectors unbound */
 	TERMINAL_IOCTLS,
@@ -262,7 +270,8 @@ static void allow_call_unless(struct prog *p, int nr, unsigned int arg, uint32_t
  * Build `kind`'s filter. The denial action carries the kind in its data
  * bits, which the SIGSYS handler receives in si_errno.
  */
-static int build(enum seccomp_thread kind, uint32_t pid, struct prog *p)
+static int build(enum seccomp_thread kind, uint32_t pid, const struct seccomp_extra *x,
+		 struct prog *p)
 {
 	const struct policy *pol = &policies[kind];
 	const uint32_t deny = SECCOMP_RET_TRAP | ((uint32_t)kind & SECCOMP_RET_DATA);
@@ -289,6 +298,14 @@ static int build(enum seccomp_thread kind, uint32_t pid, struct prog *p)
 		allow_call(p, runtime_calls[i]);
 	for (size_t i = 0; i < pol->nr_calls; i++)
 		allow_call(p, pol->calls[i]);
+	if (kind == SECCOMP_THREAD_MAIN && x && x->api_dir_fd >= 0) {
+		uint32_t dir_fd = (uint32_t)x->api_dir_fd;
+
+		for (size_t i = 0; i < LEN(main_api_calls); i++)
+			allow_call(p, main_api_calls[i]);
+		/* The socket file goes at the end; nothing outside its directory can. */
+		allow_call_if(p, __NR_unlinkat, 0, &dir_fd, 1, deny);
+	}
 	ret(p, deny);
 	return p->len <= MAX_INSNS && !p->too_far ? 0 : -E2BIG;
 }
@@ -376,11 +393,16 @@ int seccomp_prepare(void)
 
 int seccomp_install(enum seccomp_thread kind)
 {
+	return seccomp_install_extra(kind, NULL);
+}
+
+int seccomp_install_extra(enum seccomp_thread kind, const struct seccomp_extra *x)
+{
 	struct prog p;
 	struct sock_fprog fprog;
 	int err;
 
-	err = build(kind, (uint32_t)getpid(), &p);
+	err = build(kind, (uint32_t)getpid(), x, &p);
 	if (!err && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		err = -errno;
 	if (!err) {

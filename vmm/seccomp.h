@@ -33,6 +33,21 @@ __attribute__((warn_unused_result)) int seccomp_prepare(void);
  */
 __attribute__((warn_unused_result)) int seccomp_install(enum seccomp_thread kind);
 
+/* What a thread's filter allows beyond its kind's lists. */
+struct seccomp_extra {
+	/*
+	 * Main thread with an API socket (vmm/api.c), >= 0: it accepts clients
+	 * (accept4), checks who they are (getsockopt SO_PEERCRED) and at the end
+	 * removes the socket file with unlinkat() on this directory fd only.
+	 * -1: no API socket.
+	 */
+	int api_dir_fd;
+};
+
+/* seccomp_install() with what `x` adds (NULL: nothing). */
+__attribute__((warn_unused_result)) int seccomp_install_extra(enum seccomp_thread kind,
+							      const struct seccomp_extra *x);
+
 /* "main", "vCPU", "I/O" or "disk". */
 const char *seccomp_thread_name(enum seccomp_thread kind);
 

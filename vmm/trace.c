@@ -26,6 +26,11 @@ static const char *const reason_names[TRACE_REASONS] = {
 	[TRACE_R_OTHER] = "other",
 };
 
+const char *trace_reason_name(enum trace_reason r)
+{
+	return (unsigned int)r < TRACE_REASONS ? reason_names[r] : "?";
+}
+
 int trace_parse_classes(const char *s, unsigned int *classes)
 {
 	*classes = 0;

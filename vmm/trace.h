@@ -72,6 +72,9 @@ struct trace_stats {
  */
 __attribute__((warn_unused_result)) int trace_parse_classes(const char *s, unsigned int *classes);
 
+/* The table's name of an exit reason ("io", "mmio", "signal", ...). */
+const char *trace_reason_name(enum trace_reason r);
+
 /* Monotonic nanoseconds, for timing an exit. */
 uint64_t trace_now_ns(void);
 

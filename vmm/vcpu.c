@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -273,7 +274,8 @@ static bool handle_exit_counted(struct vcpu *v)
 	bool more = handle_exit(v);
 
 	dt = trace_now_ns() - t0;
-	v->stats.count[r]++;
+	/* Only this thread writes the count; the status request reads it meanwhile (vm_exit_counts()). */
+	__atomic_store_n(&v->stats.count[r], v->stats.count[r] + 1, __ATOMIC_RELAXED);
 	v->stats.ns[r] += dt;
 	if (r == TRACE_R_IO || r == TRACE_R_MMIO) {
 		v->stats.dev_count[v->trace_dev]++;
@@ -282,16 +284,122 @@ static bool handle_exit_counted(struct vcpu *v)
 	return more;
 }
 
+int vcpu_gate_init(struct vcpu_gate *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->parked_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (g->parked_fd < 0)
+		return -errno;
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
+	atomic_store(&g->closed, false);
+	return 0;
+}
+
+void vcpu_gate_destroy(struct vcpu_gate *g)
+{
+	if (g->parked_fd < 0)
+		return;
+	close(g->parked_fd);
+	g->parked_fd = -1;
+	pthread_cond_destroy(&g->cond);
+	pthread_mutex_destroy(&g->lock);
+}
+
+void vcpu_gate_close(struct vcpu_gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	atomic_store(&g->closed, true);
+	pthread_mutex_unlock(&g->lock);
+}
+
+void vcpu_gate_open(struct vcpu_gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	atomic_store(&g->closed, false);
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+void vcpu_gate_wake(struct vcpu_gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+bool vcpu_gate_all_parked(struct vcpu_gate *g)
+{
+	uint64_t n;
+	bool all;
+
+	if (read(g->parked_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_debug("vCPU gate eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&g->lock);
+	all = atomic_load(&g->closed) && g->parked == g->running;
+	pthread_mutex_unlock(&g->lock);
+	return all;
+}
+
+/* Under g->lock: tell the main thread when the last running vCPU has parked. */
+static void gate_note(struct vcpu_gate *g)
+{
+	uint64_t one = 1;
+
+	if (atomic_load(&g->closed) && g->parked == g->running &&
+	    write(g->parked_fd, &one, sizeof(one)) < 0)
+		log_err("cannot tell the main thread the vCPUs are parked: %s", strerror(errno));
+}
+
+/*
+ * The VM is paused: wait at the gate until it opens or a stop is
+ * requested. Called at the top of the loop, with no device lock held.
+ */
+static void park(struct vcpu *v)
+{
+	struct vcpu_gate *g = v->env->gate;
+
+	pthread_mutex_lock(&g->lock);
+	g->parked++;
+	gate_note(g);
+	while (atomic_load(&g->closed) && !atomic_load(v->env->stopping))
+		pthread_cond_wait(&g->cond, &g->lock);
+	g->parked--;
+	pthread_mutex_unlock(&g->lock);
+	/*
+	 * The kick of the pause set immediate_exit; clear it before the next
+	 * KVM_RUN. A pause or stop that comes after this store sets it again,
+	 * and the loop checks both flags after it (all sequentially consistent).
+	 */
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
+/* The thread leaves its loop: a pause no longer waits for it. */
+static void leave_loop(struct vcpu *v)
+{
+	struct vcpu_gate *g = v->env->gate;
+
+	pthread_mutex_lock(&g->lock);
+	g->running--;
+	gate_note(g);
+	pthread_mutex_unlock(&g->lock);
+	atomic_store(&v->state, VCPU_STOPPED);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 
 	if (v->env->seccomp && seccomp_install(SECCOMP_THREAD_VCPU)) {
 		exit_request(&v->env->stop, EXIT_SETUP, "a vCPU thread has no seccomp filter");
-		atomic_store(&v->state, VCPU_STOPPED);
+		leave_loop(v);
 		return NULL;
 	}
 	while (!atomic_load(v->env->stopping)) {
+		if (atomic_load(&v->env->gate->closed)) {
+			park(v);
+			continue;
+		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -302,17 +410,25 @@ static void *vcpu_thread(void *arg)
 		if (!(v->env->trace->stats ? handle_exit_counted(v) : handle_exit(v)))
 			break;
 	}
-	atomic_store(&v->state, VCPU_STOPPED);
+	leave_loop(v);
 	return NULL;
 }
 
 int vcpu_start(struct vcpu *v)
 {
+	struct vcpu_gate *g = v->env->gate;
 	int err;
 
 	atomic_store(&v->state, VCPU_RUNNING);
+	pthread_mutex_lock(&g->lock);
+	g->running++; /* before the thread exists: a pause right after start waits for it */
+	pthread_mutex_unlock(&g->lock);
 	err = pthread_create(&v->thread, NULL, vcpu_thread, v);
 	if (err) {
+		pthread_mutex_lock(&g->lock);
+		g->running--;
+		gate_note(g);
+		pthread_mutex_unlock(&g->lock);
 		atomic_store(&v->state, VCPU_CREATED);
 		return -err;
 	}

@@ -347,8 +347,9 @@ static int create_vcpus(struct vm *vm, unsigned int n)
 	}
 	vm->nr_vcpus = n;
 	vm->vcpu_env = (struct vcpu_env){ .pio = &vm->pio, .mmio = &vm->mmio, .trace = &vm->trace,
-					  .stopping = &vm->stopping, .stop = vm->exit_hook,
-					  .seccomp = vm->seccomp, .run_size = vm->run_size };
+					  .stopping = &vm->stopping, .gate = &vm->gate,
+					  .stop = vm->exit_hook, .seccomp = vm->seccomp,
+					  .run_size = vm->run_size };
 	for (unsigned int i = 0; i < n; i++)
 		vm->vcpu[i].fd = -1;
 	for (unsigned int i = 0; i < n; i++) {
@@ -382,7 +383,7 @@ static int open_vm(struct vm *vm)
 	vm->run_size = (size_t)sz;
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->rx_space_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->stop_fd < 0 || vm->rx_space_fd < 0) {
+	if (vm->stop_fd < 0 || vm->rx_space_fd < 0 || vcpu_gate_init(&vm->gate)) {
 		err = -errno;
 		log_err("cannot create the VM's eventfds: %s", strerror(-err));
 		return err;
@@ -426,7 +427,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	int err;
 
 	memset(vm, 0, sizeof(*vm));
-	vm->kvm_fd = vm->vm_fd = vm->stop_fd = vm->rx_space_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->stop_fd = vm->rx_space_fd = vm->gate.parked_fd = -1;
 	vm->seccomp = cfg->seccomp;
 	vm->trace = cfg->trace;
 	bus_init(&vm->pio);
@@ -505,6 +506,7 @@ int vm_start(struct vm *vm)
 void vm_stop(struct vm *vm)
 {
 	vm_request_stop(vm, EXIT_GUEST_OFF, "stopped");
+	vcpu_gate_wake(&vm->gate); /* parked vCPUs see the stop and leave */
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		if (atomic_load(&vm->vcpu[i].state) != VCPU_CREATED)
 			vcpu_force_exit(&vm->vcpu[i]);
@@ -638,6 +640,101 @@ void vm_destroy(struct vm *vm)
 	close_fd(&vm->kvm_fd);
 	close_fd(&vm->stop_fd);
 	close_fd(&vm->rx_space_fd);
+	vcpu_gate_destroy(&vm->gate);
+}
+
+/* ---- pause and resume (main thread) ---- */
+
+int vm_pause_fd(const struct vm *vm)
+{
+	return vm->gate.parked_fd;
+}
+
+int vm_pause(struct vm *vm)
+{
+	if (vm->run_state == VM_PAUSED)
+		return 1;
+	if (vm->run_state == VM_RUNNING) {
+		vcpu_gate_close(&vm->gate);
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			if (atomic_load(&vm->vcpu[i].state) == VCPU_RUNNING)
+				vcpu_force_exit(&vm->vcpu[i]);
+		vm->run_state = VM_PAUSING;
+	}
+	return vm_pause_done(vm);
+}
+
+int vm_pause_done(struct vm *vm)
+{
+	if (vm->run_state != VM_PAUSING)
+		return vm->run_state == VM_PAUSED ? 0 : -EINVAL;
+	if (!vcpu_gate_all_parked(&vm->gate))
+		return -EINPROGRESS;
+	/*
+	 * No vCPU runs: kvmclock as the guest last saw it. Resume puts it back,
+	 * so the guest's clock does not count the pause (docs/api.md).
+	 */
+	vm->clock_saved = ioctl(vm->vm_fd, KVM_GET_CLOCK, &vm->paused_clock) == 0;
+	if (!vm->clock_saved)
+		log_warn("cannot read kvmclock at pause (%s): the guest's clock will jump on resume",
+			 strerror(errno));
+	vm->run_state = VM_PAUSED;
+	return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	struct kvm_clock_data c;
+
+	if (vm->run_state == VM_RUNNING)
+		return 1;
+	if (vm->run_state == VM_PAUSING)
+		return -EBUSY;
+	if (vm->clock_saved) {
+		c = (struct kvm_clock_data){ .clock = vm->paused_clock.clock };
+		if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &c) < 0)
+			log_warn("cannot put kvmclock back at resume (%s): the guest's clock jumps",
+				 strerror(errno));
+	}
+	vm->run_state = VM_RUNNING;
+	vcpu_gate_open(&vm->gate);
+	return 0;
+}
+
+void vm_for_each_device(const struct vm *vm, void (*fn)(void *ctx, const char *name), void *ctx)
+{
+	char name[64];
+
+	fn(ctx, "serial");
+	fn(ctx, "i8042");
+	fn(ctx, "acpi-power");
+	for (unsigned int i = 0; vm->disk && i < vm->nr_disks; i++) {
+		snprintf(name, sizeof(name), "virtio-blk %s", vm->disk[i].name);
+		fn(ctx, name);
+	}
+	for (unsigned int i = 0; vm->nic && i < vm->nr_nics; i++) {
+		snprintf(name, sizeof(name), "virtio-net %s", vm->nic[i].net.tap);
+		fn(ctx, name);
+	}
+	for (unsigned int i = 0; vm->fs && i < vm->nr_fs; i++) {
+		snprintf(name, sizeof(name), "virtio-fs %.36s", vm->fs[i].fs.config.tag);
+		fn(ctx, name);
+	}
+	if (vm->con)
+		fn(ctx, "virtio-console");
+	fn(ctx, "pvpanic");
+}
+
+bool vm_exit_counts(const struct vm *vm, uint64_t count[TRACE_REASONS])
+{
+	if (!vm->trace.stats)
+		return false;
+	for (unsigned int r = 0; r < TRACE_REASONS; r++) {
+		count[r] = 0;
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			count[r] += __atomic_load_n(&vm->vcpu[i].stats.count[r], __ATOMIC_RELAXED);
+	}
+	return true;
 }
 
 int vm_power_button(struct vm *vm)

@@ -10,7 +10,7 @@
  *
  * Lock order: pci.lock -> virtio_dev.lock -> msix.lock -> router.lock. A
  * vCPU thread holds no lock of its own while it calls into a device; the
- * serial lock is a leaf.
+ * serial lock and the vCPU gate's lock (pause) are leaves.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -80,6 +80,13 @@ struct vm_fs {
 	bool open, wired;
 };
 
+/* Pause state, as the main thread sees it (vm_pause(), vm_resume()). */
+enum vm_run_state {
+	VM_RUNNING,
+	VM_PAUSING, /* gate closed, vCPUs kicked, not all parked yet */
+	VM_PAUSED,  /* every vCPU parked, kvmclock saved */
+};
+
 struct vm {
 	int kvm_fd, vm_fd;
 	struct gm mem;
@@ -87,6 +94,10 @@ struct vm {
 	struct vcpu *vcpu;
 	unsigned int nr_vcpus;
 	struct vcpu_env vcpu_env; /* what every vCPU thread reads of the VM */
+	struct vcpu_gate gate;	  /* where vCPUs park while paused */
+	enum vm_run_state run_state; /* main thread only */
+	struct kvm_clock_data paused_clock; /* kvmclock when the pause completed */
+	bool clock_saved;		    /* paused_clock holds it (KVM_GET_CLOCK worked) */
 	size_t run_size;
 	struct kvm_cpuid2 *cpuid; /* as KVM supports it; patched per vCPU */
 	unsigned int cpuid_cap;	  /* entries allocated in cpuid */
@@ -157,8 +168,36 @@ __attribute__((warn_unused_result)) int vm_power_button(struct vm *vm);
  */
 __attribute__((warn_unused_result)) int vm_start(struct vm *vm);
 
-/* Kick every vCPU out of KVM_RUN and join the threads. */
+/* Kick every vCPU out of KVM_RUN (also out of a pause) and join the threads. */
 void vm_stop(struct vm *vm);
+
+/*
+ * Pause the guest (main thread): close the vCPU gate and kick every vCPU
+ * out of KVM_RUN. Returns 1 if it was already paused, 0 once every vCPU is
+ * parked and kvmclock is saved, or -EINPROGRESS: then call vm_pause_done()
+ * when vm_pause_fd() is readable. Devices' I/O (the I/O thread) goes on.
+ */
+__attribute__((warn_unused_result)) int vm_pause(struct vm *vm);
+
+/* The fd that becomes readable when the last vCPU parks. */
+int vm_pause_fd(const struct vm *vm);
+
+/* After vm_pause_fd() became readable: 0 once paused, -EINPROGRESS while not yet. */
+__attribute__((warn_unused_result)) int vm_pause_done(struct vm *vm);
+
+/*
+ * Resume (main thread): put kvmclock back where the pause left it, so the
+ * guest's clock does not jump by the time it was paused, and open the gate.
+ * Returns 1 if it was running, 0 when resumed, -EBUSY while a pause is
+ * still completing.
+ */
+__attribute__((warn_unused_result)) int vm_resume(struct vm *vm);
+
+/* Call fn(ctx, name) for each device, as the status request lists them ("virtio-blk vda"). */
+void vm_for_each_device(const struct vm *vm, void (*fn)(void *ctx, const char *name), void *ctx);
+
+/* Exits per reason so far, every vCPU's added up; false when they are not counted (-v, --trace). */
+bool vm_exit_counts(const struct vm *vm, uint64_t count[TRACE_REASONS]);
 
 /* After vm_stop(): write out the guest's last console output (vconsole_drain()). */
 void vm_drain_console(struct vm *vm);

@@ -8,7 +8,9 @@
  * cli_parse_disk() (with a path buffer of exactly the size it is told) and
  * cli_parse_nic(). A parse that succeeds must leave a configuration `ember
  * run` can trust: one of --kernel and --firmware, memory and vCPUs in range,
- * at most 8 disks and 4 NICs with terminated names of legal lengths.
+ * at most 8 disks and 4 NICs with terminated names of legal lengths, an
+ * --api path that fits a socket address; and for `ember ctl` a socket path
+ * that fits and a command it knows.
  *
  * Input: words separated by NUL bytes.
  */
@@ -67,8 +69,14 @@ static bool terminated(const char *s, size_t size)
 
 static void check_config(const struct cli_config *c)
 {
+	if (c->command == CLI_CTL) {
+		expect(c->ctl_path && c->ctl_path[0] && strlen(c->ctl_path) <= CLI_SOCKET_PATH_MAX);
+		expect(c->ctl_cmd && cli_ctl_cmd_ok(c->ctl_cmd));
+		return;
+	}
 	if (c->command != CLI_RUN)
 		return;
+	expect(!c->api_path || (c->api_path[0] && strlen(c->api_path) <= CLI_SOCKET_PATH_MAX));
 	expect(!c->kernel != !c->firmware);
 	expect(!c->firmware || (!c->initrd && !c->cmdline));
 	expect(c->memory > 0 && c->cpus >= 1 && c->cpus <= CLI_MAX_CPUS);

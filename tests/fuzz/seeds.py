@@ -2,7 +2,8 @@
 """Writes the seed corpora in tests/fuzz/corpus/TARGET/: a few well-formed
 inputs per target in the format its fuzz_TARGET.c header describes, so that
 fuzzing starts from working requests, rings, kernels and command lines.
-The files are committed; this only remakes them after a format changes."""
+The files are committed; this only remakes them after a format changes
+(`seeds.py TARGET...` remakes only those targets' seeds)."""
 import os
 import shutil
 import struct
@@ -172,6 +173,8 @@ def cli_seeds():
         "--disk=b.img", "--net", "tap=tap0,mac=52:54:00:12:34:56", "--net=tap=t1"))
     write("cli", "firmware", words("run", "--firmware", "fw.bin", "--serial=none", "--memory=512K"))
     write("cli", "sizes", words("help", "17179869183G", "1t", "4096", "2kB", "99999999999999999999"))
+    write("cli", "api", words("run", "--firmware", "f", "--api", "/run/vm.sock"))
+    write("cli", "ctl", words("ctl", "/tmp/s", "status"))
 
 
 # ---- fuzz_vconsole: u8 features, u8 queue size, operations ----
@@ -328,3 +331,53 @@ if __name__ == "__main__":
     cli_seeds()
     vconsole_seeds()
     qcow2_seeds()
+# ---- fuzz_api: u8 VM behaviour, then ops (data, pass, drain, pause, hang up, shut, canned) ----
+A_DATA, A_PASS, A_DRAIN, A_PAUSE, A_HANGUP, A_SHUT, A_CANNED = range(7)
+PAUSE_DONE, PAUSE_WAIT, PAUSE_FAIL = range(3)
+
+
+def api_data(client, text):
+    return u8(A_DATA) + u8(client) + u16(len(text)) + text
+
+
+def api_seeds():
+    # Each request once on client 0, answered; the same split in two on client 1.
+    s = u8(0)
+    for cmd in (b"status", b"pause", b"resume", b"shutdown"):
+        s += api_data(0, b'{"id":1,"cmd":"' + cmd + b'"}\n') + u8(A_PASS) + u8(A_DRAIN)
+    req = b'{"id":"two\\u00e9","cmd":"status"}\n'
+    s += api_data(1, req[:9]) + u8(A_PASS) + api_data(1, req[9:]) + u8(A_PASS) + u8(A_DRAIN)
+    write("api", "requests", s)
+    # A pause that completes only after a wake-up that is not yet the last vCPU;
+    # meanwhile another client asks too, and a status waits behind it.
+    s = u8(1)
+    s += api_data(0, b'{"id":1,"cmd":"pause"}\n{"id":2,"cmd":"status"}\n') + u8(A_PASS)
+    s += u8(A_PAUSE) + u8(PAUSE_WAIT) + u8(A_PASS)
+    s += api_data(2, b'{"id":3,"cmd":"pause"}\n') + u8(A_PASS)
+    s += u8(A_PAUSE) + u8(PAUSE_DONE) + u8(A_PASS) + u8(A_DRAIN)
+    write("api", "pause-in-progress", s)
+    # Malformed, oversized and cut-off lines; a hang-up mid-request; a half-closed client.
+    s = u8(0)
+    s += api_data(0, b'{"id":1,"cmd":\n') + api_data(0, b'{"id":[1],"cmd":"status"}\n')
+    s += api_data(0, b'{"id":1,"cmd":"status","id":2}\n') + u8(A_PASS) + u8(A_DRAIN)
+    s += api_data(1, b"x" * 5000) + u8(A_PASS) + api_data(1, b"\n") + u8(A_PASS) + u8(A_DRAIN)
+    s += api_data(2, b'{"id":1,"cmd":"powe') + u8(A_PASS) + u8(A_HANGUP) + u8(2) + u8(A_PASS)
+    s += api_data(0, b'{"id":9,"cmd":"status"}\n{"id":10') + u8(A_SHUT) + u8(0) + u8(A_PASS)
+    s += u8(A_DRAIN)
+    write("api", "hostile", s)
+    # Canned requests, then poweroff.
+    s = u8(4 | 16)
+    for k in range(6):
+        s += u8(A_CANNED) + u8(k) + u8(k % 3) + u8(A_PASS)
+    s += u8(A_DRAIN)
+    write("api", "canned", s)
+
+
+TARGETS = {"vq": vq_seeds, "blk": blk_seeds, "net": net_seeds, "bzimage": bzimage_seeds,
+           "cli": cli_seeds, "vconsole": vconsole_seeds, "api": api_seeds}
+
+if __name__ == "__main__":
+    import sys
+    # Every target's seeds, or only those named: seeds.py api
+    for name in sys.argv[1:] or TARGETS:
+        TARGETS[name]()

@@ -24,7 +24,7 @@ nested) exec tests/guests/nested.sh ;;
 esac
 # A fifo whose reader died must fail a check, not end the tier.
 trap '' PIPE
-plan 62
+plan 72
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
@@ -361,6 +361,9 @@ check "--seccomp=off: virtio-blk guest passes too (status $st)" \
 run seccomp-bad --firmware $G/hello.bin --seccomp=maybe
 check "--seccomp=maybe: usage error, status 2 (got $st)" \
 	bash -c "[ $st -eq 2 ] && grep -q 'seccomp' $OUT/seccomp-bad.err"
+
+# The API socket: status, pause and resume, bad requests, poweroff (api-checks.sh).
+. tests/guests/api-checks.sh
 
 # Output plumbing: a console reader that goes away or stalls (extra-checks.sh).
 . tests/guests/extra-checks.sh

@@ -34,3 +34,5 @@ Suite *qcow2_hostile_suite(void);
 Suite *qcow2_write_suite(void);
 Suite *disk_suite(void);
 Suite *qcow2_create_suite(void);
+Suite *json_suite(void);
+Suite *api_suite(void);

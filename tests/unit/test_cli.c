@@ -697,6 +697,103 @@ START_TEST(test_share_and_fs_limits)
 }
 END_TEST
 
+/* ---- --api and ember ctl ---- */
+
+START_TEST(test_api_option)
+{
+	char *argv[] = { "ember", "run", "--firmware", "f", "--api", "/run/vm.sock" };
+	char *eq[] = { "ember", "run", "--firmware", "f", "--api=vm.sock" };
+	char *none[] = { "ember", "run", "--firmware", "f" };
+	struct cli_config c;
+
+	ck_assert_int_eq(cli_parse(ARGC(argv), argv, &c), 0);
+	ck_assert_str_eq(c.api_path, "/run/vm.sock");
+	ck_assert_int_eq(cli_parse(ARGC(eq), eq, &c), 0);
+	ck_assert_str_eq(c.api_path, "vm.sock");
+	ck_assert_int_eq(cli_parse(ARGC(none), none, &c), 0);
+	ck_assert_ptr_null(c.api_path);
+}
+END_TEST
+
+START_TEST(test_api_option_bad)
+{
+	char long_path[200];
+	char *empty[] = { "ember", "run", "--firmware", "f", "--api=" };
+	char *missing[] = { "ember", "run", "--firmware", "f", "--api" };
+	char *too_long[] = { "ember", "run", "--firmware", "f", "--api", long_path };
+	char *exec[] = { "ember", "exec", "--kernel", "bz", "--api", "s", "--", "true" };
+	struct cli_config c;
+
+	memset(long_path, 'a', sizeof(long_path));
+	long_path[CLI_SOCKET_PATH_MAX + 1] = 0; /* one byte too many for sun_path */
+	ck_assert_int_eq(cli_parse(ARGC(empty), empty, &c), -EINVAL);
+	ck_assert_int_eq(cli_parse(ARGC(missing), missing, &c), -EINVAL);
+	ck_assert_int_eq(cli_parse(ARGC(too_long), too_long, &c), -EINVAL);
+	long_path[CLI_SOCKET_PATH_MAX] = 0;
+	ck_assert_int_eq(cli_parse(ARGC(too_long), too_long, &c), 0);
+	ck_assert_int_eq(cli_parse(ARGC(exec), exec, &c), -EINVAL);
+}
+END_TEST
+
+static const char *const ctl_good[] = {
+	"status", "pause", "resume", "shutdown", "poweroff", "events", "{\"id\":9,\"cmd\":\"status\"}", "{",
+};
+
+START_TEST(test_ctl_commands)
+{
+	char *argv[] = { "ember", "ctl", "/run/vm.sock", (char *)ctl_good[_i] };
+	struct cli_config c;
+
+	ck_assert_int_eq(cli_parse(ARGC(argv), argv, &c), 0);
+	ck_assert_int_eq(c.command, CLI_CTL);
+	ck_assert_str_eq(c.ctl_path, "/run/vm.sock");
+	ck_assert_str_eq(c.ctl_cmd, ctl_good[_i]);
+}
+END_TEST
+
+static const char *const ctl_bad[][5] = {
+	{ "ember", "ctl" },
+	{ "ember", "ctl", "/run/vm.sock" },
+	{ "ember", "ctl", "/run/vm.sock", "reboot" },
+	{ "ember", "ctl", "/run/vm.sock", "" },
+	{ "ember", "ctl", "/run/vm.sock", "STATUS" },
+	{ "ember", "ctl", "/run/vm.sock", "status", "extra" },
+	{ "ember", "ctl", "", "status" },
+};
+
+START_TEST(test_ctl_bad_rejected)
+{
+	char *argv[6] = { 0 };
+	int argc = 0;
+	struct cli_config c;
+
+	while (argc < 5 && ctl_bad[_i][argc]) {
+		argv[argc] = (char *)ctl_bad[_i][argc];
+		argc++;
+	}
+	ck_assert_int_eq(cli_parse(argc, argv, &c), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_ctl_path_length_and_help)
+{
+	char long_path[200];
+	char *argv[] = { "ember", "ctl", long_path, "status" };
+	char *help[] = { "ember", "ctl", "--help" };
+	struct cli_config c;
+
+	memset(long_path, 's', sizeof(long_path));
+	long_path[CLI_SOCKET_PATH_MAX + 1] = 0;
+	ck_assert_int_eq(cli_parse(ARGC(argv), argv, &c), -EINVAL);
+	long_path[CLI_SOCKET_PATH_MAX] = 0;
+	ck_assert_int_eq(cli_parse(ARGC(argv), argv, &c), 0);
+	ck_assert_int_eq(cli_parse(ARGC(help), help, &c), 0);
+	ck_assert_int_eq(c.command, CLI_HELP);
+	ck_assert(cli_ctl_cmd_ok("pause"));
+	ck_assert(!cli_ctl_cmd_ok("paws"));
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
 	TCase *exec_tc = tcase_create("exec");
@@ -705,6 +802,7 @@ Suite *cli_suite(void)
 	TCase *parse_tc = tcase_create("parse");
 	TCase *disk_tc = tcase_create("disk");
 	TCase *seccomp_tc = tcase_create("seccomp");
+	TCase *api_tc = tcase_create("api");
 
 	tcase_add_loop_test(size_tc, test_size_parses, 0, sizeof(good_sizes) / sizeof(good_sizes[0]));
 	tcase_add_loop_test(size_tc, test_size_garbage_is_einval, 0,
@@ -759,5 +857,12 @@ Suite *cli_suite(void)
 	tcase_add_test(exec_tc, test_fs_values);
 	tcase_add_test(exec_tc, test_share_and_fs_limits);
 	suite_add_tcase(s, exec_tc);
+
+	tcase_add_test(api_tc, test_api_option);
+	tcase_add_test(api_tc, test_api_option_bad);
+	tcase_add_loop_test(api_tc, test_ctl_commands, 0, sizeof(ctl_good) / sizeof(ctl_good[0]));
+	tcase_add_loop_test(api_tc, test_ctl_bad_rejected, 0, sizeof(ctl_bad) / sizeof(ctl_bad[0]));
+	tcase_add_test(api_tc, test_ctl_path_length_and_help);
+	suite_add_tcase(s, api_tc);
 	return s;
 }

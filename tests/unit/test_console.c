@@ -1,5 +1,6 @@
 /* vmm/console: console_feed's Ctrl-A escape handling and back-pressure into the UART. */
 #include <errno.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "devices/serial.h"
@@ -210,6 +211,59 @@ START_TEST(test_open_console_survives_a_closed_reader)
 }
 END_TEST
 
+/* An extra poll source (the API socket's place): a pipe whose bytes are counted; 's' asks for a stop. */
+struct extra {
+	int pipe[2], stop_fd, fills, bytes;
+};
+
+static unsigned int extra_fill(void *ctx, struct pollfd *pfd, unsigned int max)
+{
+	struct extra *x = ctx;
+
+	ck_assert_uint_eq(max, CONSOLE_EXTRA_MAX);
+	x->fills++;
+	pfd[0] = (struct pollfd){ .fd = x->pipe[0], .events = POLLIN };
+	return 1;
+}
+
+static void extra_ready(void *ctx, const struct pollfd *pfd, unsigned int n)
+{
+	struct extra *x = ctx;
+	uint64_t one = 1;
+	char c;
+
+	ck_assert_uint_eq(n, 1);
+	if (!(pfd[0].revents & POLLIN))
+		return;
+	ck_assert_int_eq(read(x->pipe[0], &c, 1), 1);
+	x->bytes++;
+	if (c == 's')
+		ck_assert_int_eq(write(x->stop_fd, &one, sizeof(one)), sizeof(one));
+}
+
+START_TEST(test_loop_serves_extra_source)
+{
+	struct extra x = { .stop_fd = eventfd(0, EFD_NONBLOCK) };
+	struct console_source src = { .fill = extra_fill, .ready = extra_ready, .ctx = &x };
+	int status = 42;
+	struct console_vm vm = { .stop_fd = x.stop_fd, .exit_status = &status, .rx_space_fd = -1,
+				 .extra = &src };
+	struct term t;
+
+	term_init(&t, false);
+	vm.serial = &t.s;
+	ck_assert_int_eq(pipe(x.pipe), 0);
+	ck_assert_int_eq(write(x.pipe[1], "abs", 3), 3);
+	ck_assert_int_eq(console_loop(&t.c, &vm), 42);
+	ck_assert_int_eq(x.bytes, 3);
+	ck_assert_int_ge(x.fills, 4);
+	serial_destroy(&t.s);
+	close(x.pipe[0]);
+	close(x.pipe[1]);
+	close(x.stop_fd);
+}
+END_TEST
+
 Suite *console_suite(void)
 {
 	Suite *s = suite_create("console");
@@ -226,6 +280,7 @@ Suite *console_suite(void)
 	tcase_add_test(feed_tc, test_escape_kept_while_fifo_full);
 	tcase_add_test(feed_tc, test_not_raw_passes_ctrl_a_through);
 	tcase_add_test(feed_tc, test_open_console_survives_a_closed_reader);
+	tcase_add_test(feed_tc, test_loop_serves_extra_source);
 	suite_add_tcase(s, feed_tc);
 	return s;
 }

@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -38,19 +39,19 @@ struct outcome {
 	char err[512]; /* the child's stderr */
 };
 
-static void child_start(enum seccomp_thread kind, int err_fd)
+static void child_start(enum seccomp_thread kind, const struct seccomp_extra *x, int err_fd)
 {
 	struct rlimit no_core = { 0, 0 };
 
 	setrlimit(RLIMIT_CORE, &no_core); /* a child that dies of SIGSYS leaves no core file */
 	dup2(err_fd, STDERR_FILENO);
-	if (seccomp_prepare() || seccomp_install(kind))
+	if (seccomp_prepare() || seccomp_install_extra(kind, x))
 		_exit(CHILD_NO_FILTER);
 }
 
-/* Fork; the child installs `kind`'s filter, runs fn(arg) and exits 0. */
-static void run_filtered(enum seccomp_thread kind, void (*fn)(const void *), const void *arg,
-			 struct outcome *o)
+/* Fork; the child installs `kind`'s filter with `x`, runs fn(arg) and exits 0. */
+static void run_filtered_extra(enum seccomp_thread kind, const struct seccomp_extra *x,
+			       void (*fn)(const void *), const void *arg, struct outcome *o)
 {
 	size_t len = 0;
 	ssize_t n;
@@ -62,7 +63,7 @@ static void run_filtered(enum seccomp_thread kind, void (*fn)(const void *), con
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		close(pfd[0]);
-		child_start(kind, pfd[1]);
+		child_start(kind, x, pfd[1]);
 		fn(arg);
 		_exit(0);
 	}
@@ -72,6 +73,12 @@ static void run_filtered(enum seccomp_thread kind, void (*fn)(const void *), con
 	o->err[len] = 0;
 	close(pfd[0]);
 	ck_assert_int_eq(waitpid(pid, &o->status, 0), pid);
+}
+
+static void run_filtered(enum seccomp_thread kind, void (*fn)(const void *), const void *arg,
+			 struct outcome *o)
+{
+	run_filtered_extra(kind, NULL, fn, arg, o);
 }
 
 static const enum seccomp_thread kinds[] = { SECCOMP_THREAD_MAIN, SECCOMP_THREAD_VCPU,
@@ -133,7 +140,7 @@ struct kind_calls {
 /* clang-format off */
 static const long main_calls[] = { SYS_read, SYS_close, SYS_epoll_ctl, SYS_io_uring_enter };
 static const unsigned long main_ioctls[] = {
-	KVM_IRQ_LINE, KVM_IOEVENTFD, KVM_IRQFD, TCGETS, TCSETS,
+	KVM_IRQ_LINE, KVM_GET_CLOCK, KVM_SET_CLOCK, KVM_IOEVENTFD, KVM_IRQFD, TCGETS, TCSETS,
 };
 static const long vcpu_calls[] = {
 	SYS_epoll_ctl, SYS_io_uring_enter, SYS_sendmsg, SYS_recvmsg, SYS_close,
@@ -277,18 +284,24 @@ static const struct forbidden never[] = {
 };
 /* clang-format on */
 
-static void expect_refused(enum seccomp_thread kind, const struct forbidden *f)
+static void expect_refused_extra(enum seccomp_thread kind, const struct seccomp_extra *x,
+				 const struct forbidden *f)
 {
 	char want[160];
 	struct outcome o;
 
-	run_filtered(kind, make_call, f, &o);
+	run_filtered_extra(kind, x, make_call, f, &o);
 	snprintf(want, sizeof(want), "ember: seccomp: %s thread made forbidden system call %s\n",
 		 seccomp_thread_name(kind), f->report);
 	ck_assert_msg(WIFEXITED(o.status) && WEXITSTATUS(o.status) == EXIT_SECCOMP,
 		      "%s thread, %s: status %#x, stderr '%s'", seccomp_thread_name(kind), f->what,
 		      o.status, o.err);
 	ck_assert_str_eq(o.err, want);
+}
+
+static void expect_refused(enum seccomp_thread kind, const struct forbidden *f)
+{
+	expect_refused_extra(kind, NULL, f);
 }
 
 START_TEST(test_forbidden_call_ends_ember)
@@ -321,6 +334,15 @@ static const struct {
 	{ SECCOMP_THREAD_IO, { "sendmsg", SYS_sendmsg, { -1 }, "46 (sendmsg)" } },
 	{ SECCOMP_THREAD_MAIN, { "sendmsg", SYS_sendmsg, { -1 }, "46 (sendmsg)" } },
 	{ SECCOMP_THREAD_DISK, { "epoll_wait", SYS_epoll_wait, { -1 }, "232 (epoll_wait)" } },
+	{ SECCOMP_THREAD_MAIN, { "accept4 without an API socket", SYS_accept4, { -1 },
+				 "288 (accept4)" } },
+	{ SECCOMP_THREAD_MAIN, { "getsockopt without an API socket", SYS_getsockopt, { -1 },
+				 "55 (getsockopt)" } },
+	{ SECCOMP_THREAD_MAIN, { "unlinkat without an API socket", SYS_unlinkat,
+				 { AT_FDCWD, (long)"ember-seccomp-test.tmp", 0 }, "263 (unlinkat)" } },
+	{ SECCOMP_THREAD_IO, { "accept4", SYS_accept4, { -1 }, "288 (accept4)" } },
+	{ SECCOMP_THREAD_VCPU, { "KVM_SET_CLOCK", SYS_ioctl, { -1, KVM_SET_CLOCK },
+				 "16 (ioctl), request 0x4030ae7b" } },
 	{ SECCOMP_THREAD_DISK, { "KVM_IRQ_LINE", SYS_ioctl, { -1, KVM_IRQ_LINE },
 				 "16 (ioctl), request 0x4008ae61" } },
 	{ SECCOMP_THREAD_DISK, { "fallocate", SYS_fallocate, { -1 }, "285 (fallocate)" } },
@@ -330,6 +352,99 @@ static const struct {
 START_TEST(test_other_kinds_calls_refused)
 {
 	expect_refused(not_theirs[_i].kind, &not_theirs[_i].f);
+}
+END_TEST
+
+/* ---- the main thread serving the API socket (struct seccomp_extra) ---- */
+
+struct api_setup {
+	char dir[64];
+	int dir_fd, listen_fd, client_fd;
+};
+
+/* A listening socket in a fresh directory, and a client already queued on it. */
+static void api_setup(struct api_setup *s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	snprintf(s->dir, sizeof(s->dir), "/tmp/ember-seccomp-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(s->dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/api.sock", s->dir);
+	s->dir_fd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	s->client_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(s->dir_fd, 0);
+	ck_assert_int_eq(bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(s->listen_fd, 1), 0);
+	ck_assert_int_eq(connect(s->client_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+}
+
+static void api_teardown(struct api_setup *s)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "%s/api.sock", s->dir);
+	unlink(path);
+	close(s->client_fd);
+	close(s->listen_fd);
+	close(s->dir_fd);
+	ck_assert_int_eq(rmdir(s->dir), 0);
+}
+
+/* What the main thread does with its API socket: accept, check the peer, reply, remove the file. */
+static void main_api(const void *arg)
+{
+	const struct api_setup *s = arg;
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	expect(fd >= 0);
+	expect(getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && cr.pid > 0);
+	expect(write(fd, "{}\n", 3) == 3);
+	expect(close(fd) == 0);
+	expect(unlinkat(s->dir_fd, "api.sock", 0) == 0);
+}
+
+START_TEST(test_main_serves_api)
+{
+	struct api_setup s;
+	struct seccomp_extra x;
+	struct outcome o;
+	char buf[4] = { 0 };
+
+	api_setup(&s);
+	x.api_dir_fd = s.dir_fd;
+	run_filtered_extra(SECCOMP_THREAD_MAIN, &x, main_api, &s, &o);
+	ck_assert_msg(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0, "status %#x, %s", o.status,
+		      o.err);
+	ck_assert_int_eq(read(s.client_fd, buf, 3), 3);
+	ck_assert_str_eq(buf, "{}\n");
+	ck_assert_int_eq(faccessat(s.dir_fd, "api.sock", F_OK, 0), -1); /* removed */
+	api_teardown(&s);
+}
+END_TEST
+
+/* Even with an API socket: unlinkat elsewhere than its directory is refused. */
+START_TEST(test_main_unlinks_only_in_api_dir)
+{
+	struct forbidden f = { "unlinkat elsewhere", SYS_unlinkat,
+			       { AT_FDCWD, (long)"ember-seccomp-test.tmp", 0 }, "263 (unlinkat)" };
+	struct api_setup s;
+	struct seccomp_extra x;
+
+	api_setup(&s);
+	x.api_dir_fd = s.dir_fd;
+	expect_refused_extra(SECCOMP_THREAD_MAIN, &x, &f);
+	f.a[0] = s.dir_fd + 1; /* another fd */
+	f.a[1] = (long)"api.sock";
+	expect_refused_extra(SECCOMP_THREAD_MAIN, &x, &f);
+	ck_assert_int_eq(faccessat(s.dir_fd, "api.sock", F_OK, 0), 0);
+	/* The extra calls are the main thread's only. */
+	x.api_dir_fd = s.dir_fd;
+	f = (struct forbidden){ "accept4", SYS_accept4, { -1 }, "288 (accept4)" };
+	expect_refused_extra(SECCOMP_THREAD_IO, &x, &f);
+	api_teardown(&s);
 }
 END_TEST
 
@@ -514,12 +629,14 @@ Suite *seccomp_suite(void)
 	tcase_add_loop_test(allow, test_runtime_calls_allowed, 0, LEN(kinds));
 	tcase_add_loop_test(allow, test_own_calls_allowed, 0, LEN(own_calls));
 	tcase_add_test(allow, test_main_polls);
+	tcase_add_test(allow, test_main_serves_api);
 	tcase_add_test(allow, test_vcpu_talks_to_vhost_user_backend);
 	tcase_add_test(allow, test_filter_is_per_thread);
 	suite_add_tcase(s, allow);
 
 	tcase_add_loop_test(refuse, test_forbidden_call_ends_ember, 0, LEN(kinds) * LEN(never));
 	tcase_add_loop_test(refuse, test_other_kinds_calls_refused, 0, LEN(not_theirs));
+	tcase_add_test(refuse, test_main_unlinks_only_in_api_dir);
 	tcase_add_test(refuse, test_sigsys_from_elsewhere_is_fatal);
 	tcase_add_test(refuse, test_other_abi_is_killed);
 	suite_add_tcase(s, refuse);
