@@ -194,7 +194,7 @@ static void queue_transfer(struct disk *d, int lead, const struct iovec *iov, un
 		}
 		return;
 	}
-	/* File 0 of the ring's fixed files is the image (restrict_ring). */
+	/* File 0 of the ring's fixed files is the image (disk_ring_fence()). */
 	if (r->op == DISK_READ)
 		io_uring_prep_readv(sqe, 0, iov, niov, r->offset);
 	else if (r->op == DISK_WRITE)
