@@ -92,6 +92,7 @@ SCENARIOS=(
 	"qcow2-data|--disk path=q3.qcow2,format=qcow2 --disk path=q2.qcow2,format=qcow2|test:qcow2-data ember.writes=$qcow2_data_writes panic=-1|0|200||"
 	"qcow2-overlay|--disk path=ov.qcow2,format=qcow2|test:qcow2-rw ember.writes=$qcow2_rw_writes panic=-1|0|150||"
 	"qcow2-snapshot|--disk path=snap.img,snapshot=on --disk path=snap.qcow2,format=qcow2,snapshot=on|test:qcow2-rw ember.writes=$qcow2_rw_writes ember.wait=host panic=-1|0|150||"
+	"power-button|--api api.sock|test:power-button panic=-1|0|150||"
 	"qcow2-rawguard|--disk path=rg-raw.img,format=raw --disk path=rg-probed.img|test:qcow2-rawguard panic=-1|0|150||"
 )
 # Kernel WARNING:/BUG: lines that come from the test environment, not from
@@ -565,6 +566,17 @@ check_scenario() {
 		line=$(grep -a -o -m1 'guest rebooted.*' "$log" || true)
 		check '[[ $line == "$want"* ]]' "$name: ember ended on the reboot (${line:-?})" \
 			"ember -v did not report '$want'"
+		;;
+	power-button)
+		check_init_started || true
+		v=$(marker EMBER-POWER-BUTTON-DEV "$log")
+		check '[[ $v == /dev/input/event* ]]' "$name: the guest has a Power Button input device (GED, PNP0C0C)" \
+			"EMBER-POWER-BUTTON-DEV='$v'"
+		v=$(marker EMBER-HOST-CTL-STATUS "$log")
+		check '[[ $v == 0 ]]' "$name: ember ctl shutdown succeeded" \
+			"status '$v': $(marker EMBER-HOST-CTL-REPLY "$log")"
+		check 'grep -a -qx EMBER-POWER-BUTTON-PRESSED "$log"' "$name: the guest saw the button pressed" \
+			"$(grep -a -m1 -e EMBER-POWER-BUTTON "$log" || echo "no EMBER-POWER-BUTTON marker")"
 		;;
 	console-input)
 		check_init_started || true

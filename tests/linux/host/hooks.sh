@@ -292,3 +292,13 @@ pre_micro_plumbing() {
 	note EMBER-PLUMB-ERR "$(cat head.err stall.err | tr '\n' ' ')"
 	rm -f hp sp ip head.out head.err stall.err
 }
+
+# power-button: once the guest waits for the button, `ember ctl shutdown`
+# on the scenario's control socket presses it.
+during_power_button() {
+	wait_for "$1" EMBER-READY-FOR-BUTTON 200 || return 0
+	"$EMBER" ctl api.sock shutdown >ctl.out 2>&1
+	note EMBER-HOST-CTL-STATUS "$?"
+	note EMBER-HOST-CTL-REPLY "$(head -c 300 ctl.out | tr '\n' ' ')"
+	rm -f ctl.out
+}
