@@ -202,6 +202,19 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* What qc_start() set up, the thread aside (joined first). */
+static void release(struct disk_qcow2 *c)
+{
+	if (c->ring_ok)
+		io_uring_queue_exit(&c->ring);
+	c->ring_ok = false;
+	pthread_cond_destroy(&c->idle);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->lock);
+	free(c->bounce);
+	c->bounce = NULL;
+}
+
 static int qc_start(struct disk *d, int (*thread_init)(void *ctx), void *ctx)
 {
 	struct disk_qcow2 *c = &d->qc;
@@ -237,14 +250,7 @@ static int qc_start(struct disk *d, int (*thread_init)(void *ctx), void *ctx)
 	pthread_join(c->thread, NULL);
 	c->thread_started = false;
 err_sync:
-	if (c->ring_ok)
-		io_uring_queue_exit(&c->ring);
-	c->ring_ok = false;
-	pthread_cond_destroy(&c->idle);
-	pthread_cond_destroy(&c->wake);
-	pthread_mutex_destroy(&c->lock);
-	free(c->bounce);
-	c->bounce = NULL;
+	release(c);
 	return err;
 }
 
@@ -326,14 +332,7 @@ static void qc_stop(struct disk *d)
 	pthread_mutex_unlock(&c->lock);
 	pthread_join(c->thread, NULL);
 	c->thread_started = false;
-	if (c->ring_ok)
-		io_uring_queue_exit(&c->ring);
-	c->ring_ok = false;
-	pthread_cond_destroy(&c->idle);
-	pthread_cond_destroy(&c->wake);
-	pthread_mutex_destroy(&c->lock);
-	free(c->bounce);
-	c->bounce = NULL;
+	release(c);
 }
 
 const struct disk_engine_ops disk_qcow2_ops = {
