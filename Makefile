@@ -88,7 +88,7 @@ $(BUILD)/guests/%.bin: tests/guests/%.c $(wildcard tests/guests/*.h) tests/guest
 
 test-unit: unit
 	CK_FORK=yes $(BUILD)/unit
-	CK_FORK=yes $(BUILD)/unit-san
+	CK_FORK=yes tests/unit/split.sh $(BUILD)/unit-san
 
 test-guests: $(BUILD)/ember $(BUILD)/ember-san guests
 	tests/guests/run.sh

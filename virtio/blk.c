@@ -166,11 +166,12 @@ static void resume_later(struct blk *b)
 /*
  * Hand back what the disk finished: each request's status, its chain on the
  * used ring. With `drop` (a reset) the chains are gone: results discarded.
+ * Returns how many chains went on the used ring.
  */
-static void reap(struct blk *b, bool drop)
+static unsigned int reap(struct blk *b, bool drop)
 {
 	struct disk_done done[REAP_BATCH];
-	unsigned int n;
+	unsigned int n, pushed = 0;
 
 	do {
 		n = disk_reap(b->disk, done, REAP_BATCH);
@@ -180,12 +181,15 @@ static void reap(struct blk *b, bool drop)
 			if (done[i].cookie >= b->nreq || !b->req[done[i].cookie].busy)
 				continue;
 			r = &b->req[done[i].cookie];
-			if (drop || done[i].result == -ECANCELED)
+			if (drop || done[i].result == -ECANCELED) {
 				r->busy = false;
-			else
+			} else {
 				complete(b, r, status_of(done[i].result));
+				pushed++;
+			}
 		}
 	} while (n == REAP_BATCH);
+	return pushed;
 }
 
 /* Without an event loop nothing comes back later: finish the disk's work now. */
@@ -337,8 +341,11 @@ void blk_disk_ready(void *ctx, uint32_t events)
 	(void)events;
 	pthread_mutex_lock(&b->vdev.lock);
 	disk_ack(b->disk);
-	reap(b, false);
-	virtio_queue_interrupt(&b->vdev, 0);
+	/* Only for chains it put on the used ring now: the completion fd also wakes
+	 * the loop for completions process_queue() already handed back, and a
+	 * driver without EVENT_IDX would take a second interrupt for nothing. */
+	if (reap(b, false))
+		virtio_queue_interrupt(&b->vdev, 0);
 	if (b->stalled && !disk_backlog(b->disk) && b->vdev.vq[0].ready)
 		process_queue(b); /* slots are free again, or the backlog is done */
 	pthread_mutex_unlock(&b->vdev.lock);
