@@ -25,6 +25,16 @@
  * so that a drain waits for one piece: a multiple of every cluster size. */
 #define ZERO_PIECE (64ull << 20)
 
+/* Append the list head..tail (linked through slot.next, not empty) to (*h, *t). */
+static void list_append(struct disk *d, int *h, int *t, int head, int tail)
+{
+	if (*h < 0)
+		*h = head;
+	else
+		d->slot[*t].next = head;
+	*t = tail;
+}
+
 static bool cancelled(struct disk *d)
 {
 	return __atomic_load_n(&d->qc.cancel, __ATOMIC_RELAXED);
@@ -186,11 +196,7 @@ static void *worker(void *arg)
 		ring_wait_all(d);
 		pthread_mutex_lock(&c->lock);
 		c->current = -1;
-		if (c->done_head < 0)
-			c->done_head = head;
-		else
-			d->slot[c->done_tail].next = head;
-		c->done_tail = tail;
+		list_append(d, &c->done_head, &c->done_tail, head, tail);
 		pthread_cond_broadcast(&c->idle);
 		disk_signal(d);
 	}
@@ -266,11 +272,7 @@ static void qc_submit(struct disk *d)
 	if (c->batch_head < 0)
 		return;
 	pthread_mutex_lock(&c->lock);
-	if (c->todo_head < 0)
-		c->todo_head = c->batch_head;
-	else
-		d->slot[c->todo_tail].next = c->batch_head;
-	c->todo_tail = c->batch_tail;
+	list_append(d, &c->todo_head, &c->todo_tail, c->batch_head, c->batch_tail);
 	pthread_cond_signal(&c->wake);
 	pthread_mutex_unlock(&c->lock);
 	c->batch_head = c->batch_tail = -1;
