@@ -15,9 +15,12 @@ for d in /sys/class/input/input*; do
 done
 echo "EMBER-POWER-BUTTON-DEV=${dev:-none}"
 [ -n "$dev" ] || exit 0
+# evdev queues events only for readers that have the device open, so it is
+# opened before the host is told to press the button.
+exec 3<"$dev"
 echo "EMBER-READY-FOR-BUTTON"
 # One struct input_event (24 bytes) is enough: only the button reports there.
-if timeout 120 dd if="$dev" of=/dev/null bs=24 count=1 2>/dev/null; then
+if timeout 120 dd of=/dev/null bs=24 count=1 <&3 2>/dev/null; then
 	echo "EMBER-POWER-BUTTON-PRESSED"
 else
 	echo "EMBER-POWER-BUTTON-NOT-PRESSED"
