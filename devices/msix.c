@@ -204,3 +204,29 @@ int msix_vector_gsi(struct msix *m, unsigned int vector)
 	pthread_mutex_unlock(&m->lock);
 	return gsi;
 }
+
+void msix_save(struct msix *m, struct msix_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&m->lock);
+	st->nr = m->nr;
+	st->pending = m->pending;
+	memcpy(st->table, m->table, sizeof(st->table));
+	pthread_mutex_unlock(&m->lock);
+}
+
+int msix_load(struct msix *m, const struct pci_dev *d, const struct msix_state *st)
+{
+	if (st->nr != m->nr)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	for (unsigned int v = 0; v < m->nr; v++) {
+		m->table[v] = st->table[v];
+		m->table[v].ctrl &= VEC_MASKED;
+		m->route_valid[v] = false;
+	}
+	m->pending = m->nr < 64 ? st->pending & ((1ULL << m->nr) - 1) : st->pending;
+	pthread_mutex_unlock(&m->lock);
+	msix_config_written(m, d, (uint32_t)m->cap + 2, 2);
+	return 0;
+}

@@ -53,6 +53,25 @@ __attribute__((warn_unused_result)) int msix_init(struct msix *m, unsigned int n
 						  uint32_t pba_off);
 void msix_destroy(struct msix *m);
 
+/* The table and PBA as a snapshot keeps them (enable and mask bits live in config space). */
+struct msix_state {
+	uint32_t nr;
+	uint32_t reserved;
+	uint64_t pending;
+	struct msix_entry table[MSIX_MAX_VECTORS];
+};
+
+void msix_save(struct msix *m, struct msix_state *st);
+
+/*
+ * Take a snapshot's table and PBA (untrusted: another vector count is
+ * -EINVAL; reserved control bits are cleared as a guest write clears them),
+ * then follow the control bits already loaded into `d`'s config space.
+ * Routes are pushed to KVM as vectors fire, as always.
+ */
+__attribute__((warn_unused_result)) int msix_load(struct msix *m, const struct pci_dev *d,
+						  const struct msix_state *st);
+
 /* Accesses to the table and PBA, offsets relative to each. */
 void msix_table_read(struct msix *m, uint64_t off, void *data, uint32_t len);
 void msix_table_write(struct msix *m, uint64_t off, const void *data, uint32_t len);

@@ -403,3 +403,26 @@ static void io_describe(void *ctx, uint64_t off, char *buf, size_t size)
 }
 
 const struct bus_ops pci_io_ops = { .read = io_read, .write = io_write, .describe = io_describe };
+
+void pci_dev_save(struct pci *p, const struct pci_dev *d, uint8_t cfg[PCI_CFG_SIZE])
+{
+	pthread_mutex_lock(&p->lock);
+	memcpy(cfg, d->cfg, PCI_CFG_SIZE);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void pci_dev_load(struct pci *p, struct pci_dev *d, const uint8_t cfg[PCI_CFG_SIZE])
+{
+	pthread_mutex_lock(&p->lock);
+	for (uint32_t reg = 0; reg < PCI_CFG_SIZE; reg += 4) {
+		int bar = bar_of_reg(d, reg);
+
+		if (bar >= 0) {
+			write_bar_locked(d, bar, reg, cfg + reg, 4);
+			continue;
+		}
+		for (uint32_t i = reg; i < reg + 4; i++)
+			d->cfg[i] = (uint8_t)((d->cfg[i] & ~d->wmask[i]) | (cfg[i] & d->wmask[i]));
+	}
+	pthread_mutex_unlock(&p->lock);
+}

@@ -83,6 +83,17 @@ void pci_set_window(struct pci *p, uint64_t base, uint64_t size);
 void pci_set_io_window(struct pci *p, uint64_t base, uint64_t size);
 void pci_destroy(struct pci *p);
 
+/* A function's configuration space as a snapshot keeps it. */
+void pci_dev_save(struct pci *p, const struct pci_dev *d, uint8_t cfg[PCI_CFG_SIZE]);
+
+/*
+ * Take a snapshot's configuration space (untrusted): only the bits the guest
+ * could have written change (BARs aligned as a guest write aligns them), and
+ * each BAR's bar_moved() follows. The owner then acts on what its own
+ * registers say (command, MSI-X control): no config_written() call is made.
+ */
+void pci_dev_load(struct pci *p, struct pci_dev *d, const uint8_t cfg[PCI_CFG_SIZE]);
+
 /* Fill the identity fields of a type-0 header (and clear the rest). */
 void pci_dev_header(struct pci_dev *d, uint16_t vendor, uint16_t device, uint32_t class_code);
 

@@ -354,3 +354,40 @@ size_t serial_rx_space(struct serial *s)
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }
+
+void serial_save(struct serial *s, struct serial_state *st)
+{
+	pthread_mutex_lock(&s->lock);
+	*st = (struct serial_state){
+		.ier = s->ier, .lcr = s->lcr, .mcr = s->mcr, .lsr = s->lsr, .msr = s->msr,
+		.scr = s->scr, .dll = s->dll, .dlm = s->dlm, .fcr = s->fcr,
+		.thr_ipending = s->thr_ipending, .rx_head = (uint8_t)s->rx_head,
+		.rx_count = (uint8_t)s->rx_count,
+	};
+	memcpy(st->rx, s->rx, sizeof(st->rx));
+	pthread_mutex_unlock(&s->lock);
+}
+
+int serial_load(struct serial *s, const struct serial_state *st)
+{
+	if (st->rx_head >= SERIAL_FIFO || st->rx_count > SERIAL_FIFO || st->thr_ipending > 1)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	s->ier = st->ier;
+	s->lcr = st->lcr;
+	s->mcr = st->mcr;
+	s->lsr = st->lsr;
+	s->msr = st->msr;
+	s->scr = st->scr;
+	s->dll = st->dll;
+	s->dlm = st->dlm;
+	s->fcr = st->fcr;
+	s->thr_ipending = st->thr_ipending;
+	s->rx_head = st->rx_head;
+	s->rx_count = st->rx_count;
+	memcpy(s->rx, st->rx, sizeof(s->rx));
+	s->irq_level = -1; /* unknown: update_irq_locked() drives the line either way */
+	update_irq_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}

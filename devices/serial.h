@@ -43,6 +43,24 @@ struct serial {
 
 extern const struct bus_ops serial_ops;
 
+/* The registers and receive FIFO, as a snapshot keeps them (output waiting in tx is flushed, not kept). */
+struct serial_state {
+	uint8_t ier, lcr, mcr, lsr, msr, scr, dll, dlm, fcr;
+	uint8_t thr_ipending, rx_head, rx_count;
+	uint8_t rx[SERIAL_FIFO];
+	uint8_t reserved[4];
+};
+
+void serial_save(struct serial *s, struct serial_state *st);
+
+/*
+ * Take the registers of a snapshot (untrusted: a FIFO index or count out of
+ * range is -EINVAL) and drive the interrupt line to match. Before the vCPUs
+ * run.
+ */
+__attribute__((warn_unused_result)) int serial_load(struct serial *s,
+						    const struct serial_state *st);
+
 /*
  * Initialise; `out_fd` and `space_fd` are borrowed, not closed (a pipe,
  * terminal or socket out_fd is reopened non-blocking where /proc allows).

@@ -422,3 +422,11 @@ const struct virtio_dev_ops blk_ops = {
 	.config_read = blk_config_read,
 	.config_write = blk_config_write,
 };
+
+bool blk_idle(struct blk *b)
+{
+	for (unsigned int i = 0; i < b->nreq; i++)
+		if (b->req[i].busy)
+			return false;
+	return !b->disk || (!disk_inflight(b->disk) && !disk_backlog(b->disk));
+}

@@ -90,3 +90,9 @@ struct blk {
 __attribute__((warn_unused_result)) int blk_open(struct blk *b, const struct blk_options *o,
 						 const struct gm *mem, struct evloop *loop);
 void blk_close(struct blk *b);
+
+/*
+ * No request in flight or waiting in the disk, none taken from the ring
+ * and unfinished. Call with the I/O thread parked (evloop_park()).
+ */
+bool blk_idle(struct blk *b);

@@ -294,7 +294,14 @@ static void net_config_write(struct virtio_dev *v, uint32_t off, const void *dat
 	(void)v, (void)off, (void)data, (void)len; /* the MAC is set by the host only */
 }
 
+/* Receive buffers taken for the next frame: a snapshot gives them back to the ring. */
+static unsigned int net_held(struct virtio_dev *v, unsigned int q)
+{
+	return q == RXQ ? to_net(v)->rx_chains : 0;
+}
+
 static const struct virtio_dev_ops net_ops = {
+	.held = net_held,
 	.queue_notify = net_queue_notify,
 	.activate = net_activate,
 	.reset = net_reset,

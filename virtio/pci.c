@@ -693,3 +693,60 @@ void virtio_pci_log_stats(struct virtio_pci *vp, const char *label)
 		log_info("%s: %llu kicks came as vCPU exits, not through an ioeventfd", label,
 			 (unsigned long long)n);
 }
+
+void virtio_pci_save(struct virtio_pci *vp, struct pci *p, struct virtio_pci_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pci_dev_save(p, &vp->pci, st->cfg);
+	msix_save(&vp->msix, &st->msix);
+	virtio_dev_save(vp->vdev, &st->dev);
+	pthread_mutex_lock(&vp->vdev->lock);
+	st->dfselect = vp->dfselect;
+	st->gfselect = vp->gfselect;
+	st->queue_select = vp->queue_select;
+	st->isr = vp->isr;
+	st->intx_level = (uint8_t)vp->intx_level;
+	pthread_mutex_unlock(&vp->vdev->lock);
+}
+
+int virtio_pci_load(struct virtio_pci *vp, struct pci *p, const struct virtio_pci_state *st)
+{
+	int err;
+
+	if (st->intx_level > 1 || st->isr > (ISR_QUEUE | ISR_CONFIG))
+		return -EINVAL;
+	pci_dev_load(p, &vp->pci, st->cfg);
+	pthread_mutex_lock(&p->lock);
+	update_kicks(vp);
+	pthread_mutex_unlock(&p->lock);
+	err = msix_load(&vp->msix, &vp->pci, &st->msix);
+	if (!err)
+		err = virtio_dev_load(vp->vdev, &st->dev, vp->msix.nr);
+	if (err)
+		return err;
+	pthread_mutex_lock(&vp->vdev->lock);
+	vp->dfselect = st->dfselect;
+	vp->gfselect = st->gfselect;
+	vp->queue_select = st->queue_select;
+	vp->isr = st->isr;
+	set_intx(vp, st->intx_level);
+	pthread_mutex_unlock(&vp->vdev->lock);
+	return 0;
+}
+
+void virtio_pci_restart(struct virtio_pci *vp)
+{
+	struct virtio_dev *v = vp->vdev;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&v->lock);
+	for (unsigned int q = 0; (v->status & VIRTIO_STATUS_DRIVER_OK) && q < v->num_queues; q++) {
+		if (!v->qcfg[q].enabled)
+			continue;
+		if (vp->kick[q].fd >= 0 && write(vp->kick[q].fd, &one, sizeof(one)) < 0) {
+			/* Counter overflow only: a kick is pending anyway. */
+		}
+		notify_queue(v, q);
+	}
+	pthread_mutex_unlock(&v->lock);
+}

@@ -87,3 +87,32 @@ void virtio_pci_set_trace(struct virtio_pci *vp, const struct trace *t, const ch
 
 /* Log, at info level, kicks that cost a trip to user space ("LABEL: N kicks ..."), if any. */
 void virtio_pci_log_stats(struct virtio_pci *vp, const char *label);
+
+/* A function as a snapshot keeps it: config space, MSI-X, the transport's registers, the device. */
+struct virtio_pci_state {
+	uint8_t cfg[PCI_CFG_SIZE];
+	struct msix_state msix;
+	struct virtio_dev_state dev;
+	uint32_t dfselect, gfselect;
+	uint16_t queue_select;
+	uint8_t isr, intx_level;
+	uint32_t reserved;
+};
+
+/* Save the function (vCPUs paused, the device quiet); `p`: the bus it sits on. */
+void virtio_pci_save(struct virtio_pci *vp, struct pci *p, struct virtio_pci_state *st);
+
+/*
+ * Load a snapshot's state (untrusted, checked as the guest's own writes
+ * are) into a function just placed on `p`: BARs, kicks where the BARs say,
+ * MSI-X, the device and its queues. Returns 0 or -EINVAL.
+ */
+__attribute__((warn_unused_result)) int virtio_pci_load(struct virtio_pci *vp, struct pci *p,
+							const struct virtio_pci_state *st);
+
+/*
+ * After a restore, once the vCPUs' state is in: kick every ready queue and
+ * raise its interrupt once, for a kick or a completion the snapshot caught
+ * on its way (a spurious one is harmless to a driver).
+ */
+void virtio_pci_restart(struct virtio_pci *vp);

@@ -82,3 +82,80 @@ void virtio_log_stats(struct virtio_dev *v, const char *label)
 			 (unsigned long long)v->stats[q].interrupts);
 	pthread_mutex_unlock(&v->lock);
 }
+
+void virtio_dev_save(struct virtio_dev *v, struct virtio_dev_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&v->lock);
+	st->driver_features = v->driver_features;
+	st->status = v->status;
+	st->config_generation = v->config_generation;
+	st->config_msix_vector = v->config_msix_vector;
+	st->num_queues = v->num_queues;
+	for (unsigned int i = 0; i < v->num_queues; i++) {
+		const struct virtio_queue_cfg *c = &v->qcfg[i];
+		struct virtio_queue_state *q = &st->q[i];
+		unsigned int held = v->ops->held && v->vq[i].ready ? v->ops->held(v, i) : 0;
+
+		*q = (struct virtio_queue_state){
+			.size = c->size, .msix_vector = c->msix_vector, .enabled = c->enabled,
+			.desc = c->desc, .avail = c->avail, .used = c->used,
+			.last_avail = (uint16_t)(v->vq[i].last_avail - held),
+			.used_idx = v->vq[i].used_idx,
+		};
+	}
+	pthread_mutex_unlock(&v->lock);
+}
+
+static bool vector_ok(uint16_t vec, unsigned int nr_vectors)
+{
+	return vec == VIRTIO_MSI_NO_VECTOR || vec < nr_vectors;
+}
+
+static int load_queue(struct virtio_dev *v, unsigned int i, const struct virtio_queue_state *q,
+		      unsigned int nr_vectors)
+{
+	struct virtio_queue_cfg *c = &v->qcfg[i];
+
+	if (!vector_ok(q->msix_vector, nr_vectors) || q->enabled > 1 || q->size > c->max_size)
+		return -EINVAL;
+	c->size = q->size;
+	c->msix_vector = q->msix_vector;
+	c->desc = q->desc;
+	c->avail = q->avail;
+	c->used = q->used;
+	if (!q->enabled)
+		return 0;
+	if (vq_setup(&v->vq[i], v->mem, q->size, q->desc, q->avail, q->used,
+		     virtio_has(v, VIRTIO_FEAT_EVENT_IDX), virtio_has(v, VIRTIO_FEAT_INDIRECT_DESC)))
+		return -EINVAL;
+	c->enabled = true;
+	v->vq[i].last_avail = q->last_avail;
+	v->vq[i].used_idx = q->used_idx;
+	return 0; /* signalled_valid stays false: the next completion interrupts */
+}
+
+int virtio_dev_load(struct virtio_dev *v, const struct virtio_dev_state *st,
+		    unsigned int nr_vectors)
+{
+	int err = 0;
+
+	if (st->num_queues != v->num_queues || (st->driver_features & ~v->host_features) ||
+	    !vector_ok(st->config_msix_vector, nr_vectors))
+		return -EINVAL;
+	pthread_mutex_lock(&v->lock);
+	v->driver_features = st->driver_features;
+	v->config_generation = st->config_generation;
+	v->config_msix_vector = st->config_msix_vector;
+	for (unsigned int i = 0; i < v->num_queues && !err; i++)
+		err = load_queue(v, i, &st->q[i], nr_vectors);
+	if (!err) {
+		v->status = st->status;
+		if ((v->status & VIRTIO_STATUS_DRIVER_OK) && v->ops->activate)
+			v->ops->activate(v);
+	} else {
+		virtio_dev_reset(v);
+	}
+	pthread_mutex_unlock(&v->lock);
+	return err;
+}

@@ -47,6 +47,9 @@ struct virtio_dev_ops {
 	/* Device-specific configuration space, offsets checked against config_size. */
 	void (*config_read)(struct virtio_dev *v, uint32_t off, void *data, uint32_t len);
 	void (*config_write)(struct virtio_dev *v, uint32_t off, const void *data, uint32_t len);
+	/* Optional: chains of queue `q` taken from the ring and not yet used (a snapshot
+	 * gives them back: they are taken again after a restore). Device quiet. */
+	unsigned int (*held)(struct virtio_dev *v, unsigned int q);
 };
 
 struct virtio_transport_ops {
@@ -141,3 +144,37 @@ void virtio_dev_reset(struct virtio_dev *v);
  * What a transport does on that write, besides its own registers. Lock held.
  */
 void virtio_driver_reset(struct virtio_dev *v);
+
+/* A queue as a snapshot keeps it: registers and ring positions. */
+struct virtio_queue_state {
+	uint16_t size, msix_vector, last_avail, used_idx;
+	uint8_t enabled, reserved[7];
+	uint64_t desc, avail, used;
+};
+
+/* The transport-independent state of a device, for a snapshot. */
+struct virtio_dev_state {
+	uint64_t driver_features;
+	uint8_t status, config_generation;
+	uint16_t config_msix_vector;
+	uint32_t num_queues;
+	struct virtio_queue_state q[VIRTIO_MAX_QUEUES];
+};
+
+/*
+ * Save the device's state (the device quiet: no request in flight). Chains
+ * a device holds (ops->held) are given back: last_avail is moved back over
+ * them, so that a restored device takes them again.
+ */
+void virtio_dev_save(struct virtio_dev *v, struct virtio_dev_state *st);
+
+/*
+ * Take a snapshot's state (untrusted) into a device just created: features
+ * the device does not offer, queue sizes above its maximum, rings outside
+ * RAM, vectors at or above `nr_vectors` are -EINVAL. Then DRIVER_OK
+ * activates the device as the driver's write would have. Before the
+ * device's threads run.
+ */
+__attribute__((warn_unused_result)) int virtio_dev_load(struct virtio_dev *v,
+							const struct virtio_dev_state *st,
+							unsigned int nr_vectors);

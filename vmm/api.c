@@ -342,8 +342,10 @@ static void event(struct api *a, const char *name, const char *reason, int statu
 
 /* ---- requests ---- */
 
-static void cmd_status(struct api *a, struct api_client *c, const char *id, size_t id_len)
+static void cmd_status(struct api *a, struct api_client *c, const char *id, size_t id_len,
+		       const struct json_object *req)
 {
+	(void)req;
 	char buf[API_REPLY_MAX];
 	struct json_out o;
 
@@ -356,8 +358,10 @@ static void cmd_status(struct api *a, struct api_client *c, const char *id, size
 		send_line(c, &o);
 }
 
-static void cmd_pause(struct api *a, struct api_client *c, const char *id, size_t id_len)
+static void cmd_pause(struct api *a, struct api_client *c, const char *id, size_t id_len,
+			const struct json_object *req)
 {
+	(void)req;
 	int r = a->vm.pause(a->vm.ctx);
 
 	if (r == -EINPROGRESS) {
@@ -377,8 +381,10 @@ static void cmd_pause(struct api *a, struct api_client *c, const char *id, size_
 		event(a, "paused", NULL, -1);
 }
 
-static void cmd_resume(struct api *a, struct api_client *c, const char *id, size_t id_len)
+static void cmd_resume(struct api *a, struct api_client *c, const char *id, size_t id_len,
+		const struct json_object *req)
 {
+	(void)req;
 	int r = a->vm.resume(a->vm.ctx);
 
 	if (r == -EBUSY) {
@@ -394,14 +400,18 @@ static void cmd_resume(struct api *a, struct api_client *c, const char *id, size
 		event(a, "resumed", NULL, -1);
 }
 
-static void cmd_poweroff(struct api *a, struct api_client *c, const char *id, size_t id_len)
+static void cmd_poweroff(struct api *a, struct api_client *c, const char *id, size_t id_len,
+		const struct json_object *req)
 {
+	(void)req;
 	reply_state(c, id, id_len, "stopping");
 	a->vm.poweroff(a->vm.ctx); /* the main loop sees the stop next (api_stopping()) */
 }
 
-static void cmd_shutdown(struct api *a, struct api_client *c, const char *id, size_t id_len)
+static void cmd_shutdown(struct api *a, struct api_client *c, const char *id, size_t id_len,
+		const struct json_object *req)
 {
+	(void)req;
 	int r = a->vm.shutdown(a->vm.ctx);
 
 	if (r < 0)
@@ -410,12 +420,41 @@ static void cmd_shutdown(struct api *a, struct api_client *c, const char *id, si
 		reply_state(c, id, id_len, "running");
 }
 
+/* snapshot: {"dir": "/abs/path", "stop": true|false (optional)} */
+static void cmd_snapshot(struct api *a, struct api_client *c, const char *id, size_t id_len,
+			 const struct json_object *req)
+{
+	const struct json_value *dir = json_get(req, "dir"), *stop = json_get(req, "stop");
+	char buf[API_REPLY_MAX], why[256] = "";
+	struct json_out o;
+	int r;
+
+	if (!dir || dir->type != JSON_STRING || dir->s[0] != '/' || dir->len >= 4096) {
+		reply_error(c, id, id_len, "snapshot needs dir, an absolute path to an existing directory");
+		return;
+	}
+	if (stop && stop->type != JSON_TRUE && stop->type != JSON_FALSE) {
+		reply_error(c, id, id_len, "stop must be true or false");
+		return;
+	}
+	reply_begin(&o, buf, id, id_len, true);
+	r = a->vm.snapshot(a->vm.ctx, dir->s, stop && stop->type == JSON_TRUE, &o, why, sizeof(why));
+	json_end(&o);
+	if (r < 0)
+		reply_error(c, id, id_len, "cannot take the snapshot: %s", why[0] ? why : strerror(-r));
+	else
+		send_line(c, &o);
+}
+
 static const struct {
 	const char *name;
-	void (*fn)(struct api *a, struct api_client *c, const char *id, size_t id_len);
+	void (*fn)(struct api *a, struct api_client *c, const char *id, size_t id_len,
+		   const struct json_object *req);
+	const char *members[2]; /* what the request may carry besides id and cmd */
 } cmds[] = {
-	{ "status", cmd_status }, { "pause", cmd_pause },	{ "resume", cmd_resume },
-	{ "shutdown", cmd_shutdown }, { "poweroff", cmd_poweroff },
+	{ "status", cmd_status, { NULL } },	    { "pause", cmd_pause, { NULL } },
+	{ "resume", cmd_resume, { NULL } },	    { "shutdown", cmd_shutdown, { NULL } },
+	{ "poweroff", cmd_poweroff, { NULL } },	    { "snapshot", cmd_snapshot, { "dir", "stop" } },
 };
 
 /* The request's id as JSON text for the reply (`buf`), or why it cannot be used. */
@@ -440,11 +479,21 @@ static const char *request_id(const struct json_object *req, char *buf, size_t s
 	return o.overflow ? "id is too long" : NULL;
 }
 
-/* A member the protocol does not know, or NULL. */
-static const char *unknown_member(const struct json_object *req)
+static bool allowed(const char *name, const char *const members[2])
+{
+	if (!strcmp(name, "id") || !strcmp(name, "cmd"))
+		return true;
+	for (unsigned int i = 0; i < 2; i++)
+		if (members[i] && !strcmp(name, members[i]))
+			return true;
+	return false;
+}
+
+/* A member command cmd does not know, or NULL. */
+static const char *unknown_member(const struct json_object *req, const char *const members[2])
 {
 	for (unsigned int i = 0; i < req->n; i++)
-		if (strcmp(req->m[i].name, "id") && strcmp(req->m[i].name, "cmd"))
+		if (!allowed(req->m[i].name, members))
 			return req->m[i].name;
 	return NULL;
 }
@@ -469,23 +518,22 @@ static void handle_line(struct api *a, struct api_client *c, char *line, size_t 
 		return;
 	}
 	cmd = json_get(&req, "cmd");
-	extra = unknown_member(&req);
 	if (!cmd || cmd->type != JSON_STRING) {
 		reply_error(c, id, id_len, "cmd (a string) is missing");
 		return;
 	}
-	if (extra) {
-		reply_error(c, id, id_len, "unknown member '%.32s'", extra);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(cmd->s, cmds[i].name))
+			continue;
+		extra = unknown_member(&req, cmds[i].members);
+		if (extra)
+			reply_error(c, id, id_len, "unknown member '%.32s'", extra);
+		else
+			cmds[i].fn(a, c, id, id_len, &req);
 		return;
 	}
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		if (!strcmp(cmd->s, cmds[i].name)) {
-			cmds[i].fn(a, c, id, id_len);
-			return;
-		}
-	}
-	reply_error(c, id, id_len, "unknown cmd '%.32s' (status, pause, resume, shutdown, poweroff)",
-		    cmd->s);
+	reply_error(c, id, id_len,
+		    "unknown cmd '%.32s' (status, pause, resume, shutdown, poweroff, snapshot)", cmd->s);
 }
 
 /* Drop the first `n` bytes of the client's input. */

@@ -48,6 +48,14 @@ struct api_vm {
 	void (*poweroff)(void *ctx);
 	/* Ask the guest to shut down (ACPI power button): 0 or -errno. */
 	int (*shutdown)(void *ctx);
+	/*
+	 * Save the VM into directory `dir` (absolute), then go on as it was, or
+	 * stop with status 0 when `stop`. Synchronous (the main loop waits). 0
+	 * with the reply's members (state, sizes, time) written to o, or -errno
+	 * with the cause in why.
+	 */
+	int (*snapshot)(void *ctx, const char *dir, bool stop, struct json_out *o, char *why,
+			size_t why_len);
 	void *ctx;
 };
 

@@ -279,7 +279,7 @@ int cli_parse_share(const char *s, struct cli_share *sh)
 enum opt {
 	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_SERIAL, OPT_DISK,
 	OPT_NET, OPT_SECCOMP, OPT_TRACE_FILE, OPT_FS, OPT_ROOT, OPT_SHARE, OPT_MODULES, OPT_TIMEOUT,
-	OPT_DUMP_INITRAMFS, OPT_API
+	OPT_DUMP_INITRAMFS, OPT_API, OPT_RESTORE
 };
 
 static const struct {
@@ -292,7 +292,7 @@ static const struct {
 	{ "--seccomp", OPT_SECCOMP }, { "--trace-file", OPT_TRACE_FILE }, { "--fs", OPT_FS },
 	{ "--root", OPT_ROOT },	    { "--share", OPT_SHARE },	    { "--modules", OPT_MODULES },
 	{ "--timeout", OPT_TIMEOUT }, { "--dump-initramfs", OPT_DUMP_INITRAMFS },
-	{ "--api", OPT_API },
+	{ "--api", OPT_API },	    { "--restore", OPT_RESTORE },
 };
 
 static int bad(const char *what, const char *val, const char *hint)
@@ -301,9 +301,21 @@ static int bad(const char *what, const char *val, const char *hint)
 	return -EINVAL;
 }
 
+/* Options that say how the VM is made: a snapshot says it with --restore. */
+static bool machine_opt(enum opt id)
+{
+	return id == OPT_KERNEL || id == OPT_INITRD || id == OPT_CMDLINE || id == OPT_FIRMWARE ||
+	       id == OPT_MEMORY || id == OPT_CPUS || id == OPT_DISK || id == OPT_NET || id == OPT_FS;
+}
+
 static int apply_opt(enum opt id, const char *val, struct cli_config *cfg)
 {
 	switch (id) {
+	case OPT_RESTORE:
+		if (!*val)
+			return bad("--restore", val, "give the snapshot's directory");
+		cfg->restore = val;
+		break;
 	case OPT_KERNEL: cfg->kernel = val; break;
 	case OPT_INITRD: cfg->initrd = val; break;
 	case OPT_CMDLINE: cfg->cmdline = val; break;
@@ -407,12 +419,12 @@ static int parse_run_opt(int argc, char *const argv[], int i, struct cli_config 
 	for (size_t k = 0; k < sizeof(run_opts) / sizeof(run_opts[0]); k++) {
 		size_t n = strlen(run_opts[k].name);
 
-		if (strncmp(arg, run_opts[k].name, n))
+		if (strncmp(arg, run_opts[k].name, n) || (arg[n] && arg[n] != '='))
 			continue;
+		if (machine_opt(run_opts[k].id))
+			cfg->machine_opt = run_opts[k].name;
 		if (arg[n] == '=')
 			return apply_opt(run_opts[k].id, arg + n + 1, cfg) ?: 1;
-		if (arg[n])
-			continue;
 		if (i + 1 >= argc) {
 			log_err("option %s needs a value", arg);
 			return -EINVAL;
@@ -436,8 +448,8 @@ static int check_mode_options(const struct cli_config *cfg)
 		log_err("exec builds its own initramfs and boots --kernel: no --initrd or --firmware");
 		return -EINVAL;
 	}
-	if (exec && cfg->api_path) {
-		log_err("--api belongs to ember run");
+	if (exec && (cfg->api_path || cfg->restore)) {
+		log_err("--api and --restore belong to ember run");
 		return -EINVAL;
 	}
 	if (!exec && (cfg->root || cfg->modules_dir || cfg->nr_shares || cfg->timeout ||
@@ -465,6 +477,14 @@ static int check_exec(struct cli_config *cfg)
 
 static int check_run(struct cli_config *cfg)
 {
+	if (cfg->restore && cfg->machine_opt) {
+		log_err("%s comes from the snapshot with --restore", cfg->machine_opt);
+		return -EINVAL;
+	}
+	if (cfg->trace_path && !cfg->trace)
+		cfg->trace = TRACE_ALL;
+	if (cfg->restore)
+		return 0;
 	if (!cfg->kernel && !cfg->firmware) {
 		log_err("run needs --kernel PATH or --firmware PATH");
 		return -EINVAL;
@@ -482,7 +502,8 @@ static int check_run(struct cli_config *cfg)
 	return 0;
 }
 
-static const char *const ctl_cmds[] = { "status", "pause", "resume", "shutdown", "poweroff", "events" };
+static const char *const ctl_cmds[] = { "status",   "pause",  "resume",  "shutdown",
+					 "poweroff", "events", "snapshot" };
 
 bool cli_ctl_cmd_ok(const char *cmd)
 {
@@ -502,15 +523,22 @@ static int parse_ctl(int argc, char *const argv[], struct cli_config *cfg)
 		cfg->command = CLI_HELP;
 		return 0;
 	}
-	if (argc != 4) {
-		log_err("ctl needs a socket and a command: ember ctl PATH status|pause|resume|shutdown|poweroff|events");
+	if (argc >= 4 && !strcmp(argv[3], "snapshot")) {
+		if (argc < 5 || argc > 6 || !argv[4][0] || (argc == 6 && strcmp(argv[5], "--stop"))) {
+			log_err("usage: ember ctl PATH snapshot DIR [--stop]");
+			return -EINVAL;
+		}
+		cfg->ctl_dir = argv[4];
+		cfg->ctl_stop = argc == 6;
+	} else if (argc != 4) {
+		log_err("ctl needs a socket and a command: ember ctl PATH status|pause|resume|shutdown|poweroff|events|snapshot DIR");
 		return -EINVAL;
 	}
 	if (!argv[2][0] || strlen(argv[2]) > CLI_SOCKET_PATH_MAX)
 		return bad("ctl socket", argv[2], "give a socket path of 1 to 107 bytes");
 	if (!cli_ctl_cmd_ok(argv[3]))
 		return bad("ctl command", argv[3],
-			   "use status, pause, resume, shutdown, poweroff, events or a request {...}");
+			   "use status, pause, resume, shutdown, poweroff, events, snapshot DIR or a request {...}");
 	cfg->ctl_path = argv[2];
 	cfg->ctl_cmd = argv[3];
 	return 0;
@@ -576,8 +604,10 @@ void cli_usage(void)
 {
 	fputs("usage: ember run --kernel PATH [options]\n"
 	      "       ember run --firmware PATH [options]\n"
+	      "       ember run --restore DIR [--api PATH] [--serial MODE] [other options]\n"
 	      "       ember exec --kernel PATH [options] -- COMMAND [ARGS...]\n"
 	      "       ember ctl PATH status|pause|resume|shutdown|poweroff|events\n"
+	      "       ember ctl PATH snapshot DIR [--stop]\n"
 	      "       ember --help | --version\n"
 	      "\n"
 	      "Boot a Linux bzImage or a raw firmware image in a KVM virtual machine.\n"
@@ -611,6 +641,8 @@ void cli_usage(void)
 	      "  --trace-file PATH  trace lines and table into PATH instead (implies --trace)\n"
 	      "  --api PATH         serve the API on a unix socket at PATH (mode 0600; see\n"
 	      "                     ember ctl and docs/api.md)\n"
+	      "  --restore DIR      start from a snapshot (ember ctl PATH snapshot DIR): the\n"
+	      "                     memory, vCPUs, disks and NICs are the snapshot's\n"
 	      "  -v, --verbose      more messages and the exit table (twice for debug)\n"
 	      "\n"
 	      "options of exec (besides --kernel, --cmdline, --memory, --cpus, --disk, --net,\n"
@@ -629,9 +661,11 @@ void cli_usage(void)
 	      "  status             state (running/paused), uptime, vCPUs, memory, devices\n"
 	      "  pause, resume      stop the vCPUs (the guest's clock with them) and go on\n"
 	      "  poweroff           stop the VM now, as SIGTERM does (status 143)\n"
-	      "  shutdown           ask the guest to shut down (ACPI power button; not yet)\n"
+	      "  shutdown           ask the guest to shut down (ACPI power button)\n"
 	      "  events             print the VM's events (paused, resumed, shutdown, exit)\n"
 	      "                     until it ends\n"
+	      "  snapshot DIR       save the VM into DIR (created if missing) and go on;\n"
+	      "                     --stop: end it once saved (status 0)\n"
 	      "  '{...}'            send this request line as it is\n"
 	      "\n"
 	      "On the console, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n"

@@ -74,10 +74,14 @@ struct cli_config {
 	struct cli_fs fs[CLI_MAX_FS];
 	unsigned int nr_fs;
 	const char *api_path; /* --api PATH: the API socket (docs/api.md); NULL: none */
+	const char *restore;  /* --restore DIR: start from this snapshot (docs/snapshot.md) */
+	const char *machine_opt; /* the last option given that says how the VM is made (--memory, ...) */
 
 	/* ember ctl PATH CMD */
 	const char *ctl_path; /* the API socket */
-	const char *ctl_cmd;  /* status, pause, resume, shutdown, poweroff, events, or a request ("{...}") */
+	const char *ctl_cmd;  /* status, pause, resume, shutdown, poweroff, events, snapshot, or a request ("{...}") */
+	const char *ctl_dir;  /* snapshot DIR */
+	bool ctl_stop;	      /* snapshot DIR --stop */
 
 	/* ember exec */
 	const char *root;	 /* --root DIR: the guest's read-only root (default "/") */

@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/json.h"
 #include "vmm/log.h"
 
 #define CTL_LINE_MAX	   65536
@@ -140,16 +142,61 @@ static bool reply_ok(const char *line)
 	return ok && !strncmp(ok + 6, "true", 4);
 }
 
-/* Send the request and print the first reply (events before it are skipped). */
-static int request(struct lines *l, const char *path, const char *cmd)
+/*
+ * snapshot DIR: the directory is made here if missing (mode 0700) and sent
+ * as an absolute path, since Ember's working directory is not ours.
+ */
+static int snapshot_request(const struct cli_config *cfg, char *req, size_t size)
 {
+	struct json_out o;
+	char *abs;
+
+	if (mkdir(cfg->ctl_dir, 0700) < 0 && errno != EEXIST) {
+		log_err("cannot create snapshot directory '%s': %s", cfg->ctl_dir, strerror(errno));
+		return -1;
+	}
+	abs = realpath(cfg->ctl_dir, NULL);
+	if (!abs) {
+		log_err("snapshot directory '%s': %s", cfg->ctl_dir, strerror(errno));
+		return -1;
+	}
+	json_out_init(&o, req, size - 1);
+	json_begin(&o);
+	json_key(&o, "id");
+	json_uint(&o, 1);
+	json_key(&o, "cmd");
+	json_cstr(&o, "snapshot");
+	json_key(&o, "dir");
+	json_cstr(&o, abs);
+	if (cfg->ctl_stop) {
+		json_key(&o, "stop");
+		json_bool(&o, true);
+	}
+	json_end(&o);
+	free(abs);
+	if (o.overflow)
+		return -1;
+	req[o.len] = '\n';
+	return (int)o.len + 1;
+}
+
+/* Send the request and print the first reply (events before it are skipped). */
+static int request(struct lines *l, const struct cli_config *cfg)
+{
+	const char *path = cfg->ctl_path, *cmd = cfg->ctl_cmd;
 	char req[CTL_LINE_MAX], *line;
 	long long deadline = now_ms() + CTL_REPLY_WAIT_MS;
 	int n, r;
 
 	/* A command ember ctl knows becomes a request with id 1; "{..." is sent as it is. */
-	n = cmd[0] == '{' ? snprintf(req, sizeof(req), "%s\n", cmd)
-			  : snprintf(req, sizeof(req), "{\"id\":1,\"cmd\":\"%s\"}\n", cmd);
+	if (cfg->ctl_dir) {
+		n = snapshot_request(cfg, req, sizeof(req));
+		if (n < 0)
+			return 1;
+	} else {
+		n = cmd[0] == '{' ? snprintf(req, sizeof(req), "%s\n", cmd)
+				  : snprintf(req, sizeof(req), "{\"id\":1,\"cmd\":\"%s\"}\n", cmd);
+	}
 	if (n < 0 || (size_t)n >= sizeof(req)) {
 		log_err("the request is longer than %d bytes", CTL_LINE_MAX - 2);
 		return 1;
@@ -183,7 +230,7 @@ int ctl_run(const struct cli_config *cfg)
 	}
 	if (!connect_api(cfg->ctl_path, &l->fd)) {
 		status = !strcmp(cfg->ctl_cmd, "events") ? print_events(l)
-							 : request(l, cfg->ctl_path, cfg->ctl_cmd);
+							 : request(l, cfg);
 		close(l->fd);
 	}
 	free(l);

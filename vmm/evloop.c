@@ -4,24 +4,37 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
+
+#define SLOT_STOP UINT32_MAX
+#define SLOT_PARK (UINT32_MAX - 1)
+#define PARK_TIMEOUT_S 5
 
 int evloop_init(struct evloop *l)
 {
+	int err;
+
 	memset(l, 0, sizeof(*l));
-	l->stop_fd = -1;
+	l->stop_fd = l->park_fd = -1;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0)
 		return -errno;
 	l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (l->stop_fd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->stop_fd,
-					&(struct epoll_event){ .events = EPOLLIN, .data.u32 = UINT32_MAX }) < 0) {
-		int err = -errno;
-
+	l->park_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->stop_fd < 0 || l->park_fd < 0 ||
+	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->stop_fd,
+		      &(struct epoll_event){ .events = EPOLLIN, .data.u32 = SLOT_STOP }) < 0 ||
+	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->park_fd,
+		      &(struct epoll_event){ .events = EPOLLIN, .data.u32 = SLOT_PARK }) < 0) {
+		err = -errno;
 		evloop_destroy(l);
 		return err;
 	}
-	return -pthread_mutex_init(&l->lock, NULL);
+	err = -pthread_mutex_init(&l->lock, NULL);
+	if (!err)
+		err = -pthread_cond_init(&l->park_cond, NULL);
+	return err;
 }
 
 void evloop_destroy(struct evloop *l)
@@ -30,7 +43,9 @@ void evloop_destroy(struct evloop *l)
 		close(l->epfd);
 	if (l->stop_fd >= 0)
 		close(l->stop_fd);
-	l->epfd = l->stop_fd = -1;
+	if (l->park_fd >= 0)
+		close(l->park_fd);
+	l->epfd = l->stop_fd = l->park_fd = -1;
 }
 
 int evloop_add(struct evloop *l, int fd, evloop_fn fn, void *ctx)
@@ -83,6 +98,25 @@ void evloop_set_events(struct evloop *l, int fd, uint32_t events)
 	pthread_mutex_unlock(&l->lock);
 }
 
+/* I/O thread: a park was asked for; wait until it is lifted. */
+static void park(struct evloop *l)
+{
+	uint64_t n;
+
+	if (read(l->park_fd, &n, sizeof(n)) < 0) {
+		/* EAGAIN: a park already served; the flag below decides. */
+	}
+	pthread_mutex_lock(&l->lock);
+	if (l->park_req) {
+		l->parked = true;
+		pthread_cond_broadcast(&l->park_cond);
+		while (l->park_req)
+			pthread_cond_wait(&l->park_cond, &l->lock);
+		l->parked = false;
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
 static void *loop(void *arg)
 {
 	struct evloop *l = arg;
@@ -101,8 +135,12 @@ static void *loop(void *arg)
 			uint32_t slot = ev[i].data.u32;
 			struct evloop_src s;
 
-			if (slot == UINT32_MAX)
+			if (slot == SLOT_STOP)
 				return NULL;
+			if (slot == SLOT_PARK) {
+				park(l);
+				continue;
+			}
 			pthread_mutex_lock(&l->lock);
 			s = l->src[slot];
 			pthread_mutex_unlock(&l->lock);
@@ -134,4 +172,34 @@ void evloop_stop(struct evloop *l)
 	}
 	pthread_join(l->thread, NULL);
 	l->running = false;
+}
+
+int evloop_park(struct evloop *l)
+{
+	struct timespec until;
+	uint64_t one = 1;
+	int err = 0;
+
+	if (!l->running)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += PARK_TIMEOUT_S;
+	pthread_mutex_lock(&l->lock);
+	l->park_req = true;
+	if (write(l->park_fd, &one, sizeof(one)) < 0)
+		err = -errno;
+	while (!err && !l->parked)
+		err = -pthread_cond_timedwait(&l->park_cond, &l->lock, &until);
+	if (err)
+		l->park_req = false;
+	pthread_mutex_unlock(&l->lock);
+	return err;
+}
+
+void evloop_unpark(struct evloop *l)
+{
+	pthread_mutex_lock(&l->lock);
+	l->park_req = false;
+	pthread_cond_broadcast(&l->park_cond);
+	pthread_mutex_unlock(&l->lock);
 }

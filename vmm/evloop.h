@@ -33,7 +33,10 @@ struct evloop {
 	int stop_fd;
 	pthread_t thread;
 	bool running;
-	pthread_mutex_t lock; /* guards src[] slots */
+	pthread_mutex_t lock; /* guards src[] slots and the park fields */
+	int park_fd;	      /* eventfd: evloop_park() asks the thread to park */
+	pthread_cond_t park_cond;
+	bool park_req, parked;
 	struct evloop_src src[EVLOOP_MAX_SRCS];
 	/* If set (before evloop_start), runs first on the I/O thread; nonzero ends the thread. */
 	int (*thread_init)(void *ctx);
@@ -54,5 +57,13 @@ void evloop_del(struct evloop *l, int fd);
 void evloop_set_events(struct evloop *l, int fd, uint32_t events);
 
 __attribute__((warn_unused_result)) int evloop_start(struct evloop *l);
+
+/*
+ * Park the I/O thread between two sources (snapshot): on return it runs no
+ * handler until evloop_unpark(). 0 (also with no thread running), or
+ * -ETIMEDOUT if it did not park within 5 s. Not from the I/O thread.
+ */
+__attribute__((warn_unused_result)) int evloop_park(struct evloop *l);
+void evloop_unpark(struct evloop *l);
 /* Signal the stop eventfd and join the thread. */
 void evloop_stop(struct evloop *l);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmm/layout.h"
@@ -16,9 +17,14 @@
  * touched.
  */
 #define GM_ALIGN (2ULL << 20)
+#define GM_PAGE 4096
+#define GM_SAVE_RUN (1ULL << 20) /* gm_save(): pages written together, at most */
 
-/* `fd` -1: private anonymous memory; otherwise the file, shared, from offset 0. */
-static uint8_t *map_aligned(uint64_t size, int fd)
+/*
+ * `fd` -1: private anonymous memory; otherwise the file from offset 0,
+ * shared (MAP_SHARED) or copy-on-write (MAP_PRIVATE).
+ */
+static uint8_t *map_aligned(uint64_t size, int fd, int file_flags)
 {
 	uint8_t *p, *start;
 	uint64_t head;
@@ -33,7 +39,7 @@ static uint8_t *map_aligned(uint64_t size, int fd)
 		munmap(p, head);
 	munmap(start + size, GM_ALIGN - head);
 	/* The file goes over the aligned reservation, which it replaces. */
-	if (fd >= 0 && mmap(start, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) ==
+	if (fd >= 0 && mmap(start, size, PROT_READ | PROT_WRITE, file_flags | MAP_FIXED, fd, 0) ==
 			       MAP_FAILED) {
 		munmap(start, size);
 		return NULL;
@@ -78,7 +84,7 @@ int gm_init(struct gm *m, uint64_t ram_size, uint64_t hole)
 	m->fd = -1;
 	if (err)
 		return err;
-	p = map_aligned(ram_size, -1);
+	p = map_aligned(ram_size, -1, 0);
 	if (!p)
 		return -ENOMEM;
 	lay_out(m, p, ram_size, hole);
@@ -103,7 +109,7 @@ int gm_init_shared(struct gm *m, uint64_t ram_size, uint64_t hole)
 		close(fd);
 		return err;
 	}
-	p = map_aligned(ram_size, fd);
+	p = map_aligned(ram_size, fd, MAP_SHARED);
 	if (!p) {
 		err = -errno;
 		close(fd);
@@ -113,6 +119,77 @@ int gm_init_shared(struct gm *m, uint64_t ram_size, uint64_t hole)
 	m->shared = true;
 	m->fd = fd;
 	return 0;
+}
+
+int gm_init_file(struct gm *m, uint64_t ram_size, uint64_t hole, int fd)
+{
+	struct stat st;
+	int err = check_size(ram_size, hole);
+	void *p;
+
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	if (err)
+		return err;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	/* Pages past a short file's end would fault (SIGBUS) when the guest touches them. */
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != ram_size)
+		return -EINVAL;
+	p = map_aligned(ram_size, fd, MAP_PRIVATE);
+	if (!p)
+		return -ENOMEM;
+	lay_out(m, p, ram_size, hole);
+	return 0;
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+	static const uint8_t zero[GM_PAGE];
+
+	return !memcmp(p, zero, GM_PAGE);
+}
+
+/* Write [off, off + len) of the mapping at the same offset of fd. */
+static int write_run(const struct gm *m, int fd, uint64_t off, uint64_t len, uint64_t *written)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, m->map + off, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+		*written += (uint64_t)n;
+	}
+	return 0;
+}
+
+int gm_save(const struct gm *m, int fd, uint64_t *written)
+{
+	uint64_t run = 0, start = 0;
+	int err = 0;
+
+	*written = 0;
+	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)m->map_size) < 0)
+		return -errno;
+	for (uint64_t off = 0; off < m->map_size && !err; off += GM_PAGE) {
+		if (!page_is_zero(m->map + off)) {
+			if (!run)
+				start = off;
+			run += GM_PAGE;
+			if (run < GM_SAVE_RUN)
+				continue;
+		}
+		if (run)
+			err = write_run(m, fd, start, run, written);
+		run = 0;
+	}
+	if (!err && run)
+		err = write_run(m, fd, start, run, written);
+	return err;
 }
 
 void gm_destroy(struct gm *m)

@@ -50,6 +50,20 @@ __attribute__((warn_unused_result)) int gm_init(struct gm *m, uint64_t ram_size,
  */
 __attribute__((warn_unused_result)) int gm_init_shared(struct gm *m, uint64_t ram_size,
 							uint64_t hole);
+/*
+ * RAM from a snapshot's memory file (a regular file of exactly ram_size
+ * bytes, else -EINVAL), mapped copy-on-write: pages are read as the guest
+ * touches them and its writes never reach the file. The caller keeps fd.
+ */
+__attribute__((warn_unused_result)) int gm_init_file(struct gm *m, uint64_t ram_size,
+						      uint64_t hole, int fd);
+
+/*
+ * Write RAM to fd (from offset 0, ram_size bytes long), sparse: pages that
+ * read as zeros are holes. *written: the bytes of data written. 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int gm_save(const struct gm *m, int fd, uint64_t *written);
+
 void gm_destroy(struct gm *m);
 
 /*

@@ -2,6 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -16,6 +19,7 @@
 #include "vmm/file.h"
 #include "vmm/log.h"
 #include "vmm/seccomp.h"
+#include "vmm/snapshot.h"
 #include "vmm/tap.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -265,6 +269,7 @@ static int arm_timeout(struct vm *vm, unsigned int seconds, struct run_timer *t)
 struct run_api {
 	struct vm *vm;
 	uint64_t started_ms; /* CLOCK_MONOTONIC when the guest started */
+	const struct snapshot_source *snap;
 };
 
 static uint64_t now_ms(void)
@@ -336,6 +341,70 @@ static int api_shutdown(void *ctx)
 	return vm_power_button(((struct run_api *)ctx)->vm);
 }
 
+#define SNAPSHOT_PAUSE_WAIT_MS 5000
+
+/* Pause and wait for it here: 0 (also when it was paused already) or -errno. */
+static int pause_now(struct vm *vm)
+{
+	int r = vm_pause(vm);
+
+	for (unsigned int ms = 0; r == -EINPROGRESS && ms < SNAPSHOT_PAUSE_WAIT_MS; ms++) {
+		struct pollfd p = { .fd = vm_pause_fd(vm), .events = POLLIN };
+
+		poll(&p, 1, 1);
+		r = vm_pause_done(vm);
+	}
+	return r == -EINPROGRESS ? -ETIMEDOUT : r < 0 ? r : 0;
+}
+
+/* snapshot (docs/snapshot.md): pause, quiesce, save; then as before, or stop. */
+static int api_snapshot(void *ctx, const char *dir, bool stop, struct json_out *o, char *why,
+			size_t why_len)
+{
+	struct run_api *r = ctx;
+	bool was_paused = r->vm->run_state == VM_PAUSED;
+	struct snapshot_result res;
+	char w[SNAPFILE_WHY_MAX] = "";
+	int err;
+
+	if (r->snap->refuse[0]) {
+		snprintf(why, why_len, "%s", r->snap->refuse);
+		return -ENOTSUP;
+	}
+	err = pause_now(r->vm);
+	if (err) {
+		snprintf(why, why_len, "the vCPUs did not pause: %s", strerror(-err));
+		return err;
+	}
+	err = vm_quiesce(r->vm);
+	if (err) {
+		snprintf(why, why_len, "the disks did not settle: %s", strerror(-err));
+	} else {
+		err = snapshot_save(r->vm, r->snap, dir, &res, w);
+		vm_unquiesce(r->vm);
+		if (err)
+			snprintf(why, why_len, "%s", w);
+	}
+	if (!err && stop)
+		vm_request_stop(r->vm, EXIT_GUEST_OFF, "stopped after a snapshot");
+	else if (!was_paused && vm_resume(r->vm) < 0)
+		log_warn("cannot resume after the snapshot");
+	if (err)
+		return err;
+	log_info("snapshot in %s: %llu KiB of state, %llu KiB of memory, %llu ms", dir,
+		 (unsigned long long)(res.state_bytes >> 10),
+		 (unsigned long long)(res.memory_bytes >> 10), (unsigned long long)res.ms);
+	json_key(o, "state");
+	json_cstr(o, stop ? "stopping" : was_paused ? "paused" : "running");
+	json_key(o, "state_bytes");
+	json_uint(o, res.state_bytes);
+	json_key(o, "memory_bytes");
+	json_uint(o, res.memory_bytes);
+	json_key(o, "time");
+	json_millis(o, res.ms);
+	return 0;
+}
+
 static unsigned int api_fill(void *ctx, struct pollfd *pfd, unsigned int max)
 {
 	return api_poll_fill(ctx, pfd, max);
@@ -352,18 +421,18 @@ static void attach_api(struct api *api, struct run_api *ra)
 	struct api_vm ops = { .status = api_status, .pause = api_pause,
 			      .pause_done = api_pause_done, .pause_fd = vm_pause_fd(ra->vm),
 			      .resume = api_resume, .poweroff = api_poweroff,
-			      .shutdown = api_shutdown, .ctx = ra };
+			      .shutdown = api_shutdown, .snapshot = api_snapshot, .ctx = ra };
 
 	ra->started_ms = now_ms();
 	api_attach(api, &ops);
 }
 
 static int start_and_wait(struct vm *vm, const struct cli_config *cfg, const struct run_plan *plan,
-			  struct api *api)
+			  struct api *api, const struct snapshot_source *snap)
 {
 	struct console_source api_src = { .fill = api_fill, .ready = api_ready, .ctx = api };
 	struct seccomp_extra sx = { .api_dir_fd = api ? api->dir_fd : -1 };
-	struct run_api ra = { .vm = vm };
+	struct run_api ra = { .vm = vm, .snap = snap };
 	struct run_timer timer;
 	struct console con;
 	int status, err;
@@ -419,10 +488,48 @@ int run_vm(const struct cli_config *cfg)
 	return run_vm_plan(cfg, &plan);
 }
 
-int run_vm_plan(const struct cli_config *cfg, const struct run_plan *plan)
+/*
+ * --restore DIR: the snapshot is read and checked first; the machine it
+ * describes (memory, vCPUs, disks, NICs) replaces the command line's.
+ * Returns the configuration to run with (`given`, or a copy in *copy).
+ */
+static const struct cli_config *open_restore(const struct cli_config *given,
+					     struct snapshot_image *snap, struct cli_config **copy)
 {
-	struct vm_config vc = { .memory = cfg->memory, .cpus = cfg->cpus };
+	*copy = NULL;
+	if (!given->restore)
+		return given;
+	if (snapshot_open(snap, given->restore))
+		return NULL;
+	*copy = malloc(sizeof(**copy));
+	if (!*copy) {
+		log_err("out of memory");
+		return NULL;
+	}
+	**copy = *given;
+	snapshot_to_cli(snap, *copy);
+	return *copy;
+}
+
+/* The guest's first state: a Linux kernel loaded, a firmware at its reset vector, or a snapshot. */
+static int set_up_guest(struct vm *vm, const struct cli_config *cfg, const struct run_plan *plan,
+			struct images *img, struct snapshot_image *snap)
+{
+	if (cfg->restore)
+		return snapshot_load(vm, snap);
+	if (!cfg->firmware)
+		return boot_linux(vm, cfg, plan, img);
+	return 0;
+}
+
+int run_vm_plan(const struct cli_config *given, const struct run_plan *plan)
+{
+	struct snapshot_image snap = { .mem_fd = -1 };
 	struct api api = { .listen_fd = -1, .dir_fd = -1 };
+	struct snapshot_source *src = calloc(1, sizeof(*src));
+	struct cli_config *copy = NULL;
+	const struct cli_config *cfg;
+	struct vm_config vc = { 0 };
 	struct backends be;
 	struct images img;
 	struct vm vm;
@@ -430,12 +537,17 @@ int run_vm_plan(const struct cli_config *cfg, const struct run_plan *plan)
 
 	/* Everything the user gave is checked first; /dev/kvm is opened last (vm_create). */
 	memset(&img, 0, sizeof(img));
-	if (check_memory(cfg->memory) || load_images(cfg, plan, &img) || check_fit(cfg, &img)) {
-		unload_images(&img);
-		return EXIT_SETUP;
-	}
+	cfg = src ? open_restore(given, &snap, &copy) : NULL;
+	if (!cfg || check_memory(cfg->memory) ||
+	    (!cfg->restore && (load_images(cfg, plan, &img) || check_fit(cfg, &img))))
+		goto out_images;
+	vc.memory = cfg->memory;
+	vc.cpus = cfg->cpus;
 	if (open_backends(cfg, &be))
 		goto out_images;
+	if (cfg->restore && snapshot_check_disks(&snap, be.disk))
+		goto out_backends;
+	snapshot_describe(src, cfg, be.disk, plan->nr_fs || plan->nr_ports);
 	if (open_trace(cfg, &vc.trace))
 		goto out_backends;
 	if (open_serial_out(cfg, &vc.serial_out_fd))
@@ -454,18 +566,21 @@ int run_vm_plan(const struct cli_config *cfg, const struct run_plan *plan)
 	vc.nr_ports = plan->nr_ports;
 	vc.fs = plan->fs;
 	vc.nr_fs = plan->nr_fs;
-	vc.firmware = img.firmware.data;
-	vc.firmware_size = img.firmware.size;
+	vc.firmware = cfg->restore ? snap.firmware : img.firmware.data;
+	vc.firmware_size = cfg->restore ? snap.firmware_size : img.firmware.size;
+	vc.memory_from_file = cfg->restore != NULL;
+	vc.memory_fd = snap.mem_fd;
 	/* Before any thread starts: a qcow2 disk's worker installs its filter in vm_create(). */
 	if ((cfg->seccomp && seccomp_prepare()) || vm_create(&vm, &vc))
 		goto out_api;
 	if (plan->created)
 		plan->created(plan->ctx, &vm);
-	if (!cfg->firmware && boot_linux(&vm, cfg, plan, &img))
+	if (set_up_guest(&vm, cfg, plan, &img, &snap))
 		goto out_vm;
 	/* The images are in guest RAM now; drop the host mappings before the guest runs. */
 	unload_images(&img);
-	status = start_and_wait(&vm, cfg, plan, cfg->api_path ? &api : NULL);
+	snapshot_close(&snap);
+	status = start_and_wait(&vm, cfg, plan, cfg->api_path ? &api : NULL, src);
 out_vm:
 	vm_destroy(&vm);
 out_api:
@@ -480,5 +595,8 @@ out_backends:
 	close_backends(&be);
 out_images:
 	unload_images(&img);
+	snapshot_close(&snap);
+	free(copy);
+	free(src);
 	return status;
 }

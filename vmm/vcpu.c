@@ -355,10 +355,32 @@ static void gate_note(struct vcpu_gate *g)
  * The VM is paused: wait at the gate until it opens or a stop is
  * requested. Called at the top of the loop, with no device lock held.
  */
+static bool handle_any_exit(struct vcpu *v)
+{
+	return v->env->trace->stats ? handle_exit_counted(v) : handle_exit(v);
+}
+
+/*
+ * KVM finishes an exit's I/O (an IN's value into RAX, an MMIO read's into
+ * its register) only on the next KVM_RUN: enter once with immediate_exit
+ * set, so that a paused vCPU's registers are whole when a snapshot reads
+ * them. A string instruction may exit again before it is done; those exits
+ * are served as usual, a bounded number of times.
+ */
+static void complete_io(struct vcpu *v)
+{
+	for (unsigned int i = 0; i < 64 && !atomic_load(v->env->stopping); i++) {
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (ioctl(v->fd, KVM_RUN, 0) < 0 || !handle_any_exit(v))
+			return; /* EINTR: nothing pending; a failing exit has asked for a stop */
+	}
+}
+
 static void park(struct vcpu *v)
 {
 	struct vcpu_gate *g = v->env->gate;
 
+	complete_io(v);
 	pthread_mutex_lock(&g->lock);
 	g->parked++;
 	gate_note(g);
@@ -407,7 +429,7 @@ static void *vcpu_thread(void *arg)
 			exit_request(&v->env->stop, EXIT_INTERNAL, "KVM_RUN failed");
 			break;
 		}
-		if (!(v->env->trace->stats ? handle_exit_counted(v) : handle_exit(v)))
+		if (!handle_any_exit(v))
 			break;
 	}
 	leave_loop(v);

@@ -18,6 +18,8 @@
 
 #define SLOT_RAM 0 /* slots 0 and 1: RAM below and above the hole */
 #define SLOT_FIRMWARE 2
+#define QUIESCE_TRIES 10000 /* vm_quiesce(): 10 s for the disks' requests in flight */
+#define QUIESCE_WAIT_US 1000
 
 void vm_request_stop(struct vm *vm, int status, const char *reason)
 {
@@ -50,10 +52,12 @@ static int set_slot(struct vm *vm, uint32_t slot, uint32_t flags, uint64_t gpa, 
 }
 
 /* RAM in a memfd only when a vhost-user backend must map it too (it costs more to fault in). */
-static int create_memory(struct vm *vm, uint64_t size, bool shared)
+static int create_memory(struct vm *vm, const struct vm_config *cfg)
 {
-	int err = shared ? gm_init_shared(&vm->mem, size, LAYOUT_MMIO_HOLE)
-			 : gm_init(&vm->mem, size, LAYOUT_MMIO_HOLE);
+	uint64_t size = cfg->memory;
+	int err = cfg->memory_from_file ? gm_init_file(&vm->mem, size, LAYOUT_MMIO_HOLE, cfg->memory_fd)
+		  : cfg->nr_fs		? gm_init_shared(&vm->mem, size, LAYOUT_MMIO_HOLE)
+					: gm_init(&vm->mem, size, LAYOUT_MMIO_HOLE);
 
 	if (err) {
 		log_err("cannot reserve %llu MiB for guest RAM: %s",
@@ -391,7 +395,8 @@ static int open_vm(struct vm *vm)
 	return 0;
 }
 
-static int load_firmware(struct vm *vm, const void *img, size_t size)
+/* copy_low: also the RAM copy below 1 MiB (not on a restore: RAM is the snapshot's). */
+static int load_firmware(struct vm *vm, const void *img, size_t size, bool copy_low)
 {
 	size_t mapped = (size + 0xfff) & ~(size_t)0xfff;
 	size_t low = size < LAYOUT_FIRMWARE_LOW_MAX ? size : LAYOUT_FIRMWARE_LOW_MAX;
@@ -415,6 +420,8 @@ static int load_firmware(struct vm *vm, const void *img, size_t size)
 	vm->firmware = p;
 	vm->firmware_size = mapped;
 	/* Like a PC, the top of the image also appears just below 1 MiB (here as a RAM copy). */
+	if (!copy_low)
+		return 0;
 	return gm_write(&vm->mem, LAYOUT_HIGH_RAM - low, (const uint8_t *)img + size - low, low);
 }
 
@@ -439,9 +446,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	 * interrupt routing to finish), which is most of Ember's start-up.
 	 */
 	if (!err)
-		err = create_memory(vm, cfg->memory, cfg->nr_fs > 0);
+		err = create_memory(vm, cfg);
 	if (!err && cfg->firmware) {
-		err = load_firmware(vm, cfg->firmware, cfg->firmware_size);
+		err = load_firmware(vm, cfg->firmware, cfg->firmware_size, !cfg->memory_from_file);
 		if (err)
 			log_err("cannot map the firmware image: %s", strerror(-err));
 	}
@@ -699,6 +706,38 @@ int vm_resume(struct vm *vm)
 	vm->run_state = VM_RUNNING;
 	vcpu_gate_open(&vm->gate);
 	return 0;
+}
+
+/* Every disk idle: nothing in flight, nothing taken from a ring and unfinished. */
+static bool disks_idle(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_disks; i++)
+		if (!blk_idle(&vm->disk[i].blk))
+			return false;
+	return true;
+}
+
+int vm_quiesce(struct vm *vm)
+{
+	if (vm->run_state != VM_PAUSED)
+		return -EINVAL;
+	for (unsigned int tries = 0; tries < QUIESCE_TRIES; tries++) {
+		int err = evloop_park(&vm->io);
+
+		if (err)
+			return err;
+		if (disks_idle(vm))
+			return 0;
+		/* Requests are still completing: let the I/O thread reap them. */
+		evloop_unpark(&vm->io);
+		usleep(QUIESCE_WAIT_US);
+	}
+	return -ETIMEDOUT;
+}
+
+void vm_unquiesce(struct vm *vm)
+{
+	evloop_unpark(&vm->io);
 }
 
 void vm_for_each_device(const struct vm *vm, void (*fn)(void *ctx, const char *name), void *ctx)

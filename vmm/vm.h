@@ -56,6 +56,8 @@ struct vm_config {
 	unsigned int nr_fs;
 	bool seccomp; /* each thread installs its seccomp filter once set up */
 	struct trace trace; /* --trace and -v: exit lines and the exit table */
+	bool memory_from_file; /* restore: RAM is memory_fd, mapped copy-on-write (gm_init_file()) */
+	int memory_fd;
 };
 
 /* A disk: the virtio-blk device and its PCI function. */
@@ -192,6 +194,15 @@ __attribute__((warn_unused_result)) int vm_pause_done(struct vm *vm);
  * still completing.
  */
 __attribute__((warn_unused_result)) int vm_resume(struct vm *vm);
+
+/*
+ * With the VM paused (main thread): let the disks' requests in flight
+ * complete, then park the I/O thread, so that no device moves until
+ * vm_unquiesce(). 0, -EINVAL (not paused) or -ETIMEDOUT (a disk did not
+ * finish within 10 s; nothing is parked then).
+ */
+__attribute__((warn_unused_result)) int vm_quiesce(struct vm *vm);
+void vm_unquiesce(struct vm *vm);
 
 /* Call fn(ctx, name) for each device, as the status request lists them ("virtio-blk vda"). */
 void vm_for_each_device(const struct vm *vm, void (*fn)(void *ctx, const char *name), void *ctx);

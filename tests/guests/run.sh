@@ -24,7 +24,7 @@ nested) exec tests/guests/nested.sh ;;
 esac
 # A fifo whose reader died must fail a check, not end the tier.
 trap '' PIPE
-plan 72
+plan 78
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
@@ -364,6 +364,9 @@ check "--seccomp=maybe: usage error, status 2 (got $st)" \
 
 # The API socket: status, pause and resume, bad requests, poweroff (api-checks.sh).
 . tests/guests/api-checks.sh
+
+# Snapshot and restore of a running micro-guest (snapshot-checks.sh).
+. tests/guests/snapshot-checks.sh
 
 # Output plumbing: a console reader that goes away or stalls (extra-checks.sh).
 . tests/guests/extra-checks.sh
