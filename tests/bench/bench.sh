@@ -27,7 +27,7 @@
 #     netbench run minus a first.bin run on the same NICs); shown without
 #     and with the time the vCPU ran the guest (guest_time), Ember/QEMU.
 #     In the test host they run smaller (64 MiB image, fewer runs).
-# Linux sections (tests/linux/bench-boot.sh, bench-io.sh, bench-qcow2.sh, bench-exec.sh): directly on a
+# Linux sections (tests/linux/bench-boot.sh, bench-io.sh, bench-qcow2.sh, bench-snapshot.sh, bench-exec.sh): directly on a
 # hardware-backed /dev/kvm (kit_kvm_mode), else each in a boot of the test
 # host.
 #
@@ -122,6 +122,8 @@ if [[ "${BENCH_LINUX:-1}" != 0 ]]; then
 	EMBER_KVM_MODE=$lmode tests/linux/bench-io.sh 2>&1 | tag "$where"
 	echo "== Linux guest qcow2 disks, Ember raw and qcow2 beside QEMU qcow2 (tests/linux/bench-qcow2.sh)" | tag "$where"
 	EMBER_KVM_MODE=$lmode tests/linux/bench-qcow2.sh 2>&1 | tag "$where"
+	echo "== Linux guest snapshot and restore, Ember and QEMU migrate/-incoming (tests/linux/bench-snapshot.sh)" | tag "$where"
+	EMBER_KVM_MODE=$lmode tests/linux/bench-snapshot.sh 2>&1 | tag "$where"
 	echo "== ember exec beside QEMU microvm + virtiofsd as virtme-ng runs it (tests/linux/bench-exec.sh)" | tag "$where"
 	EMBER_KVM_MODE=$lmode tests/linux/bench-exec.sh 2>&1 | tag "$where"
 fi

@@ -94,6 +94,7 @@ SCENARIOS=(
 	"qcow2-snapshot|--disk path=snap.img,snapshot=on --disk path=snap.qcow2,format=qcow2,snapshot=on|test:qcow2-rw ember.writes=$qcow2_rw_writes ember.wait=host panic=-1|0|150||"
 	"power-button|--api api.sock|test:power-button panic=-1|0|150||"
 	"qcow2-rawguard|--disk path=rg-raw.img,format=raw --disk path=rg-probed.img|test:qcow2-rawguard panic=-1|0|150||"
+	"snapshot|--cpus 2 --disk path=snap-disk.img --net tap=tap0,mac=52:54:00:e0:00:05 --api api.sock|test:snapshot panic=-1 ember.mac0=52:54:00:e0:00:05 ember.ip0=10.0.0.2/24 ember.peer0=10.0.0.1|137|300||"
 )
 # Kernel WARNING:/BUG: lines that come from the test environment, not from
 # Ember (extended regexes, matched against the whole dmesg line). They are
@@ -226,7 +227,7 @@ scen() {
 mkdir -p "$TMPD"
 cd "$TMPD" || exit 1
 BODY
-	cat "$KIT_LIB_DIR/host/hooks.sh" "$KIT_LIB_DIR/host/qcow2.sh"
+	cat "$KIT_LIB_DIR/host/hooks.sh" "$KIT_LIB_DIR/host/qcow2.sh" "$KIT_LIB_DIR/host/snapshot.sh"
 	echo
 	for s in "$@"; do
 		IFS='|' read -r name opts guest _ limit wait input <<<"$s"
@@ -252,8 +253,8 @@ names=$(printf '%s\n' "${selected[@]%%|*}")
 need_net=0
 need_fsck=0
 need_qemu_img=0
-! grep -q -e '^net-' -e '^intx-many$' <<<"$names" || need_net=1
-! grep -qx -e 'blk-data' -e 'qcow2-data' <<<"$names" || need_fsck=1
+! grep -q -e '^net-' -e '^intx-many$' -e '^snapshot$' <<<"$names" || need_net=1
+! grep -qx -e 'blk-data' -e 'qcow2-data' -e 'snapshot' <<<"$names" || need_fsck=1
 ! grep -q '^qcow2-' <<<"$names" || need_qemu_img=1
 
 if [[ "$mode" == direct ]]; then
@@ -527,6 +528,51 @@ check_report() {
 		"EMBER-CMDLINE='$cl'"
 }
 
+# snapshot: the guest counted before the snapshot (the scenario's ember,
+# killed after it) and on from there in the restored ember (EMBER-RESTORED:
+# lines), with the same boot and its uptime going on; its disk writes after
+# the restore are in the image, which e2fsck finds clean; its NIC works.
+check_snapshot() {
+	local v before after b_n b_id b_up a_n a_id a_up last files
+	check_init_started || true
+	v=$(marker EMBER-CPUS "$log")
+	check '[[ $v == 2 ]]' "$name: the guest has 2 vCPUs" "EMBER-CPUS='$v'"
+	v=$(marker EMBER-HOST-SNAP-STATUS "$log")
+	check '[[ $v == 0 ]] && [[ $(marker EMBER-HOST-SNAP-PAUSE "$log") == 0* ]]' \
+		"$name: ember ctl pause, then snapshot DIR ($(marker EMBER-HOST-SNAP-SECONDS "$log") s, \
+$(marker EMBER-HOST-SNAP-MEMORY-KB "$log") KiB of memory file on disk)" \
+		"status '$v': $(marker EMBER-HOST-SNAP-REPLY "$log")"
+	v=$(marker EMBER-HOST-SNAP-PIDS "$log")
+	check '[[ $v =~ ^[0-9]+$ ]]' "$name: the paused ember killed (SIGKILL) after the snapshot" \
+		"pids '$v'"
+	before=$(grep -a -v '^EMBER-RESTORED' "$log" | grep -a -o 'EMBER-COUNT=[0-9]* [^ ]* [0-9.]*' | tail -n 1)
+	after=$(grep -a '^EMBER-RESTORED: ' "$log" | grep -a -o 'EMBER-COUNT=[0-9]* [^ ]* [0-9.]*' | head -n 1)
+	read -r b_n b_id b_up <<<"${before#EMBER-COUNT=}"
+	read -r a_n a_id a_up <<<"${after#EMBER-COUNT=}"
+	check '[[ -n $a_n && -n $b_n ]] && ((a_n == b_n + 1)) && [[ $a_id == "$b_id" ]] &&
+		awk -v a="$b_up" -v b="$a_up" "BEGIN { exit !(b >= a && b < a + 10) }"' \
+		"$name: restored, the guest counts on: $b_n then $a_n, same boot id, uptime $b_up then $a_up" \
+		"before '$before', after '$after'"
+	v=$(marker EMBER-HOST-RESTORE-STATUS "$log")
+	check '[[ $v == 0 ]]' "$name: the restored ember ran the guest to its power-off, status 0 \
+(first output $(marker EMBER-HOST-RESTORE-FIRST-OUTPUT "$log") s after start)" \
+		"status '$v': $(grep -a '^EMBER-RESTORED-ERR: ' "$log" | head -n 3 | tr '\n' ';')"
+	last=$(grep -a '^EMBER-RESTORED: ' "$log" | grep -a -o 'EMBER-COUNT=[0-9]*' | tail -n 1)
+	files=$(marker EMBER-HOST-COUNT-FILE "$log")
+	check '[[ $last == EMBER-COUNT=60 && $files == "$(seq -s " " 1 60) " ]]' \
+		"$name: count.txt in the image has 1 to 60: the writes after the restore reached it" \
+		"last '$last', file '${files:0:80}...'"
+	v=$(marker EMBER-HOST-E2FSCK "$log")
+	check '[[ $v == 0 ]] && grep -a -q "^EMBER-RESTORED: .*EMBER-UMOUNTED" "$log"' \
+		"$name: e2fsck -fn on the image after the restored guest unmounted it: clean" \
+		"e2fsck status '$v': $(grep -a '^EMBER-HOST-E2FSCK-OUT: ' "$log" | cut -d' ' -f2- | tr '\n' ';')"
+	v=$(grep -a '^EMBER-RESTORED: ' "$log" | grep -a -o 'EMBER-AFTER-PING-STATS=.*' | cut -d= -f2-)
+	check '[[ $v =~ ^([0-9]+)\ packets\ transmitted,\ ([0-9]+)\ packets\ received ]] && ((BASH_REMATCH[2] > 0))' \
+		"$name: restored, the guest pings the host through its NIC ($v)" "EMBER-AFTER-PING-STATS='$v'"
+	v=$(grep -a '^EMBER-RESTORED: ' "$log" | grep -a -o 'EMBER-CPUS-END=[0-9]*' | cut -d= -f2)
+	check '[[ $v == 2 ]]' "$name: restored, both vCPUs are online" "EMBER-CPUS-END='$v'"
+}
+
 # The scenario-specific checks.
 check_scenario() {
 	local opts=$1 guest=$2 v above total want kw unexpected known line re i
@@ -566,6 +612,9 @@ check_scenario() {
 		line=$(grep -a -o -m1 'guest rebooted.*' "$log" || true)
 		check '[[ $line == "$want"* ]]' "$name: ember ended on the reboot (${line:-?})" \
 			"ember -v did not report '$want'"
+		;;
+	snapshot)
+		check_snapshot
 		;;
 	power-button)
 		check_init_started || true
