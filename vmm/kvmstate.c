@@ -25,7 +25,10 @@ int kvmstate_save_vm(int vm_fd, const struct kvm_clock_data *clock, struct snapf
 	    ioctl(vm_fd, KVM_GET_IRQCHIP, &s.pic[1]) < 0 ||
 	    ioctl(vm_fd, KVM_GET_IRQCHIP, &s.ioapic) < 0 || ioctl(vm_fd, KVM_GET_PIT2, &s.pit) < 0)
 		return -errno;
-	s.clock = (struct kvm_clock_data){ .clock = clock->clock };
+	/* With KVM_CLOCK_REALTIME (Linux 5.16), the host's wall clock at the same instant. */
+	s.clock = (struct kvm_clock_data){ .clock = clock->clock,
+					   .flags = clock->flags & KVM_CLOCK_REALTIME,
+					   .realtime = clock->realtime };
 	snapfile_add(w, KVMSTATE_VM, 0, &s, sizeof(s));
 	return 0;
 }
@@ -51,7 +54,18 @@ int kvmstate_load_vm(int vm_fd, const struct snapfile *f, char why[SNAPFILE_WHY_
 			 strerror(errno));
 		return -EINVAL;
 	}
+	/*
+	 * kvmclock goes on from the saved value plus the wall-clock time the
+	 * snapshot waited (KVM adds it when given KVM_CLOCK_REALTIME), so the
+	 * guest's time is not left in the past; without the flag on either
+	 * side it goes on from the saved value.
+	 */
 	c = (struct kvm_clock_data){ .clock = s.clock.clock };
+	if ((s.clock.flags & KVM_CLOCK_REALTIME) &&
+	    (ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ADJUST_CLOCK) & KVM_CLOCK_REALTIME)) {
+		c.flags = KVM_CLOCK_REALTIME;
+		c.realtime = s.clock.realtime;
+	}
 	if (ioctl(vm_fd, KVM_SET_CLOCK, &c) < 0) {
 		snprintf(why, SNAPFILE_WHY_MAX, "KVM refused kvmclock: %s", strerror(errno));
 		return -EINVAL;

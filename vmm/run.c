@@ -400,6 +400,8 @@ static int api_snapshot(void *ctx, const char *dir, bool stop, struct json_out *
 	json_uint(o, res.state_bytes);
 	json_key(o, "memory_bytes");
 	json_uint(o, res.memory_bytes);
+	json_key(o, "touched_bytes");
+	json_uint(o, res.touched_bytes);
 	json_key(o, "time");
 	json_millis(o, res.ms);
 	return 0;

@@ -201,6 +201,8 @@ int snapshot_save(struct vm *vm, const struct snapshot_source *src, const char *
 			 strerror(-err));
 		return err;
 	}
+	/* Before the save, which reads every page (an untouched one then maps the zero page). */
+	res->touched_bytes = gm_resident(&vm->mem);
 	snapfile_writer_init(&w);
 	err = build_state(vm, src, &w, why);
 	if (!err) {

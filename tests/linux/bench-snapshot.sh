@@ -35,10 +35,10 @@ cd "$TMPD" || exit 1
 
 up() { read -r _u _ </proc/uptime; echo "$_u"; }
 
-# wait_tick FILE N SECONDS: FILE has EMBER-TICK=N (or later) within SECONDS.
+# wait_tick FILE N SECONDS: FILE has EMBER-TICK=N within SECONDS (console lines end in CR LF).
 wait_tick() {
 	_n=0
-	until grep -a -q "EMBER-TICK=$2\$" "$1"; do
+	until grep -a -q -E "EMBER-TICK=$2([^0-9]|\$)" "$1"; do
 		_n=$((_n + 1))
 		[ "$_n" -le $(($3 * 10)) ] || return 1
 		sleep 0.1
@@ -74,6 +74,7 @@ gone() {
 
 # --- ember: boot, save (--stop), restore RUNS times ---
 rm -rf esnap e.sock
+: >eboot.out
 "$EMBER" run -v --kernel "$KERNEL" --initrd "$INITRD" --cmdline "$CMDLINE" --memory 256M \
 	--cpus 1 --serial stdio --api e.sock </dev/null >eboot.out 2>eboot.err &
 pid=$!
@@ -85,7 +86,7 @@ if wait_tick eboot.out 50 "$TMO"; then
 	echo "BENCH-EMBER-SAVE-REPLY=$(cat esave.out)"
 fi
 gone "$pid" 30
-echo "BENCH-EMBER-TOUCHED-KB=$(grep -o 'guest RAM touched: [0-9]*' eboot.err | grep -o '[0-9]*$')"
+echo "BENCH-EMBER-TOUCHED-KB=$(($(sed -n 's/.*"touched_bytes":\([0-9]*\).*/\1/p' esave.out) / 1024))"
 echo "BENCH-EMBER-SIZE-KB=$(du -k -c esnap/state esnap/memory | tail -n 1 | cut -f1)"
 echo "BENCH-EMBER-APPARENT-BYTES=$(cat esnap/state esnap/memory | wc -c)"
 i=1
@@ -94,14 +95,17 @@ while [ "$i" -le "$RUNS" ]; do
 	echo "BENCH-BEGIN=ember-$i"
 	t0=$(up)
 	echo "BENCH-START-AT=$t0"
+	out=erestore-$i.out
+	: >"$out"
+	rm -f epid
 	{ "$EMBER" run --restore esnap --api e.sock --serial stdio </dev/null 2>&1 & echo $! >epid; wait; } |
-		first_tick EMBER >erestore.out &
+		first_tick EMBER >"$out" &
 	_n=0
-	until grep -q BENCH-EMBER-TICK-AT erestore.out || [ "$_n" -ge $((TMO * 10)) ]; do
+	until grep -q BENCH-EMBER-TICK-AT "$out" || [ "$_n" -ge $((TMO * 10)) ]; do
 		_n=$((_n + 1))
 		sleep 0.1
 	done
-	grep -a -m1 BENCH-EMBER-TICK-AT erestore.out
+	grep -a -m1 BENCH-EMBER-TICK-AT "$out"
 	"$EMBER" ctl e.sock poweroff >/dev/null 2>&1
 	gone "$(cat epid)" 30
 	wait
@@ -111,6 +115,7 @@ done
 
 # --- QEMU: the same guest, migrate to a file, -incoming from it ---
 rm -f q.snap qmon.in qmon.out
+: >qboot.out
 mkfifo qmon.in qmon.out
 "$QEMU" -M microvm -accel kvm -cpu host -m 256M -smp 1 -nodefaults -no-user-config -nic none \
 	-serial stdio -display none -no-reboot -monitor pipe:qmon \
@@ -138,18 +143,21 @@ echo "BENCH-QEMU-SIZE-KB=$(du -k q.snap | cut -f1)"
 i=1
 while [ "$i" -le "$RUNS" ]; do
 	echo "BENCH-BEGIN=qemu-$i"
+	out=qrestore-$i.out
+	: >"$out"
+	rm -f qpid
 	t0=$(up)
 	echo "BENCH-START-AT=$t0"
 	{ "$QEMU" -M microvm -accel kvm -cpu host -m 256M -smp 1 -nodefaults -no-user-config \
 		-nic none -serial stdio -display none -no-reboot -kernel "$KERNEL" -initrd "$INITRD" \
 		-append "$CMDLINE" -incoming "exec:cat q.snap" </dev/null 2>&1 & echo $! >qpid; wait; } |
-		first_tick QEMU >qrestore.out &
+		first_tick QEMU >"$out" &
 	_n=0
-	until grep -q BENCH-QEMU-TICK-AT qrestore.out || [ "$_n" -ge $((TMO * 10)) ]; do
+	until grep -q BENCH-QEMU-TICK-AT "$out" || [ "$_n" -ge $((TMO * 10)) ]; do
 		_n=$((_n + 1))
 		sleep 0.1
 	done
-	grep -a -m1 BENCH-QEMU-TICK-AT qrestore.out
+	grep -a -m1 BENCH-QEMU-TICK-AT "$out"
 	kill "$(cat qpid)" 2>/dev/null
 	gone "$(cat qpid)" 30
 	wait
@@ -205,7 +213,7 @@ e_kb=$(marker BENCH-EMBER-SIZE-KB "$all_log")
 q_kb=$(marker BENCH-QEMU-SIZE-KB "$all_log")
 echo "ember: save (ctl snapshot --stop) $(marker BENCH-EMBER-SAVE-SECONDS "$all_log") s;" \
 	"restore -> first tick: min $e_min s, median $e_med s;" \
-	"snapshot ${e_kb:-?} KiB on disk (guest RAM touched ${touched:-?} KiB; files' apparent size $(marker BENCH-EMBER-APPARENT-BYTES "$all_log") bytes)"
+	"snapshot ${e_kb:-?} KiB on disk (guest RAM touched ${touched:-?} KiB when saved; files' apparent size $(marker BENCH-EMBER-APPARENT-BYTES "$all_log") bytes)"
 echo "qemu microvm: save (migrate to a file) $(marker BENCH-QEMU-SAVE-SECONDS "$all_log") s;" \
 	"restore (-incoming) -> first tick: min $q_min s, median $q_med s; snapshot ${q_kb:-?} KiB"
 awk -v e="$e_med" -v q="$q_med" 'BEGIN { if (e != "-" && q != "-" && q > 0)

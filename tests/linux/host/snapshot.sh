@@ -43,7 +43,17 @@ snap_tap() {
 }
 during_snapshot() {
 	snap_tap "$1" || return 0
-	wait_for "$1" "EMBER-COUNT=6 " 200 || return 0
+	# A pause of 2 s first: no output meanwhile, the count goes on after resume.
+	wait_for "$1" "EMBER-COUNT=3 " 200 || return 0
+	"$EMBER" ctl api.sock pause >ctl.out 2>&1
+	note EMBER-HOST-PAUSE1 "$? $(head -c 200 ctl.out)"
+	sleep 0.5
+	_b1=$(wc -c <"$1")
+	sleep 2
+	note EMBER-HOST-PAUSE-BYTES "$_b1 $(wc -c <"$1")"
+	"$EMBER" ctl api.sock resume >ctl.out 2>&1
+	note EMBER-HOST-RESUME "$? $(head -c 200 ctl.out)"
+	wait_for "$1" "EMBER-COUNT=6 " 60 || return 0
 	"$EMBER" ctl api.sock pause >ctl.out 2>&1
 	note EMBER-HOST-SNAP-PAUSE "$? $(head -c 200 ctl.out)"
 	read -r _t0 _ </proc/uptime
