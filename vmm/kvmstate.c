@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #define MSR_IA32_TSC 0x10
 #define MSR_IA32_TSC_DEADLINE 0x6e0
@@ -13,7 +14,16 @@
 
 /* ---- the VM ---- */
 
-int kvmstate_save_vm(int vm_fd, const struct kvm_clock_data *clock, struct snapfile_writer *w)
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int kvmstate_save_vm(int vm_fd, const struct kvm_clock_data *clock, uint64_t realtime_ns,
+		     struct snapfile_writer *w)
 {
 	struct kvmstate_vm s;
 
@@ -25,10 +35,15 @@ int kvmstate_save_vm(int vm_fd, const struct kvm_clock_data *clock, struct snapf
 	    ioctl(vm_fd, KVM_GET_IRQCHIP, &s.pic[1]) < 0 ||
 	    ioctl(vm_fd, KVM_GET_IRQCHIP, &s.ioapic) < 0 || ioctl(vm_fd, KVM_GET_PIT2, &s.pit) < 0)
 		return -errno;
-	/* With KVM_CLOCK_REALTIME (Linux 5.16), the host's wall clock at the same instant. */
-	s.clock = (struct kvm_clock_data){ .clock = clock->clock,
-					   .flags = clock->flags & KVM_CLOCK_REALTIME,
-					   .realtime = clock->realtime };
+	/*
+	 * The host's wall clock at the same instant: KVM's, read with the clock
+	 * (KVM_CLOCK_REALTIME, where its clock is TSC-based), else the one the
+	 * caller read right after it.
+	 */
+	s.clock = (struct kvm_clock_data){
+		.clock = clock->clock, .flags = KVM_CLOCK_REALTIME,
+		.realtime = (clock->flags & KVM_CLOCK_REALTIME) ? clock->realtime : realtime_ns,
+	};
 	snapfile_add(w, KVMSTATE_VM, 0, &s, sizeof(s));
 	return 0;
 }
@@ -37,6 +52,7 @@ int kvmstate_load_vm(int vm_fd, const struct snapfile *f, char why[SNAPFILE_WHY_
 {
 	struct kvmstate_vm s;
 	struct kvm_clock_data c;
+	uint64_t now;
 
 	if (snapfile_get(f, KVMSTATE_VM, 0, &s, sizeof(s))) {
 		snprintf(why, SNAPFILE_WHY_MAX, "the VM's section is missing or of another size");
@@ -56,16 +72,14 @@ int kvmstate_load_vm(int vm_fd, const struct snapfile *f, char why[SNAPFILE_WHY_
 	}
 	/*
 	 * kvmclock goes on from the saved value plus the wall-clock time the
-	 * snapshot waited (KVM adds it when given KVM_CLOCK_REALTIME), so the
-	 * guest's time is not left in the past; without the flag on either
-	 * side it goes on from the saved value.
+	 * snapshot waited, so the guest's time is not left in the past (what
+	 * KVM_CLOCK_REALTIME does in KVM, done here so that any host can).
 	 */
 	c = (struct kvm_clock_data){ .clock = s.clock.clock };
-	if ((s.clock.flags & KVM_CLOCK_REALTIME) &&
-	    (ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ADJUST_CLOCK) & KVM_CLOCK_REALTIME)) {
-		c.flags = KVM_CLOCK_REALTIME;
-		c.realtime = s.clock.realtime;
-	}
+	now = now_ns();
+	if ((s.clock.flags & KVM_CLOCK_REALTIME) && now > s.clock.realtime &&
+	    __builtin_add_overflow(s.clock.clock, now - s.clock.realtime, &c.clock))
+		c.clock = s.clock.clock;
 	if (ioctl(vm_fd, KVM_SET_CLOCK, &c) < 0) {
 		snprintf(why, SNAPFILE_WHY_MAX, "KVM refused kvmclock: %s", strerror(errno));
 		return -EINVAL;

@@ -47,12 +47,20 @@ struct kvmstate_vm {
 	struct kvm_clock_data clock;
 };
 
-/* Save the VM's state with kvmclock `clock` (read when the pause completed). 0 or -errno. */
+/*
+ * Save the VM's state with kvmclock `clock` (read when the pause completed)
+ * and the host's CLOCK_REALTIME read right after it, in ns (used where KVM
+ * gave no wall-clock time with the clock). 0 or -errno.
+ */
 __attribute__((warn_unused_result)) int kvmstate_save_vm(int vm_fd,
 							 const struct kvm_clock_data *clock,
+							 uint64_t realtime_ns,
 							 struct snapfile_writer *w);
 
-/* Load the VM's state from `f`; kvmclock last. 0 or -errno, the cause in why. */
+/*
+ * Load the VM's state from `f`; kvmclock last, moved on by the wall-clock
+ * time since it was saved. 0 or -errno, the cause in why.
+ */
 __attribute__((warn_unused_result)) int kvmstate_load_vm(int vm_fd, const struct snapfile *f,
 							 char why[SNAPFILE_WHY_MAX]);
 

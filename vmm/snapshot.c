@@ -109,7 +109,7 @@ static int build_state(struct vm *vm, const struct snapshot_source *src, struct 
 		     sizeof(*vm->cpuid) + vm->cpuid->nent * sizeof(vm->cpuid->entries[0]));
 	if (vm->firmware)
 		snapfile_add(w, KVMSTATE_FIRMWARE, 0, vm->firmware, vm->firmware_size);
-	err = kvmstate_save_vm(vm->vm_fd, &vm->paused_clock, w);
+	err = kvmstate_save_vm(vm->vm_fd, &vm->paused_clock, vm->paused_realtime_ns, w);
 	if (err) {
 		snprintf(why, SNAPFILE_WHY_MAX, "cannot read the VM's state from KVM: %s", strerror(-err));
 		return err;

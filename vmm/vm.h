@@ -100,6 +100,7 @@ struct vm {
 	enum vm_run_state run_state; /* main thread only */
 	struct kvm_clock_data paused_clock; /* kvmclock when the pause completed */
 	bool clock_saved;		    /* paused_clock holds it (KVM_GET_CLOCK worked) */
+	uint64_t paused_realtime_ns;	    /* the host's CLOCK_REALTIME right after it */
 	size_t run_size;
 	struct kvm_cpuid2 *cpuid; /* as KVM supports it; patched per vCPU */
 	unsigned int cpuid_cap;	  /* entries allocated in cpuid */
