@@ -23,6 +23,7 @@ struct disk_slot {
 	bool busy;	   /* queued and not reaped */
 	bool done;	   /* completed, waiting to be reaped */
 	uint64_t done_bytes; /* zeroing in slices: bytes already written */
+	bool fast;	     /* qcow2: a READ on the owner's own ring, not the worker's */
 };
 
 /*
@@ -94,6 +95,18 @@ struct disk_qcow2 {
 	struct iovec part[DISK_MAX_IOV]; /* the worker's: one slice of a request's iovecs */
 	/* Kept by submit until the doorbell: the batch not handed over yet. */
 	int batch_head, batch_tail;
+	unsigned int batch_n;
+	/*
+	 * The owner's side (no lock: the owner's thread only). Reads of plain
+	 * clusters whose L2 table the engine has cached go to the owner's own
+	 * ring, not to the worker (vmm/disk_qcow2.c, "Reads on the owner's
+	 * thread"): allowed only while `handed` and `writes` are 0.
+	 */
+	unsigned int handed; /* requests given to the worker and not collected back */
+	unsigned int writes; /* write-type requests queued and not completed */
+	struct io_uring fring; /* the owner's ring, for those reads (if fring_ok) */
+	bool fring_ok;
+	unsigned int fast; /* reads in fring, submitted or not, not reaped */
 };
 
 struct disk {

@@ -84,6 +84,16 @@ __attribute__((warn_unused_result)) int qcow2_map(struct qcow2 *q, uint64_t offs
 						  uint64_t *host);
 
 /*
+ * qcow2_map() with no I/O and no change to the engine: *host is 0 also when
+ * an L2 table the range needs is not the one cached, or the range is longer
+ * than 4 MiB. The one call that may run on another thread than the others,
+ * while none of them runs (the disk layer's I/O thread, while its worker
+ * is idle). 0 or -EINVAL (past the end of the disk, or len 0).
+ */
+__attribute__((warn_unused_result)) int qcow2_map_cached(const struct qcow2 *q, uint64_t offset,
+							 uint64_t len, uint64_t *host);
+
+/*
  * Write `len` bytes at `offset`: clusters are allocated (copied on write from
  * the backing file, compressed or zero clusters) at the end of the file or
  * where a refcount is 0. Metadata is ordered so that a crash at any point
