@@ -88,7 +88,6 @@ struct disk_qcow2 {
 	bool init_done;
 	int (*thread_init)(void *ctx);
 	void *init_ctx;
-	uint8_t *bounce; /* DISK_QCOW2_SLICE bytes, the worker's */
 	struct io_uring ring; /* the worker's, for reads of allocated clusters (if ring_ok) */
 	bool ring_ok;
 	unsigned int ring_pending; /* reads in the ring */

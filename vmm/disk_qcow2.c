@@ -1,9 +1,9 @@
 /*
  * The qcow2 engine: one worker thread per disk runs the synchronous engine
  * of vmm/qcow2.h, one request at a time, first in first out (which gives
- * FLUSH its ordering rule), through a bounce buffer of DISK_QCOW2_SLICE
- * bytes. Why a thread rather than turns on the I/O thread: vmm/disk.h,
- * "Threads".
+ * FLUSH its ordering rule), a slice of DISK_QCOW2_SLICE bytes at a time,
+ * straight from and into the guest's buffers. Why a thread rather than
+ * turns on the I/O thread: vmm/disk.h, "Threads".
  *
  * Hand-off: the owner collects a batch (queue), then hands it over under
  * qc.lock (submit) and wakes the worker; the worker puts finished requests
@@ -59,7 +59,12 @@ static bool cancelled(struct disk *d)
 	return __atomic_load_n(&d->qc.cancel, __ATOMIC_RELAXED);
 }
 
-/* READ straight into the buffers, WRITE through the bounce buffer, a slice at a time. */
+/*
+ * READ and WRITE straight from and into the buffers, a slice at a time (a
+ * drain waits for one). No copy of what the guest writes: the engine only
+ * writes those bytes, derives nothing from them, so a guest that changes
+ * them meanwhile only gets a mix of its own old and new data, as on raw.
+ */
 static int run_rw(struct disk *d, const struct disk_req *r)
 {
 	struct disk_qcow2 *c = &d->qc;
@@ -68,19 +73,13 @@ static int run_rw(struct disk *d, const struct disk_req *r)
 
 	while (pos < r->len && !err) {
 		size_t n = r->len - pos < DISK_QCOW2_SLICE ? (size_t)(r->len - pos) : DISK_QCOW2_SLICE;
+		unsigned int k;
 
 		if (pos && cancelled(d))
 			return -ECANCELED;
-		if (r->op == DISK_READ) {
-			unsigned int k;
-
-			iov_slice(r->iov, r->niov, pos, n, c->part, DISK_MAX_IOV, &k);
-			err = qcow2_readv(c->q, r->offset + pos, c->part, k, n);
-		} else {
-			/* A copy: the guest cannot change the bytes while the engine uses them. */
-			iov_copy(r->iov, r->niov, pos, c->bounce, n, false);
-			err = qcow2_write(c->q, r->offset + pos, c->bounce, n);
-		}
+		iov_slice(r->iov, r->niov, pos, n, c->part, DISK_MAX_IOV, &k);
+		err = r->op == DISK_READ ? qcow2_readv(c->q, r->offset + pos, c->part, k, n)
+					 : qcow2_writev(c->q, r->offset + pos, c->part, k, n);
 		pos += n;
 	}
 	return err;
@@ -239,8 +238,6 @@ static void release(struct disk_qcow2 *c)
 	pthread_cond_destroy(&c->idle);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);
-	free(c->bounce);
-	c->bounce = NULL;
 }
 
 /*
@@ -272,9 +269,6 @@ static int qc_start(struct disk *d, int (*thread_init)(void *ctx), void *ctx)
 	c->batch_head = c->batch_tail = c->current = -1;
 	c->thread_init = thread_init;
 	c->init_ctx = ctx;
-	c->bounce = malloc(DISK_QCOW2_SLICE);
-	if (!c->bounce)
-		return -ENOMEM;
 	/* Without a usable ring (no io_uring, no restrictions) reads are preadv() calls. */
 	if (!io_uring_queue_init(d->depth, &c->ring, IORING_SETUP_R_DISABLED)) {
 		c->ring_ok = !disk_ring_fence(&c->ring, d->fd, -1, false);

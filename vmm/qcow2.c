@@ -357,9 +357,8 @@ static uint64_t plain_cluster(const struct qcow2 *q, uint64_t e)
 
 #define READV_RUN (4u << 20) /* longest run of clusters read with one preadv */
 
-/* preadv() all of bytes [pos, pos + len) of the list from the image at `host`. */
-static int preadv_all(int fd, const struct iovec *iov, unsigned int niov, uint64_t pos,
-		      uint64_t len, uint64_t host)
+int qcow2_pv(int fd, bool write, const struct iovec *iov, unsigned int niov, uint64_t pos,
+	     uint64_t len, uint64_t host)
 {
 	struct iovec part[QCOW2_MAX_IOV];
 	unsigned int n;
@@ -368,7 +367,7 @@ static int preadv_all(int fd, const struct iovec *iov, unsigned int niov, uint64
 		ssize_t got;
 
 		iov_slice(iov, niov, pos, len, part, QCOW2_MAX_IOV, &n);
-		got = preadv(fd, part, (int)n, (off_t)host);
+		got = write ? pwritev(fd, part, (int)n, (off_t)host) : preadv(fd, part, (int)n, (off_t)host);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
@@ -497,7 +496,7 @@ int qcow2_readv(struct qcow2 *q, uint64_t offset, const struct iovec *iov, unsig
 		if (err)
 			break;
 		if (host) {
-			err = preadv_all(q->fd, iov, niov, pos, n, host);
+			err = qcow2_pv(q->fd, false, iov, niov, pos, n, host);
 		} else if (zero_entry(q, e, v)) {
 			iov_zero(iov, niov, pos, n);
 		} else {
@@ -1052,7 +1051,7 @@ void qcow2_close(struct qcow2 *q)
 {
 	if (!q)
 		return;
-	if (q->resv_n && qcow2_release_reserved(q)) {
+	if (q->resv_first < q->resv_runs && qcow2_release_reserved(q)) {
 		/* Not fatal: the clusters stay leaked, which qemu-img check -r leaks reclaims. */
 	}
 	qcow2_close(q->bq);

@@ -103,6 +103,17 @@ __attribute__((warn_unused_result)) int qcow2_map_cached(const struct qcow2 *q, 
 __attribute__((warn_unused_result)) int qcow2_write(struct qcow2 *q, uint64_t offset,
 						    const void *buf, size_t len);
 
+/*
+ * qcow2_write() from an iovec list of `len` bytes (at most QCOW2_MAX_IOV
+ * entries), written to the file straight from it: clusters that follow one
+ * another in the file go in one pwritev(). The engine does nothing with
+ * the bytes but write them, so a caller whose buffers may change meanwhile
+ * (a guest's) gets at worst a mix of old and new bytes in the range.
+ */
+__attribute__((warn_unused_result)) int qcow2_writev(struct qcow2 *q, uint64_t offset,
+						     const struct iovec *iov, unsigned int niov,
+						     uint64_t len);
+
 /* Make everything written so far durable (fdatasync). */
 __attribute__((warn_unused_result)) int qcow2_flush(struct qcow2 *q);
 
