@@ -14,8 +14,8 @@
 
 #define QCOW2_MAGIC 0x514649fbu
 #define QCOW2_RESERVE_RUNS 64		/* runs of reserved clusters, at most */
-#define QCOW2_RESERVE_FIRST (8ull << 20)	/* bytes of clusters the first reservation takes */
-#define QCOW2_RESERVE_MOST (64ull << 20)	/* ... and the largest, grown by doubling */
+#define QCOW2_RESERVE_FIRST 64		/* clusters the first reservation takes, at most */
+#define QCOW2_RESERVE_MOST (64ull << 20)	/* bytes the largest takes, grown by doubling */
 #define QCOW2_OFFSET_MASK 0x00fffffffffffe00ull /* host offset in L1 and L2 entries */
 #define QCOW2_COPIED (1ull << 63)		/* refcount is exactly 1: write in place */
 #define QCOW2_COMPRESSED (1ull << 62)
@@ -61,7 +61,7 @@ struct qcow2 {
 		uint64_t off, n;
 	} resv[QCOW2_RESERVE_RUNS];
 	unsigned int resv_first, resv_runs;
-	uint64_t resv_bytes; /* the next reservation's size (bytes), doubled up to _MOST */
+	uint64_t resv_want; /* clusters the next reservation takes (0: not set yet) */
 
 	uint64_t *l2;	 /* one cached L2 table, entries big-endian as on disk */
 	uint64_t l2_off; /* 0: none cached */

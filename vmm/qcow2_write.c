@@ -360,23 +360,29 @@ static int reserve_tail(struct qcow2 *q, uint64_t want, uint64_t *got)
 }
 
 /*
- * Fill the reserve: one reservation of resv_bytes worth of clusters (at the
- * end of the file where possible, else one at a time), synced once, then
- * the next one twice as large, up to QCOW2_RESERVE_MOST: an image being
- * filled sequentially makes a barrier every 8, 16, 32, then 64 MiB, not
- * every 4. A crash leaks at most that (clusters never written, sparse).
+ * Fill the reserve: one reservation (at the end of the file where possible,
+ * else a cluster at a time), synced once. The first takes 8 MiB worth of
+ * clusters (4 to QCOW2_RESERVE_FIRST); each next one twice as many, up to
+ * QCOW2_RESERVE_MOST bytes: an image being filled sequentially with 64 KiB
+ * clusters makes a barrier after 4, 12, 28, 60 MiB, then every 64 MiB, not
+ * every 4. A reservation is never larger than what the ones before it
+ * handed out (plus the first), so a crash leaks at most about as many
+ * clusters as were written since the image was opened, never written
+ * themselves (sparse), and a clean close gives them back.
  */
 static int refill(struct qcow2 *q)
 {
 	uint64_t want, got = 0;
 	int err = 0;
 
-	if (!q->resv_bytes)
-		q->resv_bytes = QCOW2_RESERVE_FIRST;
-	want = q->resv_bytes >> q->cluster_bits;
-
-	if (want < 4)
-		want = 4;
+	if (!q->resv_want) {
+		q->resv_want = (8u << 20) >> q->cluster_bits;
+		if (q->resv_want > QCOW2_RESERVE_FIRST)
+			q->resv_want = QCOW2_RESERVE_FIRST;
+		if (q->resv_want < 4)
+			q->resv_want = 4;
+	}
+	want = q->resv_want;
 	q->resv_first = q->resv_runs = 0;
 	while (!err && got < want && q->resv_runs < QCOW2_RESERVE_RUNS) {
 		uint64_t n, end = q->file_size, off;
@@ -398,8 +404,8 @@ static int refill(struct qcow2 *q)
 			return synced;
 		}
 	}
-	if (q->resv_bytes < QCOW2_RESERVE_MOST)
-		q->resv_bytes *= 2;
+	if (q->resv_want << q->cluster_bits < QCOW2_RESERVE_MOST)
+		q->resv_want *= 2;
 	return got ? 0 : err; /* after a partial reservation, its clusters serve first */
 }
 

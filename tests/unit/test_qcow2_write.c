@@ -169,9 +169,9 @@ START_TEST(test_refcount_table_grows)
 END_TEST
 
 /*
- * Sequential allocating writes: the reserve grows (one barrier for 8, then
- * 16, 32, 64 MiB of clusters), hands clusters out in file order, and a
- * clean close gives back what is left and shortens the file again.
+ * Sequential allocating writes: the reserve grows (one barrier for 4, then
+ * 8, 16, 32 MiB of clusters), hands clusters out in file order, and a clean
+ * close gives back what is left and shortens the file again.
  */
 START_TEST(test_sequential_reserve)
 {
@@ -192,10 +192,10 @@ START_TEST(test_sequential_reserve)
 		ck_assert_int_eq(qcow2_write(q, off, buf, chunk), 0);
 		memcpy(model + off, buf, chunk);
 	}
-	ck_assert_uint_eq(q->resv_bytes, QCOW2_RESERVE_MOST); /* 8 + 16 + 32 MiB used up */
-	ck_assert_uint_eq(q->resv_runs - q->resv_first, 1);   /* the rest: one run */
+	ck_assert_uint_eq(q->resv_want << 16, QCOW2_RESERVE_MOST); /* 4 + 8 + 16 MiB used up */
+	ck_assert_uint_eq(q->resv_runs - q->resv_first, 1);	  /* the rest of 32: one run */
 	/* header, L1, refcount table and block, L2; then the clusters reserved */
-	ck_assert_uint_eq(q->file_size, 5 * 65536 + 56 * MIB);
+	ck_assert_uint_eq(q->file_size, 5 * 65536 + 60 * MIB);
 	ck_assert_int_eq(qcow2_release_reserved(q), 0);
 	ck_assert_uint_eq(q->file_size, 5 * 65536 + 40 * MIB);
 	qf_path(p, sizeof(p), dir, "img.qcow2");
