@@ -34,6 +34,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "vmm/iov.h"
@@ -305,16 +306,29 @@ static void finish(struct disk *d, int i, int result)
 	disk_complete(d, i, result);
 }
 
-/* Put READ `i` on the owner's ring when the rules above allow it; false: the worker's. */
+/*
+ * Serve READ `i` on the owner's thread when the rules above allow it: zeros
+ * (at most a slice) at once, plain clusters through the owner's ring. False:
+ * it is the worker's.
+ */
 static bool fast_read(struct disk *d, int i)
 {
 	struct disk_qcow2 *c = &d->qc;
 	const struct disk_req *r = &d->slot[i].r;
 	struct io_uring_sqe *sqe;
 	uint64_t host;
+	bool zero;
 
-	if (!c->fring_ok || c->handed || c->writes || qcow2_map_cached(c->q, r->offset, r->len, &host) ||
-	    !host)
+	if (!c->fring_ok || c->handed || c->writes ||
+	    qcow2_map_cached(c->q, r->offset, r->len, &host, &zero))
+		return false;
+	if (zero && r->len <= DISK_QCOW2_SLICE) {
+		for (unsigned int k = 0; k < r->niov; k++)
+			memset(r->iov[k].iov_base, 0, r->iov[k].iov_len);
+		finish(d, i, 0);
+		return true;
+	}
+	if (!host)
 		return false;
 	sqe = io_uring_get_sqe(&c->fring);
 	if (!sqe)

@@ -423,44 +423,6 @@ int qcow2_map(struct qcow2 *q, uint64_t offset, uint64_t len, uint64_t *host)
 	return err;
 }
 
-/* The L2 entry for `vpos` when its table is the cached one; false when finding it needs I/O. */
-static bool lookup_cached(const struct qcow2 *q, uint64_t vpos, uint64_t *entry)
-{
-	uint64_t l1i = vpos >> (q->cluster_bits + q->l2_bits), off;
-
-	if (l1i >= q->l1_size || (q->l1[l1i] & QCOW2_L1_RESERVED))
-		return false;
-	off = q->l1[l1i] & QCOW2_OFFSET_MASK;
-	if (!off || off != q->l2_off)
-		return false;
-	*entry = be64toh(q->l2[(vpos >> q->cluster_bits) & ((1ull << q->l2_bits) - 1)]);
-	return true;
-}
-
-int qcow2_map_cached(const struct qcow2 *q, uint64_t offset, uint64_t len, uint64_t *host)
-{
-	uint64_t end, pos = 0;
-
-	*host = 0;
-	if (__builtin_add_overflow(offset, len, &end) || end > q->size || !len)
-		return -EINVAL;
-	if (len > READV_RUN)
-		return 0;
-	while (pos < len) {
-		uint64_t v = offset + pos, in = v & (q->cs - 1), e, h;
-
-		if (!lookup_cached(q, v, &e) || !(h = plain_cluster(q, e)) ||
-		    (pos && h + in != *host + pos)) {
-			*host = 0;
-			return 0;
-		}
-		if (!pos)
-			*host = h + in;
-		pos += q->cs - in;
-	}
-	return 0;
-}
-
 /* Whether cluster entry `e` at `vpos` reads as zeros with no I/O (zero flag, or nothing below). */
 static bool zero_entry(const struct qcow2 *q, uint64_t e, uint64_t vpos)
 {
@@ -469,6 +431,59 @@ static bool zero_entry(const struct qcow2 *q, uint64_t e, uint64_t vpos)
 	if (q->version >= 3 && (e & QCOW2_ZERO) && !(e & QCOW2_L2_RESERVED))
 		return true;
 	return !e && (!q->has_backing || vpos >= q->bsize);
+}
+
+/*
+ * The L2 entry for `vpos` when no I/O is needed to find it: its table is
+ * the cached one, or there is none (the entry is 0). False otherwise.
+ */
+static bool lookup_cached(const struct qcow2 *q, uint64_t vpos, uint64_t *entry)
+{
+	uint64_t l1i = vpos >> (q->cluster_bits + q->l2_bits), off;
+
+	*entry = 0;
+	if (l1i >= q->l1_size || (q->l1[l1i] & QCOW2_L1_RESERVED))
+		return false;
+	off = q->l1[l1i] & QCOW2_OFFSET_MASK;
+	if (!off)
+		return true;
+	if (off != q->l2_off)
+		return false;
+	*entry = be64toh(q->l2[(vpos >> q->cluster_bits) & ((1ull << q->l2_bits) - 1)]);
+	return true;
+}
+
+int qcow2_map_cached(const struct qcow2 *q, uint64_t offset, uint64_t len, uint64_t *host,
+		     bool *zero)
+{
+	uint64_t end, pos = 0;
+
+	*host = 0;
+	*zero = false;
+	if (__builtin_add_overflow(offset, len, &end) || end > q->size || !len)
+		return -EINVAL;
+	if (len > READV_RUN)
+		return 0;
+	while (pos < len) {
+		uint64_t v = offset + pos, in = v & (q->cs - 1), e, h;
+
+		if (!lookup_cached(q, v, &e))
+			break;
+		h = plain_cluster(q, e);
+		if (h && !*zero && (!pos || h + in == *host + pos)) {
+			*host = pos ? *host : h + in;
+		} else if (!h && !*host && zero_entry(q, e, v) && (!pos || *zero)) {
+			*zero = true;
+		} else {
+			break;
+		}
+		pos += q->cs - in;
+	}
+	if (pos < len) {
+		*host = 0;
+		*zero = false;
+	}
+	return 0;
 }
 
 /* Zeros into bytes [pos, pos + len) of the list, straight (no bounce). */

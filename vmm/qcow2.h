@@ -86,12 +86,14 @@ __attribute__((warn_unused_result)) int qcow2_map(struct qcow2 *q, uint64_t offs
 /*
  * qcow2_map() with no I/O and no change to the engine: *host is 0 also when
  * an L2 table the range needs is not the one cached, or the range is longer
- * than 4 MiB. The one call that may run on another thread than the others,
- * while none of them runs (the disk layer's I/O thread, while its worker
- * is idle). 0 or -EINVAL (past the end of the disk, or len 0).
+ * than 4 MiB. *zero instead says that the whole range reads as zeros with
+ * no I/O (zero clusters, or unallocated ones with nothing below). The one
+ * call that may run on another thread than the others, while none of them
+ * runs (the disk layer's I/O thread, while its worker is idle). 0 or
+ * -EINVAL (past the end of the disk, or len 0).
  */
 __attribute__((warn_unused_result)) int qcow2_map_cached(const struct qcow2 *q, uint64_t offset,
-							 uint64_t len, uint64_t *host);
+							 uint64_t len, uint64_t *host, bool *zero);
 
 /*
  * Write `len` bytes at `offset`: clusters are allocated (copied on write from

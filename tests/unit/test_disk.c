@@ -482,7 +482,8 @@ static void queue4k(struct disk *d, enum disk_op op, uint64_t off, uint8_t *buf,
 
 /*
  * Reads on the owner's ring: once the worker has cached the L2 table, reads
- * of allocated clusters skip it; a read queued behind a write to its range
+ * of allocated clusters skip it, and reads of clusters that hold nothing
+ * complete at once; a read queued behind a write to its range
  * goes to the worker behind it and sees the write; a DISCARD waits for the
  * owner's reads before it reaches the worker; a drain waits for them.
  */
@@ -519,6 +520,15 @@ START_TEST(test_qcow2_reads_on_owner_ring)
 		for (unsigned int j = 0; j < 4096; j++)
 			ck_assert_uint_eq(buf[i][j], 0x5a);
 	}
+	/* Unallocated clusters (no backing file): zeros at once, neither ring nor worker. */
+	memset(buf[0], 0xee, 4096);
+	queue4k(d, DISK_READ, 4u << 20, buf[0], &v[0], 0);
+	ck_assert_uint_eq(d->qc.fast + d->qc.batch_n, 0);
+	disk_submit(d);
+	reap_n(d, done, 1);
+	ck_assert_int_eq(done[0].result, 0);
+	for (unsigned int j = 0; j < 4096; j++)
+		ck_assert_uint_eq(buf[0][j], 0);
 	/* A write, then a read of the same range, in one batch. */
 	memset(buf[0], 0x6b, 4096);
 	queue4k(d, DISK_WRITE, 8192, buf[0], &v[0], 0);
