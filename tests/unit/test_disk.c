@@ -334,7 +334,7 @@ START_TEST(test_qcow2_probed_read_write_and_check)
 	for (unsigned int i = 0; i < 65536; i++)
 		ck_assert_uint_eq(buf[i], 0xab);
 	ck_assert_uint_eq(buf[65536], 0);
-	/* 3 MiB in three iovecs: more than one slice of the worker's bounce buffer. */
+	/* 3 MiB in three iovecs: more than one of the worker's slices. */
 	memset(buf, 0xcd, 3u << 20);
 	v[0] = (struct iovec){ buf, 4096 };
 	v[1] = (struct iovec){ buf + 4096, (2u << 20) - 4096 };
