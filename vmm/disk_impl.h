@@ -103,8 +103,9 @@ struct disk_qcow2 {
 	 */
 	unsigned int handed; /* requests given to the worker and not collected back */
 	unsigned int writes; /* write-type requests queued and not completed */
-	struct io_uring fring; /* the owner's ring, for those reads (if fring_ok) */
-	bool fring_ok;
+	struct io_uring fring; /* the owner's ring, for those reads */
+	bool fring_ok;	 /* reads may go to it (given up if the kernel stops taking them) */
+	bool fring_open; /* it exists, to be torn down */
 	unsigned int fast; /* reads in fring, submitted or not, not reaped */
 };
 

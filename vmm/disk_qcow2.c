@@ -45,6 +45,8 @@
  * so that a drain waits for one piece: a multiple of every cluster size. */
 #define ZERO_PIECE (64ull << 20)
 
+#define DRAIN_TRIES 8 /* submissions a drain tries before it gives the owner's ring up */
+
 /* Append the list head..tail (linked through slot.next, not empty) to (*h, *t). */
 static void list_append(struct disk *d, int *h, int *t, int head, int tail)
 {
@@ -233,9 +235,9 @@ static void release(struct disk_qcow2 *c)
 	if (c->ring_ok)
 		io_uring_queue_exit(&c->ring);
 	c->ring_ok = false;
-	if (c->fring_ok)
+	if (c->fring_open)
 		io_uring_queue_exit(&c->fring);
-	c->fring_ok = false;
+	c->fring_ok = c->fring_open = false;
 	pthread_cond_destroy(&c->idle);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);
@@ -256,7 +258,7 @@ static void setup_fring(struct disk *d)
 					IORING_SETUP_TASKRUN_FLAG) < 0 &&
 	    io_uring_queue_init(d->depth, &c->fring, IORING_SETUP_R_DISABLED) < 0)
 		return;
-	c->fring_ok = !disk_ring_fence(&c->fring, d->fd, d->efd, false);
+	c->fring_ok = c->fring_open = !disk_ring_fence(&c->fring, d->fd, d->efd, false);
 	if (!c->fring_ok)
 		io_uring_queue_exit(&c->fring);
 }
@@ -454,9 +456,18 @@ static void fast_drain(struct disk *d)
 {
 	struct disk_qcow2 *c = &d->qc;
 
-	for (int tries = 0; tries < 1000 && c->fast; tries++) {
+	if (!c->fring_ok)
+		return; /* no ring, or given up: nothing on it */
+	for (int tries = 0; tries < DRAIN_TRIES && io_uring_sq_ready(&c->fring); tries++) {
 		fast_submit(d);
-		if (io_uring_sq_ready(&c->fring) ? fast_reap(d, false) < 0 : fast_reap(d, true) < 0)
+		if (fast_reap(d, false) < 0)
+			break;
+	}
+	/* What the kernel took is waited for, even if it will not take the rest. */
+	while (c->fast > io_uring_sq_ready(&c->fring)) {
+		int err = fast_reap(d, true);
+
+		if (err < 0 && err != -EINTR)
 			break;
 	}
 	if (!c->fast)

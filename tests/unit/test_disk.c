@@ -560,6 +560,12 @@ START_TEST(test_qcow2_reads_on_owner_ring)
 	ck_assert_uint_eq(disk_reap(d, done, N), 4);
 	for (unsigned int i = 0; i < 4; i++)
 		ck_assert_int_eq(done[i].result, 0);
+	/* Without the ring (none, or given up), reads go to the worker; a drain passes it by. */
+	io_uring_queue_exit(&d->qc.fring);
+	d->qc.fring_ok = d->qc.fring_open = false;
+	ck_assert_int_eq(run1(d, DISK_READ, 0, buf[0], 4096), 0);
+	ck_assert_uint_eq(buf[0][0], 0x5a);
+	disk_drain(d);
 	close_disk(d);
 	qf_sh(dir, "qemu-img check q.qcow2");
 	qf_sh(dir, "qemu-io -c 'read -P 0x5a 0 8k' -c 'read -P 0x6b 8k 4k' -c 'read -P 0 256k 256k' "
