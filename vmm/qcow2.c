@@ -367,7 +367,8 @@ int qcow2_pv(int fd, bool write, const struct iovec *iov, unsigned int niov, uin
 		ssize_t got;
 
 		iov_slice(iov, niov, pos, len, part, QCOW2_MAX_IOV, &n);
-		got = write ? pwritev(fd, part, (int)n, (off_t)host) : preadv(fd, part, (int)n, (off_t)host);
+		got = write ? pwritev(fd, part, (int)n, (off_t)host)
+			    : preadv(fd, part, (int)n, (off_t)host);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)

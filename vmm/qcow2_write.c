@@ -607,7 +607,7 @@ static int write_data(struct qcow2 *q, uint64_t vpos, struct gather *g, uint64_t
 			if (!err)
 				err = gather_add(q, g, start + done, n, host + in);
 		} else if (n == q->cs || (fresh[i] && reads_zero(q, old[i]))) {
-			/* Whole, or the rest of the cluster is zeros on both sides: only the new bytes. */
+			/* Whole, or the rest is zeros on both sides: only the new bytes. */
 			err = gather_add(q, g, start + done, n, new[i] + in);
 		} else { /* copy on write: the old contents around the new bytes */
 			err = gather_flush(q, g);
@@ -622,7 +622,8 @@ static int write_data(struct qcow2 *q, uint64_t vpos, struct gather *g, uint64_t
 	return err ? err : gather_flush(q, g);
 }
 
-/* Write bytes [g->pos, g->pos + len) of g's list at `vpos`: one L2 table, BATCH clusters at most. */
+/* Write bytes [g->pos, g->pos + len) of g's list at `vpos`: in one L2 table, BATCH clusters
+ * at most. */
 static int write_batch(struct qcow2 *q, uint64_t vpos, struct gather *g, uint64_t len)
 {
 	uint64_t old[BATCH], new[BATCH], first = (vpos >> q->cluster_bits) & ((1ull << q->l2_bits) - 1);

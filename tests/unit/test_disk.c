@@ -493,7 +493,8 @@ START_TEST(test_qcow2_reads_on_owner_ring)
 	static uint8_t buf[N][4096];
 	struct iovec v[N];
 	struct disk_done done[N];
-	struct disk_req r = { .cookie = 99, .op = DISK_DISCARD, .offset = 4u << 16, .len = 4u << 16 };
+	struct disk_req r = { .cookie = 99, .op = DISK_DISCARD, .offset = 4u << 16,
+			      .len = 4u << 16 };
 	struct disk *d;
 	char dir[64];
 
@@ -508,7 +509,8 @@ START_TEST(test_qcow2_reads_on_owner_ring)
 		tmpdir_remove(dir);
 		return;
 	}
-	ck_assert_int_eq(run1(d, DISK_READ, 0, buf[0], 4096), 0); /* the worker caches the L2 table */
+	/* The first read goes to the worker, which caches the L2 table. */
+	ck_assert_int_eq(run1(d, DISK_READ, 0, buf[0], 4096), 0);
 	for (unsigned int i = 0; i < N; i++)
 		queue4k(d, DISK_READ, 69632ull * i, buf[i], &v[i], i);
 	ck_assert_uint_eq(d->qc.fast, N);
