@@ -100,9 +100,14 @@
  *     gives FLUSH its rule for free. The worker takes requests in FIFO order
  *     from a hand-off list guarded by the disk's mutex (a leaf lock: taken
  *     under virtio_dev.lock, never the other way round, never held across a
- *     system call other than the eventfd write), moves data through a bounce
- *     buffer in slices of at most DISK_QCOW2_SLICE bytes, and installs its
- *     seccomp filter first (disk_start()'s thread_init).
+ *     system call other than the eventfd write), moves data straight between
+ *     the guest's buffers and the file in slices of at most DISK_QCOW2_SLICE
+ *     bytes, and installs its seccomp filter first (disk_start()'s
+ *     thread_init). READs the engine can place with no I/O (plain clusters
+ *     of its cached L2 table, clusters that hold nothing) are served on the
+ *     owner's thread instead, through a ring of the owner's own or zeroed at
+ *     once, and only while the worker holds no request and no write-type
+ *     request is queued (docs/disk.md, "Reads on the I/O thread").
  *
  * Reset and drain
  *   disk_drain() returns when no request is in flight: what no engine has
@@ -149,7 +154,7 @@
 #define DISK_MAX_IOV	     1024u	/* iovecs in one request (UIO_MAXIOV) */
 #define DISK_TURN_SYNC_BYTES (8u << 20) /* bytes moved synchronously per call (aio=sync) */
 #define DISK_ZERO_SLICE	     (1u << 20) /* zeros written per call where fallocate cannot */
-#define DISK_QCOW2_SLICE     (1u << 20) /* bounce buffer of the qcow2 worker */
+#define DISK_QCOW2_SLICE     (1u << 20) /* bytes the qcow2 worker moves per engine call */
 #define DISK_SNAPSHOT_DIR    "/var/tmp" /* overlays without $TMPDIR (often disk, not RAM) */
 
 struct disk;

@@ -23,6 +23,7 @@ struct disk_slot {
 	bool busy;	   /* queued and not reaped */
 	bool done;	   /* completed, waiting to be reaped */
 	uint64_t done_bytes; /* zeroing in slices: bytes already written */
+	bool fast;	     /* qcow2: a READ on the owner's own ring, not the worker's */
 };
 
 /*
@@ -87,13 +88,25 @@ struct disk_qcow2 {
 	bool init_done;
 	int (*thread_init)(void *ctx);
 	void *init_ctx;
-	uint8_t *bounce; /* DISK_QCOW2_SLICE bytes, the worker's */
 	struct io_uring ring; /* the worker's, for reads of allocated clusters (if ring_ok) */
 	bool ring_ok;
 	unsigned int ring_pending; /* reads in the ring */
 	struct iovec part[DISK_MAX_IOV]; /* the worker's: one slice of a request's iovecs */
 	/* Kept by submit until the doorbell: the batch not handed over yet. */
 	int batch_head, batch_tail;
+	unsigned int batch_n;
+	/*
+	 * The owner's side (no lock: the owner's thread only). Reads of plain
+	 * clusters whose L2 table the engine has cached go to the owner's own
+	 * ring, not to the worker (vmm/disk_qcow2.c, "Reads on the owner's
+	 * thread"): allowed only while `handed` and `writes` are 0.
+	 */
+	unsigned int handed; /* requests given to the worker and not collected back */
+	unsigned int writes; /* write-type requests queued and not completed */
+	struct io_uring fring; /* the owner's ring, for those reads */
+	bool fring_ok;	 /* reads may go to it (given up if the kernel stops taking them) */
+	bool fring_open; /* it exists, to be torn down */
+	unsigned int fast; /* reads in fring, submitted or not, not reaped */
 };
 
 struct disk {

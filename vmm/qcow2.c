@@ -357,9 +357,8 @@ static uint64_t plain_cluster(const struct qcow2 *q, uint64_t e)
 
 #define READV_RUN (4u << 20) /* longest run of clusters read with one preadv */
 
-/* preadv() all of bytes [pos, pos + len) of the list from the image at `host`. */
-static int preadv_all(int fd, const struct iovec *iov, unsigned int niov, uint64_t pos,
-		      uint64_t len, uint64_t host)
+int qcow2_pv(int fd, bool write, const struct iovec *iov, unsigned int niov, uint64_t pos,
+	     uint64_t len, uint64_t host)
 {
 	struct iovec part[QCOW2_MAX_IOV];
 	unsigned int n;
@@ -368,7 +367,8 @@ static int preadv_all(int fd, const struct iovec *iov, unsigned int niov, uint64
 		ssize_t got;
 
 		iov_slice(iov, niov, pos, len, part, QCOW2_MAX_IOV, &n);
-		got = preadv(fd, part, (int)n, (off_t)host);
+		got = write ? pwritev(fd, part, (int)n, (off_t)host)
+			    : preadv(fd, part, (int)n, (off_t)host);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
@@ -434,6 +434,59 @@ static bool zero_entry(const struct qcow2 *q, uint64_t e, uint64_t vpos)
 	return !e && (!q->has_backing || vpos >= q->bsize);
 }
 
+/*
+ * The L2 entry for `vpos` when no I/O is needed to find it: its table is
+ * the cached one, or there is none (the entry is 0). False otherwise.
+ */
+static bool lookup_cached(const struct qcow2 *q, uint64_t vpos, uint64_t *entry)
+{
+	uint64_t l1i = vpos >> (q->cluster_bits + q->l2_bits), off;
+
+	*entry = 0;
+	if (l1i >= q->l1_size || (q->l1[l1i] & QCOW2_L1_RESERVED))
+		return false;
+	off = q->l1[l1i] & QCOW2_OFFSET_MASK;
+	if (!off)
+		return true;
+	if (off != q->l2_off)
+		return false;
+	*entry = be64toh(q->l2[(vpos >> q->cluster_bits) & ((1ull << q->l2_bits) - 1)]);
+	return true;
+}
+
+int qcow2_map_cached(const struct qcow2 *q, uint64_t offset, uint64_t len, uint64_t *host,
+		     bool *zero)
+{
+	uint64_t end, pos = 0;
+
+	*host = 0;
+	*zero = false;
+	if (__builtin_add_overflow(offset, len, &end) || end > q->size || !len)
+		return -EINVAL;
+	if (len > READV_RUN)
+		return 0;
+	while (pos < len) {
+		uint64_t v = offset + pos, in = v & (q->cs - 1), e, h;
+
+		if (!lookup_cached(q, v, &e))
+			break;
+		h = plain_cluster(q, e);
+		if (h && !*zero && (!pos || h + in == *host + pos)) {
+			*host = pos ? *host : h + in;
+		} else if (!h && !*host && zero_entry(q, e, v) && (!pos || *zero)) {
+			*zero = true;
+		} else {
+			break;
+		}
+		pos += q->cs - in;
+	}
+	if (pos < len) {
+		*host = 0;
+		*zero = false;
+	}
+	return 0;
+}
+
 /* Zeros into bytes [pos, pos + len) of the list, straight (no bounce). */
 static void iov_zero(const struct iovec *iov, unsigned int niov, uint64_t pos, uint64_t len)
 {
@@ -459,7 +512,7 @@ int qcow2_readv(struct qcow2 *q, uint64_t offset, const struct iovec *iov, unsig
 		if (err)
 			break;
 		if (host) {
-			err = preadv_all(q->fd, iov, niov, pos, n, host);
+			err = qcow2_pv(q->fd, false, iov, niov, pos, n, host);
 		} else if (zero_entry(q, e, v)) {
 			iov_zero(iov, niov, pos, n);
 		} else {
@@ -1014,7 +1067,7 @@ void qcow2_close(struct qcow2 *q)
 {
 	if (!q)
 		return;
-	if (q->resv_n && qcow2_release_reserved(q)) {
+	if (q->resv_first < q->resv_runs && qcow2_release_reserved(q)) {
 		/* Not fatal: the clusters stay leaked, which qemu-img check -r leaks reclaims. */
 	}
 	qcow2_close(q->bq);

@@ -84,6 +84,18 @@ __attribute__((warn_unused_result)) int qcow2_map(struct qcow2 *q, uint64_t offs
 						  uint64_t *host);
 
 /*
+ * qcow2_map() with no I/O and no change to the engine: *host is 0 also when
+ * an L2 table the range needs is not the one cached, or the range is longer
+ * than 4 MiB. *zero instead says that the whole range reads as zeros with
+ * no I/O (zero clusters, or unallocated ones with nothing below). The one
+ * call that may run on another thread than the others, while none of them
+ * runs (the disk layer's I/O thread, while its worker is idle). 0 or
+ * -EINVAL (past the end of the disk, or len 0).
+ */
+__attribute__((warn_unused_result)) int qcow2_map_cached(const struct qcow2 *q, uint64_t offset,
+							 uint64_t len, uint64_t *host, bool *zero);
+
+/*
  * Write `len` bytes at `offset`: clusters are allocated (copied on write from
  * the backing file, compressed or zero clusters) at the end of the file or
  * where a refcount is 0. Metadata is ordered so that a crash at any point
@@ -92,6 +104,17 @@ __attribute__((warn_unused_result)) int qcow2_map(struct qcow2 *q, uint64_t offs
  */
 __attribute__((warn_unused_result)) int qcow2_write(struct qcow2 *q, uint64_t offset,
 						    const void *buf, size_t len);
+
+/*
+ * qcow2_write() from an iovec list of `len` bytes (at most QCOW2_MAX_IOV
+ * entries), written to the file straight from it: clusters that follow one
+ * another in the file go in one pwritev(). The engine does nothing with
+ * the bytes but write them, so a caller whose buffers may change meanwhile
+ * (a guest's) gets at worst a mix of old and new bytes in the range.
+ */
+__attribute__((warn_unused_result)) int qcow2_writev(struct qcow2 *q, uint64_t offset,
+						     const struct iovec *iov, unsigned int niov,
+						     uint64_t len);
 
 /* Make everything written so far durable (fdatasync). */
 __attribute__((warn_unused_result)) int qcow2_flush(struct qcow2 *q);

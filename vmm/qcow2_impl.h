@@ -7,12 +7,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 /* struct qcow2 is defined here; the public calls are in vmm/qcow2.h. */
 
 
 #define QCOW2_MAGIC 0x514649fbu
-#define QCOW2_RESERVE_MAX 64 /* clusters reserved at once, at most */
+#define QCOW2_RESERVE_RUNS 64		/* runs of reserved clusters, at most */
+#define QCOW2_RESERVE_FIRST 64		/* clusters the first reservation takes, at most */
+#define QCOW2_RESERVE_MOST (64ull << 20)	/* bytes the largest takes, grown by doubling */
 #define QCOW2_OFFSET_MASK 0x00fffffffffffe00ull /* host offset in L1 and L2 entries */
 #define QCOW2_COPIED (1ull << 63)		/* refcount is exactly 1: write in place */
 #define QCOW2_COMPRESSED (1ull << 62)
@@ -51,9 +54,14 @@ struct qcow2 {
 	uint64_t free_lo; /* lowest cluster index that may have refcount 0 */
 	bool unsynced;	  /* metadata written since the last fdatasync */
 	/* Data clusters whose refcount (1) is already raised and synced, not used yet:
-	 * an allocating write takes one with no barrier of its own (qcow2_write.c). */
-	uint64_t resv[QCOW2_RESERVE_MAX];
-	unsigned int resv_n;
+	 * an allocating write takes one with no barrier of its own (qcow2_write.c).
+	 * Runs [resv_first, resv_runs) of clusters that follow one another in the file,
+	 * taken in file order; bit 0 of `off`: past the old end of the file (zeros). */
+	struct {
+		uint64_t off, n;
+	} resv[QCOW2_RESERVE_RUNS];
+	unsigned int resv_first, resv_runs;
+	uint64_t resv_want; /* clusters the next reservation takes (0: not set yet) */
 
 	uint64_t *l2;	 /* one cached L2 table, entries big-endian as on disk */
 	uint64_t l2_off; /* 0: none cached */
@@ -72,6 +80,10 @@ struct qcow2 {
 	int bfd;	  /* raw backing file, or -1 */
 	uint64_t bsize;	  /* bytes the backing file provides */
 };
+
+/* preadv() (pwritev() when `write`) all of bytes [pos, pos + len) of the list at `host`. */
+int qcow2_pv(int fd, bool write, const struct iovec *iov, unsigned int niov, uint64_t pos,
+	     uint64_t len, uint64_t host);
 
 /* Read or write exactly `len` bytes at `off`: -EIO on a short transfer. */
 int qcow2_pread(int fd, void *buf, size_t len, uint64_t off);

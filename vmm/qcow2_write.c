@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/iov.h"
 #include "vmm/qcow2.h"
 #include "vmm/qcow2_impl.h"
 
@@ -68,35 +69,48 @@ static int rc_get(struct qcow2 *q, uint64_t idx, uint16_t *v)
 	return err;
 }
 
-/* Add `delta` (+1 or -1) to the refcount of host cluster `idx`, whose block must exist. */
-static int rc_add(struct qcow2 *q, uint64_t idx, int delta)
+/*
+ * Add `delta` (+1 or -1) to the refcounts of the `n` host clusters from
+ * `idx`, all counted by one refcount block, which must exist: checked
+ * first, then one write of the entries.
+ */
+static int rc_add_run(struct qcow2 *q, uint64_t idx, uint64_t n, int delta)
 {
 	uint64_t slot;
 	bool present;
-	uint16_t v;
 	int err = rb_load(q, idx, &present, &slot);
 
 	if (err)
 		return err;
-	if (!present)
+	if (!present || slot + n > (1ull << q->rb_bits))
 		return -EIO;
-	v = be16toh(q->rb[slot]);
-	if ((delta < 0 && v == 0) || (delta > 0 && v == UINT16_MAX))
-		return -EIO;
-	v = (uint16_t)(v + delta);
-	q->rb[slot] = htobe16(v);
+	for (uint64_t i = slot; i < slot + n; i++) {
+		uint16_t v = be16toh(q->rb[i]);
+
+		if ((delta < 0 && v == 0) || (delta > 0 && v == UINT16_MAX))
+			return -EIO;
+	}
+	for (uint64_t i = slot; i < slot + n; i++)
+		q->rb[i] = htobe16((uint16_t)(be16toh(q->rb[i]) + delta));
 	q->unsynced = true;
-	err = qcow2_pwrite(q->fd, &q->rb[slot], 2, q->rb_off + slot * 2);
-	if (err)
+	err = qcow2_pwrite(q->fd, &q->rb[slot], n * 2, q->rb_off + slot * 2);
+	if (err || delta > 0)
 		return err;
-	if (v == 0) {
-		if (idx < q->free_lo)
-			q->free_lo = idx;
-		if (idx << q->cluster_bits == q->l2_off)
+	for (uint64_t i = 0; i < n; i++) {
+		if (q->rb[slot + i])
+			continue;
+		if (idx + i < q->free_lo)
+			q->free_lo = idx + i;
+		if ((idx + i) << q->cluster_bits == q->l2_off)
 			q->l2_off = 0;
 		q->zbuf_valid = false;
 	}
 	return 0;
+}
+
+static int rc_add(struct qcow2 *q, uint64_t idx, int delta)
+{
+	return rc_add_run(q, idx, 1, delta);
 }
 
 /* Host clusters the header, the L1 table and the refcount table occupy: never allocated. */
@@ -285,6 +299,116 @@ out:
 	return err;
 }
 
+/* Add cluster run [off, off + n clusters) to the reserve; `fresh`: past the old end of the file. */
+static void resv_push(struct qcow2 *q, uint64_t off, uint64_t n, bool fresh)
+{
+	unsigned int last = q->resv_runs - 1;
+
+	if (q->resv_runs > q->resv_first && (q->resv[last].off & 1) == fresh &&
+	    (q->resv[last].off & ~1ull) + (q->resv[last].n << q->cluster_bits) == off) {
+		q->resv[last].n += n;
+		return;
+	}
+	q->resv[q->resv_runs].off = off | fresh;
+	q->resv[q->resv_runs].n = n;
+	q->resv_runs++;
+}
+
+/*
+ * Reserve up to `want` clusters past the end of the file in one go: the
+ * file grows once and each refcount block concerned is written once (not a
+ * growth and a refcount write per cluster). Only while no cluster inside
+ * the file may be free (free_lo), and as far as refcount blocks exist and
+ * count 0 there: *got may be 0, and alloc_cluster() takes one the slow way.
+ */
+static int reserve_tail(struct qcow2 *q, uint64_t want, uint64_t *got)
+{
+	uint64_t first = (q->file_size + q->cs - 1) >> q->cluster_bits, n = 0;
+	int err = 0;
+
+	*got = 0;
+	if (q->free_lo < first)
+		return 0;
+	while (!err && n < want) {
+		uint64_t idx = first + n, r = idx >> q->rb_bits, slot, k = 0, room;
+		bool present;
+
+		if (r >= q->rt_entries || !q->rt[r])
+			break;
+		err = rb_load(q, idx, &present, &slot);
+		if (err || !present)
+			break;
+		room = (1ull << q->rb_bits) - slot;
+		while (k < room && n + k < want && !q->rb[slot + k])
+			k++;
+		if (!k)
+			break;
+		err = extend(q, (idx + k) << q->cluster_bits);
+		if (!err)
+			err = rc_add_run(q, idx, k, 1);
+		if (!err)
+			n += k;
+		if (k < room && n < want)
+			break; /* a cluster past the end already counted: malformed, left alone */
+	}
+	if (n) {
+		resv_push(q, first << q->cluster_bits, n, true);
+		q->free_lo = first + n;
+	}
+	*got = n;
+	return err;
+}
+
+/*
+ * Fill the reserve: one reservation (at the end of the file where possible,
+ * else a cluster at a time), synced once. The first takes 8 MiB worth of
+ * clusters (4 to QCOW2_RESERVE_FIRST); each next one twice as many, up to
+ * QCOW2_RESERVE_MOST bytes: an image being filled sequentially with 64 KiB
+ * clusters makes a barrier after 4, 12, 28, 60 MiB, then every 64 MiB, not
+ * every 4. A reservation is never larger than what the ones before it
+ * handed out (plus the first), so a crash leaks at most about as many
+ * clusters as were written since the image was opened, never written
+ * themselves (sparse), and a clean close gives them back.
+ */
+static int refill(struct qcow2 *q)
+{
+	uint64_t want, got = 0;
+	int err = 0;
+
+	if (!q->resv_want) {
+		q->resv_want = (8u << 20) >> q->cluster_bits;
+		if (q->resv_want > QCOW2_RESERVE_FIRST)
+			q->resv_want = QCOW2_RESERVE_FIRST;
+		if (q->resv_want < 4)
+			q->resv_want = 4;
+	}
+	want = q->resv_want;
+	q->resv_first = q->resv_runs = 0;
+	while (!err && got < want && q->resv_runs < QCOW2_RESERVE_RUNS) {
+		uint64_t n, end = q->file_size, off;
+
+		err = reserve_tail(q, want - got, &n);
+		if (!err && !n) {
+			err = alloc_cluster(q, &off);
+			if (!err)
+				resv_push(q, off, 1, off >= end);
+			n = !err;
+		}
+		got += n;
+	}
+	if (got) {
+		int synced = barrier(q);
+
+		if (synced) { /* not known durable: never handed out (leaked, not reused) */
+			q->resv_first = q->resv_runs = 0;
+			return synced;
+		}
+	}
+	if (q->resv_want << q->cluster_bits < QCOW2_RESERVE_MOST)
+		q->resv_want *= 2;
+	return got ? 0 : err; /* after a partial reservation, its clusters serve first */
+}
+
 /*
  * A data cluster for an allocating write: one of the reserved ones, whose
  * refcounts went to the file and were synced together, so the write needs
@@ -295,39 +419,15 @@ out:
  */
 static int take_cluster(struct qcow2 *q, uint64_t *off, bool *fresh)
 {
-	unsigned int want = (unsigned int)((8u << 20) >> q->cluster_bits);
-	int err = 0;
+	int err = q->resv_first < q->resv_runs ? 0 : refill(q);
 
-	if (want > QCOW2_RESERVE_MAX)
-		want = QCOW2_RESERVE_MAX;
-	if (want < 4)
-		want = 4;
-	if (!q->resv_n) {
-		/* Taken from the end of the list: reserve in reverse so clusters go out in file order. */
-		uint64_t got[QCOW2_RESERVE_MAX];
-		unsigned int n = 0;
-
-		while (!err && n < want) {
-			uint64_t end = q->file_size;
-
-			err = alloc_cluster(q, &got[n]);
-			/* Past the old end of the file: all zeros (bit 0 of the offset says so). */
-			got[n] |= got[n] >= end ? 1 : 0;
-			n++;
-		}
-		if (err)
-			n--;
-		for (unsigned int i = 0; i < n; i++)
-			q->resv[i] = got[n - 1 - i];
-		q->resv_n = n;
-		if (!err || n)
-			err = barrier(q);
-		if (err)
-			return err;
-	}
-	q->resv_n--;
-	*off = q->resv[q->resv_n] & ~1ull;
-	*fresh = q->resv[q->resv_n] & 1;
+	if (err)
+		return err;
+	*off = q->resv[q->resv_first].off & ~1ull;
+	*fresh = q->resv[q->resv_first].off & 1;
+	q->resv[q->resv_first].off += q->cs;
+	if (!--q->resv[q->resv_first].n)
+		q->resv_first++;
 	return 0;
 }
 
@@ -337,14 +437,58 @@ static bool reads_zero(const struct qcow2 *q, uint64_t e)
 	return (!(e & QCOW2_COMPRESSED) && (e & QCOW2_ZERO)) || (!e && !q->has_backing);
 }
 
+/* Give back the clusters of reserve run `k`, a refcount block's share at a time. */
+static int release_run(struct qcow2 *q, unsigned int k)
+{
+	uint64_t idx = q->resv[k].off >> q->cluster_bits, n = q->resv[k].n;
+	int err = 0;
+
+	while (!err && n) {
+		uint64_t room = (1ull << q->rb_bits) - (idx & ((1ull << q->rb_bits) - 1));
+		uint64_t m = n < room ? n : room;
+
+		err = rc_add_run(q, idx, m, -1);
+		idx += m;
+		n -= m;
+	}
+	return err;
+}
+
+/* Clusters at the end of the file that nothing uses go (what the reserve took, mostly). */
+static int trim_tail(struct qcow2 *q)
+{
+	uint64_t end = (q->file_size + q->cs - 1) >> q->cluster_bits, top = end;
+	uint16_t v = 0;
+	int err = 0;
+
+	while (!err && end > q->free_lo && !reserved(q, end - 1)) {
+		err = rc_get(q, end - 1, &v);
+		if (err || v)
+			break;
+		end--;
+	}
+	if (err || end == top)
+		return err;
+	if (ftruncate(q->fd, (off_t)(end << q->cluster_bits)) < 0)
+		return -errno;
+	q->file_size = end << q->cluster_bits;
+	q->unsynced = true;
+	return 0;
+}
+
 int qcow2_release_reserved(struct qcow2 *q)
 {
 	int err = 0;
 
 	if (!q->writable)
 		return 0;
-	while (!err && q->resv_n)
-		err = rc_add(q, q->resv[--q->resv_n] >> q->cluster_bits, -1);
+	while (!err && q->resv_first < q->resv_runs) {
+		err = release_run(q, q->resv_first);
+		if (!err)
+			q->resv_first++;
+	}
+	if (!err)
+		err = trim_tail(q);
 	if (!err)
 		err = barrier(q);
 	return err;
@@ -411,12 +555,80 @@ static bool in_place(uint64_t e)
 	       (e & QCOW2_OFFSET_MASK);
 }
 
-/* Write [vpos, vpos + len), inside one L2 table and at most BATCH clusters. */
-static int write_batch(struct qcow2 *q, uint64_t vpos, const uint8_t *buf, size_t len)
+/*
+ * Bytes of the list to write to the file, gathered while they follow one
+ * another there, so that a run of clusters goes in one pwritev() (a 1 MiB
+ * write into new clusters: one system call, not sixteen).
+ */
+struct gather {
+	const struct iovec *iov;
+	unsigned int niov;
+	uint64_t pos, len, host; /* bytes [pos, pos + len) of the list, for the file at `host` */
+};
+
+static int gather_flush(struct qcow2 *q, struct gather *g)
+{
+	int err = g->len ? qcow2_pv(q->fd, true, g->iov, g->niov, g->pos, g->len, g->host) : 0;
+
+	g->len = 0;
+	return err;
+}
+
+/* Bytes [pos, pos + n) of the list go to the file at `host`. */
+static int gather_add(struct qcow2 *q, struct gather *g, uint64_t pos, uint64_t n, uint64_t host)
+{
+	int err = 0;
+
+	if (g->len && (g->pos + g->len != pos || g->host + g->len != host))
+		err = gather_flush(q, g);
+	if (!g->len) {
+		g->pos = pos;
+		g->host = host;
+	}
+	g->len += n;
+	return err;
+}
+
+/* The data of clusters [0, k) of a batch: in place, into new clusters, or copied on write. */
+static int write_data(struct qcow2 *q, uint64_t vpos, struct gather *g, uint64_t len,
+		      const uint64_t *old, const uint64_t *new, const bool *fresh, size_t k)
+{
+	uint64_t done = 0, start = g->pos;
+	int err = 0;
+
+	g->len = 0;
+	for (size_t i = 0; !err && i < k; i++) {
+		uint64_t v = vpos + done, in = v & (q->cs - 1), host;
+		uint64_t n = q->cs - in < len - done ? q->cs - in : len - done;
+
+		if (!new[i]) {
+			host = old[i] & QCOW2_OFFSET_MASK;
+			err = qcow2_check_host(q, host, q->cs, true);
+			if (!err)
+				err = gather_add(q, g, start + done, n, host + in);
+		} else if (n == q->cs || (fresh[i] && reads_zero(q, old[i]))) {
+			/* Whole, or the rest is zeros on both sides: only the new bytes. */
+			err = gather_add(q, g, start + done, n, new[i] + in);
+		} else { /* copy on write: the old contents around the new bytes */
+			err = gather_flush(q, g);
+			if (!err)
+				err = qcow2_read_entry(q, old[i], v - in, q->tmp, q->cs);
+			iov_copy(g->iov, g->niov, start + done, q->tmp + in, n, false);
+			if (!err)
+				err = qcow2_pwrite(q->fd, q->tmp, q->cs, new[i]);
+		}
+		done += n;
+	}
+	return err ? err : gather_flush(q, g);
+}
+
+/* Write bytes [g->pos, g->pos + len) of g's list at `vpos`: in one L2 table, BATCH clusters
+ * at most. */
+static int write_batch(struct qcow2 *q, uint64_t vpos, struct gather *g, uint64_t len)
 {
 	uint64_t old[BATCH], new[BATCH], first = (vpos >> q->cluster_bits) & ((1ull << q->l2_bits) - 1);
 	bool fresh[BATCH];
-	size_t k = (size_t)((((vpos & (q->cs - 1)) + len - 1) >> q->cluster_bits) + 1), done = 0;
+	size_t k = (size_t)((((vpos & (q->cs - 1)) + len - 1) >> q->cluster_bits) + 1);
 	bool any = false, frees = false;
 	int err;
 
@@ -431,28 +643,8 @@ static int write_batch(struct qcow2 *q, uint64_t vpos, const uint8_t *buf, size_
 			frees |= (old[i] & (QCOW2_COMPRESSED | QCOW2_OFFSET_MASK)) != 0;
 		}
 	}
-	for (size_t i = 0; !err && i < k; i++) {
-		uint64_t v = vpos + done, in = v & (q->cs - 1), host;
-		size_t n = (size_t)(q->cs - in < len - done ? q->cs - in : len - done);
-
-		if (!new[i]) {
-			host = old[i] & QCOW2_OFFSET_MASK;
-			err = qcow2_check_host(q, host, q->cs, true);
-			if (!err)
-				err = qcow2_pwrite(q->fd, buf + done, n, host + in);
-		} else if (n == q->cs) {
-			err = qcow2_pwrite(q->fd, buf + done, n, new[i]);
-		} else if (fresh[i] && reads_zero(q, old[i])) {
-			/* The rest of the cluster is zeros on both sides: only the new bytes. */
-			err = qcow2_pwrite(q->fd, buf + done, n, new[i] + in);
-		} else { /* copy on write: the old contents around the new bytes */
-			err = qcow2_read_entry(q, old[i], v - in, q->tmp, q->cs);
-			memcpy(q->tmp + in, buf + done, n);
-			if (!err)
-				err = qcow2_pwrite(q->fd, q->tmp, q->cs, new[i]);
-		}
-		done += n;
-	}
+	if (!err)
+		err = write_data(q, vpos, g, len, old, new, fresh, k);
 	if (err || !any)
 		return err;
 	if (!q->l2_off)
@@ -473,6 +665,15 @@ static int write_batch(struct qcow2 *q, uint64_t vpos, const uint8_t *buf, size_
 	return err;
 }
 
+/* write_batch() of `n` bytes from a flat buffer (zeros). */
+static int write_flat(struct qcow2 *q, uint64_t vpos, const void *buf, uint64_t n)
+{
+	struct iovec v = { (void *)buf, n };
+	struct gather g = { .iov = &v, .niov = 1 };
+
+	return write_batch(q, vpos, &g, n);
+}
+
 static int check_range(const struct qcow2 *q, uint64_t offset, uint64_t len)
 {
 	uint64_t end;
@@ -484,25 +685,35 @@ static int check_range(const struct qcow2 *q, uint64_t offset, uint64_t len)
 	return 0;
 }
 
-int qcow2_write(struct qcow2 *q, uint64_t offset, const void *buf, size_t len)
+int qcow2_writev(struct qcow2 *q, uint64_t offset, const struct iovec *iov, unsigned int niov,
+		 uint64_t len)
 {
-	const uint8_t *p = buf;
+	struct gather g = { .iov = iov, .niov = niov };
+	uint64_t pos = 0;
 	int err = check_range(q, offset, len);
 
-	while (!err && len) {
-		uint64_t table = q->cs << q->l2_bits;
-		uint64_t n = table - (offset & (table - 1)), cap = BATCH * q->cs - (offset & (q->cs - 1));
+	if (!err && niov > QCOW2_MAX_IOV)
+		err = -EINVAL;
+	while (!err && pos < len) {
+		uint64_t table = q->cs << q->l2_bits, v = offset + pos;
+		uint64_t n = table - (v & (table - 1)), cap = BATCH * q->cs - (v & (q->cs - 1));
 
 		if (n > cap)
 			n = cap;
-		if (n > len)
-			n = len;
-		err = write_batch(q, offset, p, (size_t)n);
-		p += n;
-		offset += n;
-		len -= (size_t)n;
+		if (n > len - pos)
+			n = len - pos;
+		g.pos = pos;
+		err = write_batch(q, v, &g, n);
+		pos += n;
 	}
 	return err;
+}
+
+int qcow2_write(struct qcow2 *q, uint64_t offset, const void *buf, size_t len)
+{
+	struct iovec v = { (void *)buf, len };
+
+	return qcow2_writev(q, offset, &v, 1, len);
 }
 
 int qcow2_flush(struct qcow2 *q)
@@ -522,7 +733,7 @@ static int zero_cluster(struct qcow2 *q, uint64_t vpos)
 	if (!(q->l1[l1i] & QCOW2_OFFSET_MASK) && !q->has_backing)
 		return 0; /* already zeros */
 	if (q->version < 3 && q->has_backing) { /* no zero flag: write zeros */
-		return write_batch(q, vpos, q->zeros, q->cs);
+		return write_flat(q, vpos, q->zeros, q->cs);
 	}
 	err = ensure_l2(q, l1i);
 	if (err)
@@ -551,7 +762,7 @@ static int zero_range(struct qcow2 *q, uint64_t offset, uint64_t len, bool disca
 		if (!in && (n == q->cs || offset + n == q->size)) { /* a whole cluster, or the disk's tail */
 			err = zero_cluster(q, offset);
 		} else if (!discard) {
-			err = write_batch(q, offset, q->zeros, (size_t)n);
+			err = write_flat(q, offset, q->zeros, n);
 		}
 		offset += n;
 		len -= n;

@@ -139,6 +139,7 @@ static const int disk_calls[] = {
 	__NR_preadv,	/* qcow2: reads of allocated clusters, straight into the guest's buffers */
 	__NR_io_uring_enter, /* qcow2: the same reads, a batch at a time, through its own ring */
 	__NR_pwrite64,	/* qcow2: data, tables, refcounts */
+	__NR_pwritev,	/* qcow2: data straight from the guest's buffers, clusters in a run */
 	__NR_fdatasync, /* qcow2: the barriers between metadata writes, and FLUSH */
 	__NR_ftruncate, /* qcow2: the image grows by whole clusters */
 };

@@ -334,7 +334,7 @@ START_TEST(test_qcow2_probed_read_write_and_check)
 	for (unsigned int i = 0; i < 65536; i++)
 		ck_assert_uint_eq(buf[i], 0xab);
 	ck_assert_uint_eq(buf[65536], 0);
-	/* 3 MiB in three iovecs: more than one slice of the worker's bounce buffer. */
+	/* 3 MiB in three iovecs: more than one of the worker's slices. */
 	memset(buf, 0xcd, 3u << 20);
 	v[0] = (struct iovec){ buf, 4096 };
 	v[1] = (struct iovec){ buf + 4096, (2u << 20) - 4096 };
@@ -465,6 +465,113 @@ START_TEST(test_qcow2_drain_with_work_queued)
 	ck_assert_uint_eq(disk_inflight(d), 0);
 	close_disk(d);
 	qf_sh(dir, "qemu-img check q.qcow2");
+	tmpdir_remove(dir);
+}
+END_TEST
+
+/* Queue a 4 KiB READ or WRITE of buf at off, cookie `cookie`. */
+static void queue4k(struct disk *d, enum disk_op op, uint64_t off, uint8_t *buf, struct iovec *v,
+		    uint64_t cookie)
+{
+	struct disk_req r = { .cookie = cookie, .op = op, .offset = off, .len = 4096, .iov = v,
+			      .niov = 1 };
+
+	*v = (struct iovec){ buf, 4096 };
+	ck_assert_int_eq(disk_queue(d, &r), 0);
+}
+
+/*
+ * Reads on the owner's ring: once the worker has cached the L2 table, reads
+ * of allocated clusters skip it, and reads of clusters that hold nothing
+ * complete at once; a read queued behind a write to its range
+ * goes to the worker behind it and sees the write; a DISCARD waits for the
+ * owner's reads before it reaches the worker; a drain waits for them.
+ */
+START_TEST(test_qcow2_reads_on_owner_ring)
+{
+	enum { N = 8 };
+	static uint8_t buf[N][4096];
+	struct iovec v[N];
+	struct disk_done done[N];
+	struct disk_req r = { .cookie = 99, .op = DISK_DISCARD, .offset = 4u << 16,
+			      .len = 4u << 16 };
+	struct disk *d;
+	char dir[64];
+
+	if (!qf_have_qemu(__func__))
+		return;
+	tmpdir_create(dir, sizeof(dir), "disk");
+	qf_sh(dir, "qemu-img create -f qcow2 q.qcow2 64M");
+	qf_sh(dir, "qemu-io -c 'write -P 0x5a 0 1M' q.qcow2");
+	d = open_disk(dir, "q.qcow2", NULL, N);
+	if (!d->qc.fring_ok) { /* no io_uring here: every read goes to the worker */
+		close_disk(d);
+		tmpdir_remove(dir);
+		return;
+	}
+	/* The first read goes to the worker, which caches the L2 table. */
+	ck_assert_int_eq(run1(d, DISK_READ, 0, buf[0], 4096), 0);
+	for (unsigned int i = 0; i < N; i++)
+		queue4k(d, DISK_READ, 69632ull * i, buf[i], &v[i], i);
+	ck_assert_uint_eq(d->qc.fast, N);
+	disk_submit(d);
+	ck_assert_uint_eq(d->qc.handed, 0);
+	reap_n(d, done, N);
+	for (unsigned int i = 0; i < N; i++) {
+		ck_assert_int_eq(done[i].result, 0);
+		for (unsigned int j = 0; j < 4096; j++)
+			ck_assert_uint_eq(buf[i][j], 0x5a);
+	}
+	/* Unallocated clusters (no backing file): zeros at once, neither ring nor worker. */
+	memset(buf[0], 0xee, 4096);
+	queue4k(d, DISK_READ, 4u << 20, buf[0], &v[0], 0);
+	ck_assert_uint_eq(d->qc.fast + d->qc.batch_n, 0);
+	disk_submit(d);
+	reap_n(d, done, 1);
+	ck_assert_int_eq(done[0].result, 0);
+	for (unsigned int j = 0; j < 4096; j++)
+		ck_assert_uint_eq(buf[0][j], 0);
+	/* A write, then a read of the same range, in one batch. */
+	memset(buf[0], 0x6b, 4096);
+	queue4k(d, DISK_WRITE, 8192, buf[0], &v[0], 0);
+	queue4k(d, DISK_READ, 8192, buf[1], &v[1], 1);
+	ck_assert_uint_eq(d->qc.fast, 0);
+	disk_submit(d);
+	reap_n(d, done, 2);
+	ck_assert_int_eq(done[0].result | done[1].result, 0);
+	ck_assert_mem_eq(buf[0], buf[1], 4096);
+	/* Reads of clusters 4 to 7, then their DISCARD: held until the reads complete. */
+	for (unsigned int i = 0; i < 4; i++)
+		queue4k(d, DISK_READ, (4ull + i) << 16, buf[i], &v[i], i);
+	ck_assert_int_eq(disk_queue(d, &r), 0);
+	ck_assert_uint_eq(d->qc.fast, 4);
+	disk_submit(d);
+	ck_assert_uint_eq(d->qc.handed, 0);
+	reap_n(d, done, 5);
+	for (unsigned int i = 0; i < 5; i++)
+		ck_assert_int_eq(done[i].result, 0);
+	ck_assert_uint_eq(buf[3][100], 0x5a);
+	/* A drain with reads on the ring. */
+	ck_assert_int_eq(run1(d, DISK_READ, 0, buf[0], 4096), 0);
+	for (unsigned int i = 0; i < 4; i++)
+		queue4k(d, DISK_READ, 4096ull * i, buf[i], &v[i], i);
+	ck_assert_uint_eq(d->qc.fast, 4);
+	disk_submit(d);
+	disk_drain(d);
+	ck_assert_uint_eq(d->qc.fast, 0);
+	ck_assert_uint_eq(disk_reap(d, done, N), 4);
+	for (unsigned int i = 0; i < 4; i++)
+		ck_assert_int_eq(done[i].result, 0);
+	/* Without the ring (none, or given up), reads go to the worker; a drain passes it by. */
+	io_uring_queue_exit(&d->qc.fring);
+	d->qc.fring_ok = d->qc.fring_open = false;
+	ck_assert_int_eq(run1(d, DISK_READ, 0, buf[0], 4096), 0);
+	ck_assert_uint_eq(buf[0][0], 0x5a);
+	disk_drain(d);
+	close_disk(d);
+	qf_sh(dir, "qemu-img check q.qcow2");
+	qf_sh(dir, "qemu-io -c 'read -P 0x5a 0 8k' -c 'read -P 0x6b 8k 4k' -c 'read -P 0 256k 256k' "
+		   "-c 'read -P 0x5a 512k 512k' q.qcow2");
 	tmpdir_remove(dir);
 }
 END_TEST
@@ -768,6 +875,7 @@ Suite *disk_suite(void)
 	tcase_add_test(qc, test_qcow2_format_given);
 	tcase_add_test(qc, test_qcow2_malformed_metadata_stops_writes);
 	tcase_add_test(qc, test_qcow2_drain_with_work_queued);
+	tcase_add_test(qc, test_qcow2_reads_on_owner_ring);
 	tcase_add_test(qc, test_qcow2_readonly);
 	tcase_add_test(qc, test_blk_over_qcow2);
 	tcase_add_test(qc, test_snapshot_on);

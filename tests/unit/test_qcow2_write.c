@@ -2,11 +2,13 @@
  * a model of the disk the test keeps; a writer killed at a random moment. */
 #include <errno.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "tests/unit/qcow2_fixture.h"
 #include "tests/unit/rng.h"
 #include "tests/unit/suites.h"
+#include "vmm/qcow2_impl.h"
 
 #define MIB (1024 * 1024)
 
@@ -166,6 +168,48 @@ START_TEST(test_refcount_table_grows)
 }
 END_TEST
 
+/*
+ * Sequential allocating writes: the reserve grows (one barrier for 4, then
+ * 8, 16, 32 MiB of clusters), hands clusters out in file order, and a clean
+ * close gives back what is left and shortens the file again.
+ */
+START_TEST(test_sequential_reserve)
+{
+	size_t size = 96 * MIB, chunk = MIB;
+	uint8_t *model = calloc(1, size), *buf = malloc(chunk);
+	char dir[64], why[256], p[512];
+	struct stat st;
+	struct qcow2 *q;
+	int fd;
+
+	if (!qf_have_qemu(__func__))
+		return;
+	tmpdir_create(dir, sizeof(dir), "qcow2w");
+	qf_sh(dir, "qemu-img create -f qcow2 img.qcow2 %zu", size);
+	ck_assert_msg(qf_open(dir, "img.qcow2", true, &q, &fd, why, sizeof(why)) == 0, "%s", why);
+	for (size_t off = 0; off < 40 * MIB; off += chunk) {
+		memset(buf, (int)(off / chunk) + 1, chunk);
+		ck_assert_int_eq(qcow2_write(q, off, buf, chunk), 0);
+		memcpy(model + off, buf, chunk);
+	}
+	ck_assert_uint_eq(q->resv_want << 16, QCOW2_RESERVE_MOST); /* 4 + 8 + 16 MiB used up */
+	ck_assert_uint_eq(q->resv_runs - q->resv_first, 1);	  /* the rest of 32: one run */
+	/* header, L1, refcount table and block, L2; then the clusters reserved */
+	ck_assert_uint_eq(q->file_size, 5 * 65536 + 60 * MIB);
+	ck_assert_int_eq(qcow2_release_reserved(q), 0);
+	ck_assert_uint_eq(q->file_size, 5 * 65536 + 40 * MIB);
+	qf_path(p, sizeof(p), dir, "img.qcow2");
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_eq((uint64_t)st.st_size, q->file_size);
+	qf_close(q, fd);
+	expect_check(dir, "img.qcow2", false);
+	qf_expect_convert(dir, "img.qcow2", model, size);
+	tmpdir_remove(dir);
+	free(model);
+	free(buf);
+}
+END_TEST
+
 /* A disk grown past what its L1 table covers gets a new L1 table; writes go to the far end. */
 START_TEST(test_grow_l1)
 {
@@ -278,6 +322,7 @@ Suite *qcow2_write_suite(void)
 	tcase_add_test(tc, test_random_writes);
 	tcase_add_test(tc, test_overlay_writes);
 	tcase_add_test(tc, test_refcount_table_grows);
+	tcase_add_test(tc, test_sequential_reserve);
 	tcase_add_test(tc, test_grow_l1);
 	tcase_add_test(tc, test_crash_consistency);
 	suite_add_tcase(s, tc);

@@ -154,8 +154,8 @@ static const long io_calls[] = {
 	SYS_preadv, SYS_pwritev, SYS_pwrite64, SYS_fdatasync, SYS_fallocate, SYS_epoll_ctl,
 };
 static const unsigned long io_ioctls[] = { KVM_IRQ_LINE, KVM_SET_GSI_ROUTING, TCGETS, TCSETS };
-static const long disk_calls[] = { SYS_pread64, SYS_preadv, SYS_pwrite64, SYS_fdatasync,
-				   SYS_ftruncate, SYS_io_uring_enter };
+static const long disk_calls[] = { SYS_pread64, SYS_preadv, SYS_pwrite64, SYS_pwritev,
+				   SYS_fdatasync, SYS_ftruncate, SYS_io_uring_enter };
 static const unsigned long disk_ioctls[] = { TCGETS, TCSETS };
 /* clang-format on */
 
