@@ -37,3 +37,4 @@ Suite *qcow2_create_suite(void);
 Suite *json_suite(void);
 Suite *api_suite(void);
 Suite *snapfile_suite(void);
+Suite *snapstate_suite(void);
