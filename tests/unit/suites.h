@@ -38,3 +38,4 @@ Suite *json_suite(void);
 Suite *api_suite(void);
 Suite *snapfile_suite(void);
 Suite *snapstate_suite(void);
+Suite *snapshot_suite(void);
