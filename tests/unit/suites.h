@@ -39,3 +39,4 @@ Suite *api_suite(void);
 Suite *snapfile_suite(void);
 Suite *snapstate_suite(void);
 Suite *snapshot_suite(void);
+Suite *snapcli_suite(void);
