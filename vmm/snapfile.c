@@ -194,7 +194,8 @@ int snapfile_get(const struct snapfile *f, uint32_t type, uint32_t index, void *
 		return -ENOENT;
 	if (s->len != len)
 		return -EBADMSG;
-	memcpy(dst, s->data, len);
+	if (len) /* an empty section may be read into no buffer (NULL) */
+		memcpy(dst, s->data, len);
 	return 0;
 }
 
