@@ -12,6 +12,7 @@
 #include "devices/pci.h"
 #include "devices/serial.h"
 #include "tests/unit/suites.h"
+#include "tests/unit/test_virtio_pci.h"
 #include "virtio/virtio.h"
 #include "vmm/gm.h"
 
@@ -533,6 +534,81 @@ START_TEST(test_virtio_load_refuses_and_resets)
 }
 END_TEST
 
+/* ---- a whole virtio-pci function (the transport's fixture: fake device, no KVM) ---- */
+
+/* A driver that negotiated, set up queue 0 and said DRIVER_OK. */
+static void pfx_running(struct pfx *p)
+{
+	ck_assert(pfx_negotiate(p, VIRTIO_FEAT_VERSION_1 | VIRTIO_BIT(0)) &
+		  VIRTIO_STATUS_FEATURES_OK);
+	pfx_queue_ok(p, 0, 16);
+	pfx_queue_enable(p);
+	pfx_set_status(p, pfx_status(p) | VIRTIO_STATUS_DRIVER_OK);
+	ck_assert_uint_eq(p->d.activated, 1);
+}
+
+START_TEST(test_virtio_pci_round_trip)
+{
+	struct pfx *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct virtio_pci_state *sa = malloc(sizeof(*sa)), *sb = malloc(sizeof(*sb));
+	struct pci p;
+
+	ck_assert(a && b && sa && sb);
+	ck_assert_int_eq(pci_init(&p), 0);
+	pfx_open(a);
+	pfx_running(a);
+	virtio_pci_save(&a->vp, &p, sa);
+	pfx_open(b);
+	ck_assert_int_eq(virtio_pci_load(&b->vp, &p, sa), 0);
+	ck_assert_uint_eq(b->d.activated, 1);
+	ck_assert_uint_eq(pfx_status(b), pfx_status(a));
+	virtio_pci_save(&b->vp, &p, sb);
+	ck_assert_mem_eq(sa, sb, sizeof(*sa));
+	pfx_close(a);
+	pfx_close(b);
+	pci_destroy(&p);
+	free(a);
+	free(b);
+	free(sa);
+	free(sb);
+}
+END_TEST
+
+START_TEST(test_virtio_pci_load_refuses)
+{
+	struct pfx *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct virtio_pci_state *good = malloc(sizeof(*good)), *st = malloc(sizeof(*st));
+	struct pci p;
+
+	ck_assert(a && b && good && st);
+	ck_assert_int_eq(pci_init(&p), 0);
+	pfx_open(a);
+	pfx_running(a);
+	virtio_pci_save(&a->vp, &p, good);
+	for (int i = 0; i < 5; i++) {
+		memcpy(st, good, sizeof(*st));
+		switch (i) {
+		case 0: st->intx_level = 2; break;
+		case 1: st->isr = 4; break;
+		case 2: st->msix.nr++; break;
+		case 3: st->dev.num_queues++; break;
+		default: st->dev.q[0].desc = PFX_RAM - 16; break;
+		}
+		pfx_open(b);
+		ck_assert_int_eq(virtio_pci_load(&b->vp, &p, st), -EINVAL);
+		ck_assert_uint_eq(b->d.activated, 0);
+		ck_assert_uint_eq(pfx_status(b), 0);
+		pfx_close(b);
+	}
+	pfx_close(a);
+	pci_destroy(&p);
+	free(a);
+	free(b);
+	free(good);
+	free(st);
+}
+END_TEST
+
 Suite *snapstate_suite(void)
 {
 	Suite *s = suite_create("snapstate");
@@ -557,6 +633,8 @@ Suite *snapstate_suite(void)
 	tcase_add_test(virtio_tc, test_virtio_no_driver_ok_no_activate);
 	tcase_add_test(virtio_tc, test_virtio_save_gives_back_held);
 	tcase_add_loop_test(virtio_tc, test_virtio_load_refuses_and_resets, 0, SPOILS);
+	tcase_add_test(virtio_tc, test_virtio_pci_round_trip);
+	tcase_add_test(virtio_tc, test_virtio_pci_load_refuses);
 	suite_add_tcase(s, virtio_tc);
 	return s;
 }
