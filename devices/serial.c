@@ -373,15 +373,21 @@ int serial_load(struct serial *s, const struct serial_state *st)
 	if (st->rx_head >= SERIAL_FIFO || st->rx_count > SERIAL_FIFO || st->thr_ipending > 1)
 		return -EINVAL;
 	pthread_mutex_lock(&s->lock);
-	s->ier = st->ier;
+	/*
+	 * Only bits the device itself keeps: the guest's writes mask IER, MCR
+	 * and FCR so, and LSR holds error bits only (DR, THRE and TEMT are
+	 * computed when read; a stored DR would report data an empty FIFO
+	 * does not have, forever).
+	 */
+	s->ier = st->ier & 0x0f;
 	s->lcr = st->lcr;
-	s->mcr = st->mcr;
-	s->lsr = st->lsr;
+	s->mcr = st->mcr & 0x1f;
+	s->lsr = st->lsr & LSR_ERRORS;
 	s->msr = st->msr;
 	s->scr = st->scr;
 	s->dll = st->dll;
 	s->dlm = st->dlm;
-	s->fcr = st->fcr;
+	s->fcr = st->fcr & (FCR_ENABLE | 0xc0);
 	s->thr_ipending = st->thr_ipending;
 	s->rx_head = st->rx_head;
 	s->rx_count = st->rx_count;

@@ -52,7 +52,7 @@ struct api_vm {
 	 * Save the VM into directory `dir` (absolute), then go on as it was, or
 	 * stop with status 0 when `stop`. Synchronous (the main loop waits). 0
 	 * with the reply's members (state, sizes, time) written to o, or -errno
-	 * with the cause in why.
+	 * with the cause in why. NULL: the snapshot request is refused.
 	 */
 	int (*snapshot)(void *ctx, const char *dir, bool stop, struct json_out *o, char *why,
 			size_t why_len);

@@ -36,19 +36,41 @@ static void put64(uint8_t *p, uint64_t v)
 	memcpy(p, &v, 8);
 }
 
-static uint32_t crc(const uint8_t *p, uint64_t len)
+/* CRC-32 of [p, p + len), continuing from `c` (0 to start). */
+static uint32_t crc_more(uint32_t c, const uint8_t *p, uint64_t len)
 {
-	uLong c = crc32(0L, Z_NULL, 0);
-
 	/* zlib takes uInt lengths: feed it in slices. */
 	while (len) {
 		uInt n = len > (1U << 30) ? (1U << 30) : (uInt)len;
 
-		c = crc32(c, p, n);
+		c = (uint32_t)crc32(c, p, n);
 		p += n;
 		len -= n;
 	}
-	return (uint32_t)c;
+	return c;
+}
+
+static uint32_t crc(const uint8_t *p, uint64_t len)
+{
+	return crc_more(0, p, len);
+}
+
+/*
+ * A section's checksum covers its type, index and length as well as its
+ * payload: a flipped bit in the section header must not turn one section
+ * into another (or move it to an index nothing else has) unnoticed.
+ */
+static uint32_t section_crc(const uint8_t *h, const uint8_t *data, uint64_t len)
+{
+	return crc_more(crc(h, 16), data, len);
+}
+
+static bool all_zero(const uint8_t *p, uint64_t len)
+{
+	while (len--)
+		if (*p++)
+			return false;
+	return true;
 }
 
 static uint64_t pad8(uint64_t n)
@@ -107,8 +129,14 @@ static int parse_section(struct snapfile *f, const uint8_t *b, size_t len, uint6
 		return -EBADMSG;
 	}
 	s->data = b + *off;
-	if (crc(s->data, s->len) != get32(h + 16)) {
+	if (section_crc(h, s->data, s->len) != get32(h + 16)) {
 		snprintf(why, SNAPFILE_WHY_MAX, "section %u (type %u, index %u): checksum mismatch",
+			 i, s->type, s->index);
+		return -EBADMSG;
+	}
+	/* The padding is covered by no checksum: only zeros leave nothing to hide in it. */
+	if (!all_zero(s->data + s->len, pad8(s->len) - s->len)) {
+		snprintf(why, SNAPFILE_WHY_MAX, "section %u (type %u, index %u): padding not zero",
 			 i, s->type, s->index);
 		return -EBADMSG;
 	}
@@ -166,7 +194,8 @@ int snapfile_get(const struct snapfile *f, uint32_t type, uint32_t index, void *
 		return -ENOENT;
 	if (s->len != len)
 		return -EBADMSG;
-	memcpy(dst, s->data, len);
+	if (len) /* an empty section may be read into no buffer (NULL) */
+		memcpy(dst, s->data, len);
 	return 0;
 }
 
@@ -205,6 +234,11 @@ void snapfile_add(struct snapfile_writer *w, uint32_t type, uint32_t index, cons
 
 	if (w->err)
 		return;
+	/* Before pad8(): a length near SIZE_MAX would wrap it to a small `need`. */
+	if (len > SNAPFILE_MAX_SIZE) {
+		w->err = -EFBIG;
+		return;
+	}
 	w->err = reserve(w, need);
 	if (w->err)
 		return;
@@ -222,7 +256,7 @@ void snapfile_add(struct snapfile_writer *w, uint32_t type, uint32_t index, cons
 	put64(h + 8, len);
 	if (len)
 		memcpy(h + SECTION_LEN, data, len);
-	put32(h + 16, crc(h + SECTION_LEN, len));
+	put32(h + 16, section_crc(h, h + SECTION_LEN, len));
 	w->n++;
 }
 

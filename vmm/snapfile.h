@@ -7,7 +7,8 @@
  *   header   32 bytes: "EMBERSNP", u32 version, u32 sections, u64 file
  *            length, u32 CRC-32 of the 24 bytes before it, u32 zero
  *   section  24 bytes: u32 type, u32 index, u64 length, u32 CRC-32 of the
- *            payload, u32 zero; then the payload, zero-padded to 8 bytes
+ *            16 bytes before it and the payload, u32 zero; then the payload,
+ *            zero-padded to 8 bytes (non-zero padding is refused)
  *
  * Little-endian, as the only hosts that can restore it are. The file is
  * input like any other the user gives: parsing checks every length, offset

@@ -301,9 +301,11 @@ static int open_memory(struct snapshot_image *img, int dfd, const char *dir)
 
 	img->mem_fd = openat(dfd, SNAPSHOT_MEMORY, O_RDONLY | O_CLOEXEC);
 	if (img->mem_fd < 0 || fstat(img->mem_fd, &st) < 0) {
+		int err = -errno; /* before log_err(), which may change errno */
+
 		log_err("cannot open snapshot '%s': %s/%s: %s", dir, dir, SNAPSHOT_MEMORY,
-			strerror(errno));
-		return -errno;
+			strerror(-err));
+		return err;
 	}
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != img->config.memory) {
 		log_err("snapshot '%s': %s has %lld bytes, the guest had %llu: damaged or truncated",

@@ -9,8 +9,9 @@
  * cli_parse_nic(). A parse that succeeds must leave a configuration `ember
  * run` can trust: one of --kernel and --firmware, memory and vCPUs in range,
  * at most 8 disks and 4 NICs with terminated names of legal lengths, an
- * --api path that fits a socket address; and for `ember ctl` a socket path
- * that fits and a command it knows.
+ * --api path that fits a socket address (with --restore: no option that
+ * says how the VM is made); and for `ember ctl` a socket path that fits, a
+ * command it knows and, for snapshot, a directory.
  *
  * Input: words separated by NUL bytes.
  */
@@ -72,11 +73,17 @@ static void check_config(const struct cli_config *c)
 	if (c->command == CLI_CTL) {
 		expect(c->ctl_path && c->ctl_path[0] && strlen(c->ctl_path) <= CLI_SOCKET_PATH_MAX);
 		expect(c->ctl_cmd && cli_ctl_cmd_ok(c->ctl_cmd));
+		expect(strcmp(c->ctl_cmd, "snapshot") || (c->ctl_dir && c->ctl_dir[0]));
 		return;
 	}
 	if (c->command != CLI_RUN)
 		return;
 	expect(!c->api_path || (c->api_path[0] && strlen(c->api_path) <= CLI_SOCKET_PATH_MAX));
+	if (c->restore) { /* the machine comes from the snapshot: none of it on the command line */
+		expect(c->restore[0] && !c->kernel && !c->firmware && !c->initrd && !c->cmdline);
+		expect(!c->nr_disks && !c->nr_nics && !c->nr_fs);
+		return;
+	}
 	expect(!c->kernel != !c->firmware);
 	expect(!c->firmware || (!c->initrd && !c->cmdline));
 	expect(c->memory > 0 && c->cpus >= 1 && c->cpus <= CLI_MAX_CPUS);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs libFuzzer targets for a fixed time each and prints one line per target.
-#   tests/fuzz/run.sh SECONDS TARGET...      (targets: vq blk net bzimage cli vhost_user vconsole qcow2 api)
+#   tests/fuzz/run.sh SECONDS TARGET...      (targets: vq blk net bzimage cli vhost_user vconsole qcow2 api snapfile)
 # Environment: FUZZ_JOBS (targets run at once, default 1), FUZZ_ARGS (more
 # libFuzzer flags), BUILD (default build).
 # Seeds come from tests/fuzz/corpus/TARGET/ (read only); new inputs go to

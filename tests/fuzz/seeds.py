@@ -175,6 +175,8 @@ def cli_seeds():
     write("cli", "sizes", words("help", "17179869183G", "1t", "4096", "2kB", "99999999999999999999"))
     write("cli", "api", words("run", "--firmware", "f", "--api", "/run/vm.sock"))
     write("cli", "ctl", words("ctl", "/tmp/s", "status"))
+    write("cli", "restore", words("run", "--restore", "/var/snap", "--api=/run/vm.sock", "-v"))
+    write("cli", "ctl-snapshot", words("ctl", "/tmp/s", "snapshot", "snap", "--stop"))
 
 
 # ---- fuzz_vconsole: u8 features, u8 queue size, operations ----
@@ -323,14 +325,6 @@ def qcow2_seeds():
     qcow2_unknown_feature()
 
 
-if __name__ == "__main__":
-    vq_seeds()
-    blk_seeds()
-    net_seeds()
-    bzimage_seeds()
-    cli_seeds()
-    vconsole_seeds()
-    qcow2_seeds()
 # ---- fuzz_api: u8 VM behaviour, then ops (data, pass, drain, pause, hang up, shut, canned) ----
 A_DATA, A_PASS, A_DRAIN, A_PAUSE, A_HANGUP, A_SHUT, A_CANNED = range(7)
 PAUSE_DONE, PAUSE_WAIT, PAUSE_FAIL = range(3)
@@ -373,8 +367,62 @@ def api_seeds():
     write("api", "canned", s)
 
 
+# ---- fuzz_snapfile: u8 mode, then a state file (even) or writer records (odd) ----
+SNAP_CONFIG, SNAP_PLATFORM, SNAP_PCI, SNAP_VIRTIO = 1, 13, 14, 15  # vmm/kvmstate.h
+
+
+def snap_file(sections):
+    """A state file as vmm/snapfile.c writes it (CRC-32s of zlib)."""
+    import zlib
+    body = b""
+    for t, i, data in sections:
+        h = u32(t) + u32(i) + u64(len(data))
+        body += h + u32(zlib.crc32(data, zlib.crc32(h))) + u32(0)
+        body += data + b"\0" * (-len(data) % 8)
+    head = b"EMBERSNP" + u32(1) + u32(len(sections)) + u64(32 + len(body))
+    return head + u32(zlib.crc32(head)) + u32(0) + body
+
+
+def snap_sections():
+    serial = bytes([0x01, 0x03, 0x0b, 0, 0xb0, 0x5a, 0x0c, 0, 0xc1, 1, 14, 3])
+    serial += bytes(range(0x41, 0x51)) + b"\0" * 4
+    platform = serial + u32(0x80001810) + u32(0)
+    cfg = bytearray(256)
+    cfg[0:4] = u16(0x1af4) + u16(0x1042)
+    cfg[4:6] = u16(0x0407)
+    cfg[0x10:0x14] = u32(0xe0001000)
+    cfg[0x18:0x20] = u32(0xe0100004) + u32(1)
+    cfg[0x20:0x24] = u32(0xc001)
+    msix = u32(4) + u32(0) + u64(0x5)
+    for v in range(64):
+        msix += u32(0xfee00000) + u32(0) + u32(0x30 + v) + u32(v % 2)
+    dev = u64(1 << 32 | 1 << 29 | 1) + u8(15) + u8(2) + u16(0) + u32(3)
+    queues = [(16, 1, 7, 5, 1, 0x1000, 0x2000, 0x3000),
+              (64, 2, 0, 0, 1, 0x4000, 0x8000, 0x9000),
+              (256, 0xffff, 0, 0, 0, 0, 0, 0)]
+    for k in range(16):
+        size, vec, la, ui, en, d, a, u = queues[k] if k < 3 else (0, 0xffff, 0, 0, 0, 0, 0, 0)
+        dev += u16(size) + u16(vec) + u16(la) + u16(ui) + u8(en) + b"\0" * 7
+        dev += u64(d) + u64(a) + u64(u)
+    vps = bytes(cfg) + msix + dev + u32(0) + u32(1) + u16(2) + u8(1) + u8(0) + u32(0)
+    assert len(vps) == 1968 and len(msix) == 1040 and len(dev) == 656
+    return [(SNAP_CONFIG, 0, u64(2 << 20) + u32(1) + u32(0) + u32(0) + u32(0)),
+            (SNAP_PLATFORM, 0, platform), (SNAP_PCI, 0, bytes(cfg)), (SNAP_PCI, 1, b""),
+            (SNAP_VIRTIO, 0, vps), (SNAP_VIRTIO, 16, vps[:1500] + b"\x07")]
+
+
+def snapfile_seeds():
+    secs = snap_sections()
+    write("snapfile", "file", u8(0) + snap_file(secs))
+    write("snapfile", "file-empty", u8(0) + snap_file([]))
+    records = b"".join(u8(t) + u8(i) + u16(len(d)) + d for t, i, d in secs)
+    write("snapfile", "records", u8(1) + records)
+    write("snapfile", "records-flipped", u8(3) + records + u16(40) + u8(0x80))
+
+
 TARGETS = {"vq": vq_seeds, "blk": blk_seeds, "net": net_seeds, "bzimage": bzimage_seeds,
-           "cli": cli_seeds, "vconsole": vconsole_seeds, "api": api_seeds}
+           "cli": cli_seeds, "vconsole": vconsole_seeds, "qcow2": qcow2_seeds, "api": api_seeds,
+           "snapfile": snapfile_seeds}
 
 if __name__ == "__main__":
     import sys

@@ -36,3 +36,7 @@ Suite *disk_suite(void);
 Suite *qcow2_create_suite(void);
 Suite *json_suite(void);
 Suite *api_suite(void);
+Suite *snapfile_suite(void);
+Suite *snapstate_suite(void);
+Suite *snapshot_suite(void);
+Suite *snapcli_suite(void);
