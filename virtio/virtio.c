@@ -143,6 +143,11 @@ int virtio_dev_load(struct virtio_dev *v, const struct virtio_dev_state *st,
 	if (st->num_queues != v->num_queues || (st->driver_features & ~v->host_features) ||
 	    !vector_ok(st->config_msix_vector, nr_vectors))
 		return -EINVAL;
+	/* The status a driver could have reached: FEATURES_OK only on VERSION_1, DRIVER_OK after it. */
+	if (((st->status & VIRTIO_STATUS_FEATURES_OK) &&
+	     !(st->driver_features & VIRTIO_FEAT_VERSION_1)) ||
+	    ((st->status & VIRTIO_STATUS_DRIVER_OK) && !(st->status & VIRTIO_STATUS_FEATURES_OK)))
+		return -EINVAL;
 	pthread_mutex_lock(&v->lock);
 	v->driver_features = st->driver_features;
 	v->config_generation = st->config_generation;

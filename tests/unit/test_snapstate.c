@@ -514,11 +514,13 @@ static void spoil(struct virtio_dev_state *st, int i)
 	case 14: st->q[1] = st->q[0], st->q[1].enabled = 2; break;
 	case 15: st->q[1] = st->q[0], st->q[1].size = 24; break; /* not a power of two */
 	case 16: st->q[1] = st->q[0], st->q[1].size = 0; break;
+	case 17: st->status &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK; break; /* DRIVER_OK without it */
+	case 18: st->driver_features &= ~VIRTIO_FEAT_VERSION_1; break; /* FEATURES_OK without it */
 	default: st->q[1] = st->q[0], st->q[1].desc = 0x1008; break; /* misaligned */
 	}
 }
 
-#define SPOILS 18
+#define SPOILS 20
 
 START_TEST(test_virtio_load_refuses_and_resets)
 {
