@@ -11,7 +11,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 # Every case runs before Ember needs /dev/kvm, so all of them run on any
 # host, with or without it.
-plan 60
+plan 64
 
 # expect NAME STATUS PATTERN -- ARGS...: status and a one-line stderr matching PATTERN
 expect() {
@@ -141,7 +141,11 @@ EMBER_VIRTIOFSD="$T/nope" expect "exec: virtiofsd missing" 1 "is not an executab
 expect "--api in a directory that does not exist" 1 "cannot create the API socket '$T/nope/api.sock': No such file or directory" -- run --firmware "$G/hello.bin" --api "$T/nope/api.sock"
 expect "--api on a file that is not a socket" 1 "'$T/empty': the file exists and is not a socket" -- run --firmware "$G/hello.bin" --api "$T/empty"
 expect "--api path too long" 2 "invalid --api" -- run --firmware x --api "$T/$(printf '%0120d' 0)"
-expect "--api belongs to run" 2 "--api belongs to ember run" -- exec --kernel x --api "$T/s" -- true
+expect "--api belongs to run" 2 "--api and --restore belong to ember run" -- exec --kernel x --api "$T/s" -- true
+expect "--restore belongs to run" 2 "--api and --restore belong to ember run" -- exec --kernel x --restore "$T" -- true
+expect "--restore with --memory" 2 "--memory comes from the snapshot with --restore" -- run --restore "$T" --memory 512M
+expect "--restore of a directory without a snapshot" 1 "cannot open snapshot" -- run --restore "$T"
+expect "ctl snapshot without a directory" 2 "usage: ember ctl PATH snapshot DIR [--stop]" -- ctl "$T/s" snapshot
 expect "ctl without a command" 2 "ctl needs a socket and a command" -- ctl "$T/api.sock"
 expect "ctl with an unknown command" 2 "invalid ctl command 'reboot'" -- ctl "$T/api.sock" reboot
 expect "ctl: no socket there" 1 "no API socket at '$T/api.sock'" -- ctl "$T/api.sock" status

@@ -77,6 +77,8 @@ one() {
 	images $2
 	shift 2
 	echo "BENCH-BEGIN=$_name"
+	# What the host has free: image files live in its RAM (tmpfs) in the test host.
+	echo "BENCH-MEM=$(grep -E '^(MemAvailable|Shmem):' /proc/meminfo | tr -s ' ' | tr '\n' ' ')"
 	{
 		timeout -k 10 "$TMO" "$@" </dev/null 2>&1
 		echo "BENCH-STATUS=$?"
