@@ -10,7 +10,8 @@ CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror \
 # liburing: the standard interface to io_uring, which keeps many disk requests in flight.
 # zlib and zstd: inflate the compressed clusters of qcow2 images (the two compression types
 # the format defines).
-LIBS := -luring -lz -lzstd
+# libfdt: the device tree an arm64 guest is described by (boot/fdt.c).
+LIBS := -luring -lz -lzstd -lfdt
 LDFLAGS := -static -pthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

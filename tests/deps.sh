@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 PKGS=(gcc make libc6-dev pkg-config check libsubunit-dev liburing-dev qemu-system-x86 qemu-system-common cpio e2fsprogs
-	clang libclang-rt-14-dev zlib1g-dev libzstd-dev qemu-utils)
+	clang libclang-rt-14-dev zlib1g-dev libzstd-dev qemu-utils libfdt-dev device-tree-compiler)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

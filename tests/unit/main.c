@@ -11,7 +11,7 @@ static Suite *(*const suites[])(void) = {
 	seccomp_suite, trace_suite, iov_suite, exec_spec_suite, cpio_suite, modules_suite,
 	vhost_user_suite, fs_suite, vconsole_suite, virtiofsd_suite,
 	qcow2_suite, qcow2_hostile_suite, qcow2_write_suite, qcow2_create_suite, disk_suite,
-	json_suite, api_suite, snapfile_suite, snapstate_suite, snapshot_suite, snapcli_suite,
+	json_suite, api_suite, snapfile_suite, snapstate_suite, fdt_suite, snapshot_suite, snapcli_suite,
 };
 
 /*

@@ -37,6 +37,7 @@ Suite *qcow2_create_suite(void);
 Suite *json_suite(void);
 Suite *api_suite(void);
 Suite *snapfile_suite(void);
+Suite *fdt_suite(void);
 Suite *snapstate_suite(void);
 Suite *snapshot_suite(void);
 Suite *snapcli_suite(void);
