@@ -14,7 +14,7 @@
 
 /* ---- the VM ---- */
 
-static uint64_t now_ns(void)
+uint64_t kvmstate_realtime_ns(void)
 {
 	struct timespec ts;
 
@@ -76,7 +76,7 @@ int kvmstate_load_vm(int vm_fd, const struct snapfile *f, char why[SNAPFILE_WHY_
 	 * KVM_CLOCK_REALTIME does in KVM, done here so that any host can).
 	 */
 	c = (struct kvm_clock_data){ .clock = s.clock.clock };
-	now = now_ns();
+	now = kvmstate_realtime_ns();
 	if ((s.clock.flags & KVM_CLOCK_REALTIME) && now > s.clock.realtime &&
 	    __builtin_add_overflow(s.clock.clock, now - s.clock.realtime, &c.clock))
 		c.clock = s.clock.clock;

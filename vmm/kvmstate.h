@@ -57,6 +57,9 @@ __attribute__((warn_unused_result)) int kvmstate_save_vm(int vm_fd,
 							 uint64_t realtime_ns,
 							 struct snapfile_writer *w);
 
+/* The host's CLOCK_REALTIME in ns: what kvmstate_save_vm() wants beside the clock. */
+uint64_t kvmstate_realtime_ns(void);
+
 /*
  * Load the VM's state from `f`; kvmclock last, moved on by the wall-clock
  * time since it was saved. 0 or -errno, the cause in why.

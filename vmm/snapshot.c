@@ -170,19 +170,11 @@ static int write_file(int dfd, const char *name, struct vm *vm, const struct sna
 	return err;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int snapshot_save(struct vm *vm, const struct snapshot_source *src, const char *dir,
 		  struct snapshot_result *res, char why[SNAPFILE_WHY_MAX])
 {
 	struct snapfile_writer w;
-	uint64_t t0 = now_ms();
 	int dfd, err;
 
 	memset(res, 0, sizeof(*res));
@@ -217,7 +209,6 @@ int snapshot_save(struct vm *vm, const struct snapshot_source *src, const char *
 	}
 	snapfile_writer_free(&w);
 	close(dfd);
-	res->ms = now_ms() - t0;
 	return err;
 }
 

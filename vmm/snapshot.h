@@ -61,7 +61,6 @@ void snapshot_describe(struct snapshot_source *src, const struct cli_config *cfg
 struct snapshot_result {
 	uint64_t state_bytes, memory_bytes; /* memory: data written (the rest are holes) */
 	uint64_t touched_bytes;		    /* guest RAM resident before the save (mincore) */
-	uint64_t ms;			    /* time taken */
 };
 
 /*

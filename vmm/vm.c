@@ -7,13 +7,13 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "vmm/layout.h"
 #include "devices/i8042.h"
 #include "devices/power.h"
 #include "vmm/kvm.h"
+#include "vmm/kvmstate.h"
 #include "vmm/seccomp.h"
 #include "vmm/vcpu.h"
 
@@ -653,13 +653,6 @@ void vm_destroy(struct vm *vm)
 
 /* ---- pause and resume (main thread) ---- */
 
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 int vm_pause_fd(const struct vm *vm)
 {
@@ -691,7 +684,7 @@ int vm_pause_done(struct vm *vm)
 	 * so the guest's clock does not count the pause (docs/api.md).
 	 */
 	vm->clock_saved = ioctl(vm->vm_fd, KVM_GET_CLOCK, &vm->paused_clock) == 0;
-	vm->paused_realtime_ns = realtime_ns();
+	vm->paused_realtime_ns = kvmstate_realtime_ns();
 	if (!vm->clock_saved)
 		log_warn("cannot read kvmclock at pause (%s): the guest's clock will jump on resume",
 			 strerror(errno));
