@@ -3,8 +3,17 @@
 #   make test       unit tests (also under ASan/UBSan), micro-guests, Linux guests
 #   make bench      start-up, memory, CPU per request and boot figures beside QEMU and a
 #                   minimal KVM program (runs in the nested test host without /dev/kvm)
+# ARCH=arm64 cross-builds a static build/arm64/ember with gcc-aarch64-linux-gnu, against the
+# arm64 libraries that tests/arm64/sysroot.sh unpacks from Debian's packages (tests/deps.sh
+# installs the compiler). The default is this machine's x86-64 build in build/.
+ARCH ?= x86_64
 CC ?= gcc
 BUILD := build
+ifeq ($(ARCH),arm64)
+CC := aarch64-linux-gnu-gcc
+BUILD := build/arm64
+SYSROOT := $(BUILD)/sysroot
+endif
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror \
 	  -D_GNU_SOURCE -I. -MMD -MP
 # liburing: the standard interface to io_uring, which keeps many disk requests in flight.
@@ -13,11 +22,25 @@ CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror \
 # libfdt: the device tree an arm64 guest is described by (boot/fdt.c).
 LIBS := -luring -lz -lzstd -lfdt
 LDFLAGS := -static -pthread
+ifeq ($(ARCH),arm64)
+CFLAGS += -idirafter $(SYSROOT)/usr/include
+LDFLAGS += -L$(SYSROOT)/usr/lib/aarch64-linux-gnu
+endif
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-# Everything but main(): shared by the binary and the unit tests.
+# Everything but main(): shared by the binary and the unit tests. What only one architecture
+# builds (vmm/arch.h): x86-64's platform, boot protocol and snapshots; arm64's platform, and
+# snapshots refused (vmm/snapshot_none.c).
+X86_SRCS := vmm/arch_x86.c vmm/irqchip_x86.c vmm/kvmstate.c vmm/snapshot.c devices/i8042.c \
+	boot/acpi.c boot/aml.c boot/bzimage.c boot/cpu.c boot/e820.c boot/linux.c
+ARM64_SRCS := vmm/arch_arm64.c vmm/irqchip_arm64.c vmm/snapshot_none.c
 LIB_SRCS := $(wildcard vmm/*.c devices/*.c boot/*.c virtio/*.c)
-LIB_SRCS := $(filter-out vmm/main.c,$(LIB_SRCS))
+LIB_SRCS := $(filter-out vmm/main.c $(X86_SRCS) $(ARM64_SRCS),$(LIB_SRCS))
+ifeq ($(ARCH),arm64)
+LIB_SRCS += $(ARM64_SRCS)
+else
+LIB_SRCS += $(X86_SRCS)
+endif
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
 

@@ -133,17 +133,24 @@ static void chosen(struct fdtw *w, const struct fdt_platform *p)
 	end(w);
 }
 
+uint32_t fdt_mpidr(unsigned int vcpu)
+{
+	return (vcpu & 0xf) | ((vcpu >> 4) & 0xff) << 8 | ((vcpu >> 12) & 0xff) << 16;
+}
+
 static void cpus(struct fdtw *w, const struct fdt_platform *p)
 {
 	begin(w, "cpus", 0);
 	u32(w, "#address-cells", 1);
 	u32(w, "#size-cells", 0);
 	for (unsigned int i = 0; i < p->nr_cpus; i++) {
-		begin(w, "cpu@%llx", i);
+		uint32_t mpidr = fdt_mpidr(i);
+
+		begin(w, "cpu@%llx", mpidr);
 		str(w, "device_type", "cpu");
 		str(w, "compatible", "arm,arm-v8");
 		str(w, "enable-method", "psci");
-		u32(w, "reg", i);
+		u32(w, "reg", mpidr);
 		end(w);
 	}
 	end(w);

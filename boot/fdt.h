@@ -18,7 +18,7 @@
 
 struct fdt_platform {
 	uint64_t ram_base, ram_size;
-	unsigned int nr_cpus; /* 1..255: cpu@N with reg N (the MPIDR affinity KVM gives vCPU N) */
+	unsigned int nr_cpus; /* 1..255: cpu@M with reg M = fdt_mpidr(N) for vCPU N */
 	uint64_t gicd_base, gicd_size; /* GICv3 distributor */
 	uint64_t gicr_base, gicr_size; /* redistributors: 128 KiB per vCPU */
 	uint64_t its_base, its_size;   /* 0: no ITS (PCI MSIs then unavailable) */
@@ -41,3 +41,9 @@ struct fdt_platform {
  */
 __attribute__((warn_unused_result)) int fdt_build(const struct fdt_platform *p, void *buf,
 						  size_t size);
+
+/*
+ * The MPIDR affinity KVM gives vCPU `vcpu` (16 per cluster: Aff0 = vcpu %
+ * 16, Aff1 the rest), which is what a cpu node's reg and PSCI's CPU_ON name.
+ */
+uint32_t fdt_mpidr(unsigned int vcpu);

@@ -26,6 +26,7 @@ int msix_init(struct msix *m, unsigned int nr, struct irq_router *router, int vm
 	m->nr = nr;
 	m->router = router;
 	m->vm_fd = vm_fd;
+	m->dev = d;
 	m->gsi_base = irq_router_alloc(router, nr);
 	if (m->gsi_base < 0)
 		return m->gsi_base;
@@ -75,7 +76,7 @@ static void route_locked(struct msix *m, unsigned int v)
 	*r = *e;
 	m->route_valid[v] = true;
 	irq_router_set_msi(m->router, (uint32_t)m->gsi_base + v,
-			   ((uint64_t)e->addr_hi << 32) | e->addr_lo, e->data, true);
+			   ((uint64_t)e->addr_hi << 32) | e->addr_lo, e->data, m->dev->devfn, true);
 }
 
 static bool masked_locked(const struct msix *m, unsigned int v)

@@ -39,6 +39,7 @@ struct msix {
 	struct msix_entry routed[MSIX_MAX_VECTORS]; /* last address/data pushed to KVM */
 	bool route_valid[MSIX_MAX_VECTORS];
 	int cap; /* config offset of the capability in the owner's pci_dev */
+	const struct pci_dev *dev; /* the owner: its requester id goes with each route */
 };
 
 /*

@@ -183,6 +183,7 @@ int pci_add(struct pci *p, unsigned int slot, struct pci_dev *d)
 	p->mmio_next = mem;
 	p->io_next = io;
 	p->slot[slot] = d;
+	d->devfn = (uint16_t)(slot << 3);
 	for (unsigned int i = 0; i < PCI_BARS; i++)
 		if (d->bar[i].size && d->ops && d->ops->bar_moved)
 			d->ops->bar_moved(d->ctx, i, pci_dev_bar_addr(d, i));

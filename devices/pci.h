@@ -62,6 +62,7 @@ struct pci_dev {
 	const struct pci_dev_ops *ops;
 	void *ctx;
 	const char *name; /* for --trace (vda, a tap's name); NULL: its slot */
+	uint16_t devfn;	  /* slot << 3 (function 0) once pci_add() placed it: the requester id on bus 0 */
 };
 
 struct pci {

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "devices/uart.h"
 #include "vmm/bus.h"
 #include "vmm/irq.h"
 
@@ -81,3 +82,6 @@ size_t serial_tx_pending(struct serial *s);
 
 /* Write what waits, as much as the fd takes now; returns what still waits. Never blocks. */
 size_t serial_flush(struct serial *s);
+
+/* The console's view of this UART (devices/uart.h). */
+struct uart serial_uart(struct serial *s);

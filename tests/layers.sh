@@ -2,7 +2,7 @@
 # The code reads top-down: each module (a .c and its .h) includes only
 # modules of its own folder or of a lower layer, and the include graph has
 # no cycle. Layers, bottom up:
-#   0  vmm/ primitives: gm, bus, irq, ioeventfd, evloop, log, exit, layout, tap, file, trace,
+#   0  vmm/ primitives: gm, bus, irq and irqchip, ioeventfd, evloop, log, exit, relax, layout (per architecture), tap, file, trace,
 #      iov, json, vhost_user, qcow2 (qcow2, qcow2_impl, qcow2_write, qcow2_create),
 #      disk (disk, disk_impl, disk_raw, disk_qcow2)
 #   1  devices/
@@ -13,7 +13,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 
-PRIMITIVES='^vmm/(gm|bus|irq|evloop|log|exit|layout|tap|file|trace|ioeventfd|iov|json|vhost_user|qcow2|qcow2_impl|qcow2_write|qcow2_create|disk|disk_impl|disk_raw|disk_qcow2)$'
+PRIMITIVES='^vmm/(gm|bus|irq|irqchip|irqchip_x86|irqchip_arm64|evloop|log|exit|relax|layout|layout_x86|layout_arm64|tap|file|trace|ioeventfd|iov|json|vhost_user|qcow2|qcow2_impl|qcow2_write|qcow2_create|disk|disk_impl|disk_raw|disk_qcow2)$'
 
 rank() { # MODULE (path without .c/.h)
 	if [[ $1 =~ $PRIMITIVES ]]; then echo 0; return; fi

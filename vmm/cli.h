@@ -5,9 +5,10 @@
 #include <stdint.h>
 
 #include "vmm/disk.h"
+#include "vmm/layout.h"
 
 #define CLI_DEFAULT_MEMORY (256ULL << 20)
-#define CLI_DEFAULT_CMDLINE "console=ttyS0"
+#define CLI_DEFAULT_CMDLINE "console=" LAYOUT_CONSOLE /* the platform UART (vmm/layout.h) */
 #define CLI_MAX_CPUS 255
 
 #define CLI_MAX_DISKS 8

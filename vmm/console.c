@@ -92,7 +92,8 @@ void console_close(struct console *c)
 	}
 }
 
-size_t console_feed(struct console *c, struct serial *s, const uint8_t *buf, size_t n, bool *quit)
+size_t console_feed(struct console *c, const struct uart *u, const uint8_t *buf, size_t n,
+		    bool *quit)
 {
 	size_t i = 0;
 
@@ -106,12 +107,12 @@ size_t console_feed(struct console *c, struct serial *s, const uint8_t *buf, siz
 				return i + 1;
 			}
 			/* Ctrl-A Ctrl-A sends one Ctrl-A; Ctrl-A + any other key sends that key. */
-			if (!serial_rx(s, &b, 1))
+			if (!u->ops->rx(u->dev, &b, 1))
 				return i;
 			c->escape = false;
 		} else if (b == CONSOLE_ESCAPE && c->raw) {
 			c->escape = true;
-		} else if (!serial_rx(s, &b, 1)) {
+		} else if (!u->ops->rx(u->dev, &b, 1)) {
 			return i;
 		}
 		i++;
@@ -122,20 +123,22 @@ size_t console_feed(struct console *c, struct serial *s, const uint8_t *buf, siz
 /* Read what the FIFO can take now; returns false at end of input. */
 static bool pump_input(struct console *c, const struct console_vm *vm, bool *quit)
 {
-	uint8_t buf[SERIAL_FIFO];
-	size_t room = serial_rx_space(vm->serial);
+	uint8_t buf[UART_RX_MAX];
+	size_t room = vm->uart.ops->rx_space(vm->uart.dev);
 	ssize_t n;
 
 	*quit = false;
 	if (!room)
 		return true;
+	if (room > sizeof(buf))
+		room = sizeof(buf);
 	n = read(c->in_fd, buf, room);
 	if (n < 0)
 		return errno == EINTR || errno == EAGAIN;
 	if (n == 0)
 		return false;
 	/* The FIFO had `room` bytes free and only the guest drains it: all bytes fit. */
-	console_feed(c, vm->serial, buf, (size_t)n, quit);
+	console_feed(c, &vm->uart, buf, (size_t)n, quit);
 	return true;
 }
 
@@ -163,9 +166,9 @@ int console_loop(struct console *c, const struct console_vm *vm)
 			[PFD_SIG] = { .fd = c->sig_fd, .events = POLLIN },
 			[PFD_RX_SPACE] = { .fd = vm->rx_space_fd, .events = POLLIN },
 			/* Read input only while the FIFO has room: back-pressure to the terminal. */
-			[PFD_IN] = { .fd = input && serial_rx_space(vm->serial) ? c->in_fd : -1, .events = POLLIN },
+			[PFD_IN] = { .fd = input && vm->uart.ops->rx_space(vm->uart.dev) ? c->in_fd : -1, .events = POLLIN },
 			/* Guest output the fd could not take: flush it when it can. */
-			[PFD_OUT] = { .fd = serial_tx_pending(vm->serial) ? vm->serial->out_fd : -1, .events = POLLOUT },
+			[PFD_OUT] = { .fd = vm->uart.ops->tx_pending(vm->uart.dev) ? vm->uart.out_fd : -1, .events = POLLOUT },
 		};
 		unsigned int extra = vm->extra ? vm->extra->fill(vm->extra->ctx, pfd + PFD_OWN, CONSOLE_EXTRA_MAX) : 0;
 		int status;
@@ -183,7 +186,7 @@ int console_loop(struct console *c, const struct console_vm *vm)
 		if (pfd[PFD_RX_SPACE].revents && read(vm->rx_space_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 			log_debug("rx eventfd: %s", strerror(errno));
 		if (pfd[PFD_OUT].revents)
-			serial_flush(vm->serial); /* or drops it all, when the reader went away */
+			vm->uart.ops->flush(vm->uart.dev); /* or drops it all, when the reader went away */
 		if (pfd[PFD_IN].revents & (POLLERR | POLLNVAL))
 			input = false;
 		else if (pfd[PFD_IN].revents) {

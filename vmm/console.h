@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <termios.h>
 
-#include "devices/serial.h"
+#include "devices/uart.h"
 
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-A */
 
@@ -56,7 +56,7 @@ struct console_source {
 struct console_vm {
 	int stop_fd;		/* eventfd: a stop was requested */
 	const int *exit_status; /* the VM's status, written before stop_fd is signalled */
-	struct serial *serial;	/* COM1: input goes in, stalled output is flushed */
+	struct uart uart;	/* the guest's UART: input goes in, stalled output is flushed */
 	int rx_space_fd;	/* eventfd: the UART's receive FIFO drained */
 	const struct console_source *extra; /* or NULL */
 };
@@ -69,8 +69,9 @@ struct console_vm {
 int console_loop(struct console *c, const struct console_vm *vm);
 
 /*
- * Feed `n` bytes of user input through the escape handling into `s`.
+ * Feed `n` bytes of user input through the escape handling into the UART `u`.
  * Returns the number of bytes consumed (it stops early when the FIFO is
- * full) and sets *quit when Ctrl-A x was typed. Pure apart from `s`.
+ * full) and sets *quit when Ctrl-A x was typed. Pure apart from the UART.
  */
-size_t console_feed(struct console *c, struct serial *s, const uint8_t *buf, size_t n, bool *quit);
+size_t console_feed(struct console *c, const struct uart *u, const uint8_t *buf, size_t n,
+		    bool *quit);

@@ -27,7 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "boot/bzimage.h"
 #include "boot/init_image.h"
 #include "boot/initramfs.h"
 #include "boot/modules.h"
@@ -105,16 +104,18 @@ static int check_mount_point(const char *root, const char *guest)
 /* The kernel's release, for /lib/modules/RELEASE. */
 static int kernel_release(const char *kernel, char *out, size_t size)
 {
+	struct arch_kernel k;
 	struct file_map f;
-	struct bzimage bz;
 	const char *why = "";
 	int err = file_map(kernel, "kernel", EXEC_MAX_KERNEL, &f);
 
 	if (err)
 		return err;
-	err = bzimage_parse(f.data, f.size, &bz, &why);
-	if (!err)
-		err = bzimage_version(&bz, out, size, &why);
+	err = arch_kernel_parse(&k, f.data, f.size, &why);
+	if (!err) {
+		err = arch_kernel_release_name(&k, out, size, &why);
+		arch_kernel_release(&k);
+	}
 	if (err)
 		log_err("cannot boot kernel '%s': %s", kernel, why);
 	file_unmap(&f);
@@ -131,7 +132,7 @@ static int resolve_modules(const struct cli_config *cfg, struct modules_list *mo
 	static const char *const needed[] = {"virtio_pci", "virtio_console", "virtiofs"};
 	static const char *const wanted[] = {"virtio_pci", "virtio_console", "virtiofs",
 					     "pvpanic_pci"};
-	char release[BZIMAGE_VERSION_MAX + 1], dir[PATH_MAX], why[512], pv_why[512];
+	char release[ARCH_KERNEL_RELEASE_MAX + 1], dir[PATH_MAX], why[512], pv_why[512];
 	int err;
 
 	if (cfg->modules_dir) {
@@ -504,7 +505,7 @@ int run_exec(const struct cli_config *cfg)
 		goto out;
 	/* Kernel messages only where --serial sends them: printing costs exits. */
 	snprintf(job->cmdline, sizeof(job->cmdline), "%s %s%s%s",
-		 cfg->serial == CLI_SERIAL_NONE ? "quiet" : "console=ttyS0", EXEC_CMDLINE,
+		 cfg->serial == CLI_SERIAL_NONE ? "quiet" : "console=" LAYOUT_CONSOLE, EXEC_CMDLINE,
 		 cfg->cmdline ? " " : "", cfg->cmdline ? cfg->cmdline : "");
 	plan.initrd = job->initramfs.buf;
 	plan.initrd_size = job->initramfs.len;

@@ -54,23 +54,29 @@ static uint8_t *map_aligned(uint64_t size, int fd, int file_flags)
 
 static int check_size(uint64_t ram_size, uint64_t hole)
 {
-	if (ram_size == 0 || (ram_size & 0xfff) || hole == 0 || hole > LAYOUT_4G)
+	if (ram_size == 0 || (ram_size & 0xfff) || hole <= LAYOUT_RAM_BASE ||
+	    hole > LAYOUT_HIGH_RAM_BASE)
 		return -EINVAL;
 	return ram_size > (1ULL << 46) ? -ENOMEM : 0;
 }
 
-/* Regions over the mapping: RAM from 0 up to the hole, the rest from 4 GiB. */
+/*
+ * Regions over the mapping: RAM from LAYOUT_RAM_BASE (0 on x86, 1 GiB on
+ * arm64) up to the hole, the rest from LAYOUT_HIGH_RAM_BASE (4 GiB on x86).
+ */
 static void lay_out(struct gm *m, uint8_t *p, uint64_t ram_size, uint64_t hole)
 {
+	uint64_t low = hole - LAYOUT_RAM_BASE;
+
 	m->map = p;
 	m->map_size = ram_size;
 	m->ram_size = ram_size;
-	m->region[0] = (struct gm_region){ .gpa = 0, .size = ram_size < hole ? ram_size : hole, .host = p };
+	m->region[0] = (struct gm_region){ .gpa = LAYOUT_RAM_BASE, .size = ram_size < low ? ram_size : low,
+					   .host = p };
 	m->nr = 1;
-	if (ram_size > hole) {
-		m->region[1] = (struct gm_region){
-			.gpa = LAYOUT_4G, .size = ram_size - hole, .host = m->map + hole, .fd_offset = hole
-		};
+	if (ram_size > low) {
+		m->region[1] = (struct gm_region){ .gpa = LAYOUT_HIGH_RAM_BASE, .size = ram_size - low,
+						   .host = m->map + low, .fd_offset = low };
 		m->nr = 2;
 	}
 }

@@ -35,8 +35,9 @@ struct gm {
 };
 
 /*
- * Map `ram_size` bytes of anonymous memory and lay it out: up to `hole`
- * bytes from 0, the rest from 4 GiB. Returns 0, -EINVAL (size 0 or not a
+ * Map `ram_size` bytes of anonymous memory and lay it out (vmm/layout.h):
+ * from LAYOUT_RAM_BASE up to address `hole`, the rest from
+ * LAYOUT_HIGH_RAM_BASE. Returns 0, -EINVAL (size 0 or not a
  * multiple of 4 KiB) or -ENOMEM.
  */
 __attribute__((warn_unused_result)) int gm_init(struct gm *m, uint64_t ram_size, uint64_t hole);

@@ -5,9 +5,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "vmm/irqchip.h"
+
 static int kvm_line(int vm_fd, uint32_t gsi, int level)
 {
-	struct kvm_irq_level irq = { .irq = gsi, .level = (uint32_t)level };
+	struct kvm_irq_level irq = { .irq = irqchip_line(gsi), .level = (uint32_t)level };
 
 	if (vm_fd < 0)
 		return 0;
@@ -90,36 +92,25 @@ int irq_router_alloc(struct irq_router *r, unsigned int n)
 	return first;
 }
 
-static void add_irqchip(struct kvm_irq_routing *t, uint32_t gsi, uint32_t chip, uint32_t pin)
-{
-	struct kvm_irq_routing_entry *e = &t->entries[t->nr++];
-
-	*e = (struct kvm_irq_routing_entry){ .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP };
-	e->u.irqchip.irqchip = chip;
-	e->u.irqchip.pin = pin;
-}
-
-/* The routes KVM sets up by default for its PIC and I/O APIC, then ours. */
+/* The wired pins' routes, as KVM sets them up by default (vmm/irqchip.h), then ours. */
 static int push_locked(struct irq_router *r)
 {
-	size_t max = 16 + IRQ_IOAPIC_PINS + IRQ_MSI_MAX;
+	size_t max = IRQCHIP_DEFAULT_ROUTES_MAX + IRQ_MSI_MAX;
 	struct kvm_irq_routing *t = calloc(1, sizeof(*t) + max * sizeof(t->entries[0]));
 	int err = 0;
 
 	if (!t)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < 16; i++)
-		if (i != 2) /* pin 2 of the master PIC is the cascade */
-			add_irqchip(t, i, i < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE, i % 8);
-	for (uint32_t i = 0; i < IRQ_IOAPIC_PINS; i++)
-		add_irqchip(t, i, KVM_IRQCHIP_IOAPIC, i);
+	t->nr = irqchip_default_routes(t->entries);
 	for (uint32_t i = 0; i < IRQ_MSI_MAX; i++) {
 		if (!r->msi_valid[i])
 			continue;
 		struct kvm_irq_routing_entry *e = &t->entries[t->nr++];
 
+		/* An ITS (arm64) tells MSIs apart by the requester id of the function. */
 		*e = (struct kvm_irq_routing_entry){ .gsi = IRQ_IOAPIC_PINS + i,
-						      .type = KVM_IRQ_ROUTING_MSI };
+						      .type = KVM_IRQ_ROUTING_MSI,
+						      .flags = irqchip_msi_devid ? KVM_MSI_VALID_DEVID : 0 };
 		e->u.msi = r->msi[i];
 	}
 	r->pushes++;
@@ -130,7 +121,7 @@ static int push_locked(struct irq_router *r)
 }
 
 int irq_router_set_msi(struct irq_router *r, uint32_t gsi, uint64_t addr, uint32_t data,
-		       bool valid)
+		       uint32_t devid, bool valid)
 {
 	uint32_t i = gsi - IRQ_IOAPIC_PINS;
 	int err;
@@ -139,7 +130,8 @@ int irq_router_set_msi(struct irq_router *r, uint32_t gsi, uint64_t addr, uint32
 		return -EINVAL;
 	pthread_mutex_lock(&r->lock);
 	r->msi[i] = (struct kvm_irq_routing_msi){
-		.address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data
+		.address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data,
+		.devid = irqchip_msi_devid ? devid : 0
 	};
 	r->msi_valid[i] = valid;
 	err = push_locked(r);

@@ -74,11 +74,13 @@ __attribute__((warn_unused_result)) int irq_router_line(struct irq_router *r, ui
 int irq_router_alloc(struct irq_router *r, unsigned int n);
 
 /*
- * Point `gsi` at the MSI message (addr, data), or remove its route when
- * `valid` is false, and push the table to KVM. Returns 0 or -errno.
+ * Point `gsi` at the MSI message (addr, data) from the PCI function whose
+ * requester id is `devid` (what an arm64 ITS needs; x86 ignores it), or
+ * remove its route when `valid` is false, and push the table to KVM.
+ * Returns 0 or -errno.
  */
 int irq_router_set_msi(struct irq_router *r, uint32_t gsi, uint64_t addr, uint32_t data,
-		       bool valid);
+		       uint32_t devid, bool valid);
 
 /* Bind (or with `assign` false, unbind) eventfd `fd` to `gsi` via KVM_IRQFD. */
 int irq_irqfd(int vm_fd, int fd, uint32_t gsi, bool assign);

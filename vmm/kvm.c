@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/arch.h"
 #include "vmm/log.h"
 
 static const struct {
@@ -15,9 +16,6 @@ static const struct {
 } needed_caps[] = {
 	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
 	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
-	{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
-	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
-	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
 	{ KVM_CAP_READONLY_MEM, "KVM_CAP_READONLY_MEM" },
 	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
@@ -54,44 +52,11 @@ int kvm_open(int *kvm_fd)
 			return -ENOTSUP;
 		}
 	}
+	err = arch_kvm_check(fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
 	*kvm_fd = fd;
 	return 0;
-}
-
-/*
- * The in-kernel local APIC emulates the TSC-deadline timer mode, but KVM
- * before Linux 6.14 leaves it out of the supported CPUID, because it
- * depends on that irqchip (which Ember always creates) and says so through
- * KVM_CAP_TSC_DEADLINE_TIMER instead. Without the bit a Linux guest programs
- * its timer through the APIC's count registers, a slower exit than KVM's
- * fast path for the deadline MSR, at every tick it stops or starts.
- */
-static void add_tsc_deadline(int kvm_fd, struct kvm_cpuid2 *c)
-{
-	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) <= 0)
-		return;
-	for (unsigned int i = 0; i < c->nent; i++)
-		if (c->entries[i].function == 1)
-			c->entries[i].ecx |= 1U << 24;
-}
-
-int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out, unsigned int *cap)
-{
-	for (unsigned int n = 128; n <= 4096; n *= 2) {
-		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + (n + KVM_CPUID_SPARE) * sizeof(c->entries[0]));
-
-		if (!c)
-			return -ENOMEM;
-		c->nent = n;
-		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
-			add_tsc_deadline(kvm_fd, c);
-			*out = c;
-			*cap = c->nent + KVM_CPUID_SPARE;
-			return 0;
-		}
-		free(c);
-		if (errno != E2BIG)
-			return -errno;
-	}
-	return -E2BIG;
 }

@@ -10,11 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "boot/acpi.h"
-#include "boot/cpu.h"
-#include "vmm/layout.h"
-#include "boot/linux.h"
 #include "vmm/api.h"
+#include "vmm/arch.h"
 #include "vmm/console.h"
 #include "vmm/file.h"
 #include "vmm/log.h"
@@ -32,7 +29,8 @@
 struct images {
 	struct file_map kernel, initrd, firmware;
 	bool initrd_borrowed; /* the plan's, not a mapping */
-	struct bzimage bz;
+	struct arch_kernel kernel_info; /* the parsed kernel (vmm/arch.h) */
+	bool kernel_parsed;
 };
 
 static int check_memory(uint64_t bytes)
@@ -65,15 +63,16 @@ static int load_images(const struct cli_config *cfg, const struct run_plan *plan
 
 	memset(img, 0, sizeof(*img));
 	if (cfg->firmware)
-		return file_map(cfg->firmware, "firmware", LAYOUT_FIRMWARE_MAX, &img->firmware);
+		return file_map(cfg->firmware, "firmware", ARCH_FIRMWARE_MAX, &img->firmware);
 	err = file_map(cfg->kernel, "kernel", MAX_KERNEL, &img->kernel);
 	if (err)
 		return err;
-	err = bzimage_parse(img->kernel.data, img->kernel.size, &img->bz, &why);
+	err = arch_kernel_parse(&img->kernel_info, img->kernel.data, img->kernel.size, &why);
 	if (err) {
 		log_err("cannot boot kernel '%s': %s", cfg->kernel, why);
 		return err;
 	}
+	img->kernel_parsed = true;
 	if (plan->initrd) { /* built in memory (exec); not ours to unmap */
 		img->initrd.data = (void *)plan->initrd;
 		img->initrd.size = plan->initrd_size;
@@ -85,8 +84,8 @@ static int load_images(const struct cli_config *cfg, const struct run_plan *plan
 }
 
 /*
- * Will the kernel (and initrd) fit the RAM asked for? linux_load() checks
- * again when it places them; this says so before /dev/kvm is opened.
+ * Will the kernel (and initrd) fit the RAM asked for? arch_boot_linux()
+ * checks again when it places them; this says so before /dev/kvm is opened.
  */
 static int check_fit(const struct cli_config *cfg, const struct images *img)
 {
@@ -95,7 +94,7 @@ static int check_fit(const struct cli_config *cfg, const struct images *img)
 
 	if (cfg->firmware)
 		return 0;
-	err = linux_check_fit(&img->bz, img->initrd.size, cfg->memory, &why);
+	err = arch_kernel_fits(&img->kernel_info, img->initrd.size, cfg->memory, &why);
 	if (err)
 		log_err("cannot load kernel '%s' into %lluM of RAM: %s", cfg->kernel,
 			(unsigned long long)(cfg->memory >> 20), why);
@@ -156,6 +155,9 @@ static int open_backends(const struct cli_config *cfg, struct backends *be)
 
 static void unload_images(struct images *img)
 {
+	if (img->kernel_parsed)
+		arch_kernel_release(&img->kernel_info);
+	img->kernel_parsed = false;
 	file_unmap(&img->kernel);
 	if (!img->initrd_borrowed)
 		file_unmap(&img->initrd);
@@ -166,33 +168,15 @@ static void unload_images(struct images *img)
 static int boot_linux(struct vm *vm, const struct cli_config *cfg, const struct run_plan *plan,
 		      struct images *img)
 {
-	struct linux_images li = {
-		.bz = &img->bz,
-		.initrd = img->initrd.data,
-		.initrd_size = img->initrd.size,
-		.cmdline = plan->cmdline ? plan->cmdline
-			   : cfg->cmdline ? cfg->cmdline : CLI_DEFAULT_CMDLINE,
-	};
-	struct linux_boot lb;
+	const char *cmdline = plan->cmdline ? plan->cmdline
+			      : cfg->cmdline ? cfg->cmdline : CLI_DEFAULT_CMDLINE;
 	const char *why = "";
-	int err;
+	int err = arch_boot_linux(vm, &img->kernel_info, img->initrd.data, img->initrd.size, cmdline,
+				  &why);
 
-	err = cpu_build_tables(&vm->mem);
-	if (!err)
-		err = acpi_build(&vm->mem, vm->nr_vcpus, &li.rsdp);
-	if (err) {
-		log_err("cannot build the boot tables in guest RAM: %s", strerror(-err));
-		return err;
-	}
-	err = linux_load(&vm->mem, &li, &lb, &why);
-	if (err) {
+	if (err)
 		log_err("cannot load kernel '%s' into %lluM of RAM: %s", cfg->kernel,
 			(unsigned long long)(cfg->memory >> 20), why);
-		return err;
-	}
-	err = vcpu_set_linux_entry(&vm->vcpu[0], lb.entry, lb.boot_params);
-	if (err)
-		log_err("cannot set the boot vCPU's registers: %s", strerror(-err));
 	return err;
 }
 
@@ -456,7 +440,7 @@ static int start_and_wait(struct vm *vm, const struct cli_config *cfg, const str
 	} else {
 		/* From here on (with seccomp) every thread runs under its filter. */
 		struct console_vm cv = { .stop_fd = vm->stop_fd, .exit_status = &vm->exit_status,
-					 .serial = &vm->serial, .rx_space_fd = vm->rx_space_fd,
+					 .uart = vm->uart, .rx_space_fd = vm->rx_space_fd,
 					 .extra = api ? &api_src : NULL };
 
 		if (api)
@@ -522,9 +506,15 @@ static int set_up_guest(struct vm *vm, const struct cli_config *cfg, const struc
 {
 	if (cfg->restore)
 		return snapshot_load(vm, snap);
+	const char *why = "";
+	int err;
+
 	if (!cfg->firmware)
 		return boot_linux(vm, cfg, plan, img);
-	return 0;
+	err = arch_start_firmware(vm, &why);
+	if (err)
+		log_err("cannot start firmware '%s': %s", cfg->firmware, why);
+	return err;
 }
 
 int run_vm_plan(const struct cli_config *given, const struct run_plan *plan)

@@ -78,7 +78,7 @@ static void save_devices(struct vm *vm, struct snapfile_writer *w)
 	uint8_t cfg[PCI_CFG_SIZE];
 	struct virtio_pci_state *vs = malloc(sizeof(*vs));
 
-	serial_save(&vm->serial, &ps.serial);
+	serial_save(&vm->arch.serial, &ps.serial);
 	snapfile_add(w, KVMSTATE_PLATFORM, 0, &ps, sizeof(ps));
 	pci_dev_save(&vm->pci, &vm->pci.host_bridge, cfg);
 	snapfile_add(w, KVMSTATE_PCI, INDEX_HOST_BRIDGE, cfg, sizeof(cfg));
@@ -105,11 +105,11 @@ static int build_state(struct vm *vm, const struct snapshot_source *src, struct 
 	int err;
 
 	snapfile_add(w, KVMSTATE_CONFIG, 0, &src->config, sizeof(src->config));
-	snapfile_add(w, KVMSTATE_CPUID, 0, vm->cpuid,
-		     sizeof(*vm->cpuid) + vm->cpuid->nent * sizeof(vm->cpuid->entries[0]));
-	if (vm->firmware)
-		snapfile_add(w, KVMSTATE_FIRMWARE, 0, vm->firmware, vm->firmware_size);
-	err = kvmstate_save_vm(vm->vm_fd, &vm->paused_clock, vm->paused_realtime_ns, w);
+	snapfile_add(w, KVMSTATE_CPUID, 0, vm->arch.cpuid,
+		     sizeof(*vm->arch.cpuid) + vm->arch.cpuid->nent * sizeof(vm->arch.cpuid->entries[0]));
+	if (vm->arch.firmware)
+		snapfile_add(w, KVMSTATE_FIRMWARE, 0, vm->arch.firmware, vm->arch.firmware_size);
+	err = kvmstate_save_vm(vm->vm_fd, &vm->arch.paused_clock, vm->arch.paused_realtime_ns, w);
 	if (err) {
 		snprintf(why, SNAPFILE_WHY_MAX, "cannot read the VM's state from KVM: %s", strerror(-err));
 		return err;
@@ -182,7 +182,7 @@ int snapshot_save(struct vm *vm, const struct snapshot_source *src, const char *
 		snprintf(why, SNAPFILE_WHY_MAX, "%s", src->refuse);
 		return -ENOTSUP;
 	}
-	if (!vm->clock_saved) {
+	if (!vm->arch.clock_saved) {
 		snprintf(why, SNAPFILE_WHY_MAX, "kvmclock could not be read at the pause");
 		return -EIO;
 	}
@@ -426,7 +426,7 @@ static int load_cpuid(struct vm *vm, const struct snapfile *f, char *why)
 		return -ENOMEM;
 	memcpy(c, s->data, s->len);
 	c->nent = (uint32_t)((s->len - sizeof(*c)) / sizeof(c->entries[0]));
-	err = kvmstate_check_cpuid(c, vm->cpuid, why);
+	err = kvmstate_check_cpuid(c, vm->arch.cpuid, why);
 	free(c);
 	return err;
 }
@@ -439,7 +439,7 @@ static int load_devices(struct vm *vm, const struct snapfile *f, char *why)
 	int err = 0;
 
 	if (snapfile_get(f, KVMSTATE_PLATFORM, 0, &ps, sizeof(ps)) ||
-	    serial_load(&vm->serial, &ps.serial)) {
+	    serial_load(&vm->arch.serial, &ps.serial)) {
 		snprintf(why, SNAPFILE_WHY_MAX, "the serial port's section is missing or malformed");
 		return -EBADMSG;
 	}

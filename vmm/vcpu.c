@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "boot/cpu.h"
+#include "vmm/arch.h"
 #include "vmm/seccomp.h"
 
 #define SIG_FORCE_EXIT SIGUSR1
@@ -29,38 +29,7 @@ int vcpu_signal_setup(void)
 	return sigaction(SIG_FORCE_EXIT, &sa, NULL) < 0 ? -errno : 0;
 }
 
-/* x87/SSE state as after reset and, on the boot vCPU, the LAPIC's LINT wiring (boot/cpu.c). */
-static int set_initial_state(struct vcpu *v, unsigned int id)
-{
-	struct kvm_lapic_state lapic;
-	struct kvm_fpu fpu;
-
-	cpu_reset_fpu(&fpu);
-	if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0)
-		return -errno;
-	if (id != 0)
-		return 0;
-	if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0)
-		return -errno;
-	cpu_lapic_lints(&lapic);
-	return ioctl(v->fd, KVM_SET_LAPIC, &lapic) < 0 ? -errno : 0;
-}
-
-int vcpu_set_linux_entry(struct vcpu *v, uint64_t entry, uint64_t boot_params)
-{
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
-
-	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
-		return -errno;
-	cpu_linux_entry(&sregs, &regs, entry, boot_params);
-	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
-		return -errno;
-	return 0;
-}
-
-int vcpu_create(struct vcpu *v, const struct vcpu_env *env, int vm_fd, unsigned int id,
-		unsigned int nr, struct kvm_cpuid2 *cpuid, unsigned int cap)
+int vcpu_create(struct vcpu *v, const struct vcpu_env *env, int vm_fd, unsigned int id)
 {
 	int err;
 
@@ -75,19 +44,9 @@ int vcpu_create(struct vcpu *v, const struct vcpu_env *env, int vm_fd, unsigned 
 		err = -errno;
 		goto err_fd;
 	}
-	cpu_cpuid_patch(cpuid, cap, id, nr);
-	if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0) {
-		err = -errno;
-		goto err_map;
-	}
-	err = set_initial_state(v, id);
-	if (err)
-		goto err_map;
 	atomic_store(&v->state, VCPU_CREATED);
 	return 0;
 
-err_map:
-	munmap(v->run, v->env->run_size);
 err_fd:
 	close(v->fd);
 	v->fd = -1;
@@ -101,26 +60,6 @@ void vcpu_destroy(struct vcpu *v)
 	munmap(v->run, v->env->run_size);
 	close(v->fd);
 	v->fd = -1;
-}
-
-void vcpu_dump(const struct vcpu *v)
-{
-	struct kvm_regs r;
-	struct kvm_sregs s;
-
-	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
-		log_err("vCPU %u: cannot read registers: %s", v->id, strerror(errno));
-		return;
-	}
-	log_err("vCPU %u registers:", v->id);
-	log_err(" rip %016llx rsp %016llx rflags %016llx", r.rip, r.rsp, r.rflags);
-	log_err(" rax %016llx rbx %016llx rcx %016llx rdx %016llx", r.rax, r.rbx, r.rcx, r.rdx);
-	log_err(" rsi %016llx rdi %016llx rbp %016llx", r.rsi, r.rdi, r.rbp);
-	log_err(" r8  %016llx r9  %016llx r10 %016llx r11 %016llx", r.r8, r.r9, r.r10, r.r11);
-	log_err(" r12 %016llx r13 %016llx r14 %016llx r15 %016llx", r.r12, r.r13, r.r14, r.r15);
-	log_err(" cs %04x base %llx  ds %04x  ss %04x", s.cs.selector, s.cs.base, s.ds.selector,
-		s.ss.selector);
-	log_err(" cr0 %llx cr2 %llx cr3 %llx cr4 %llx efer %llx", s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
 }
 
 /*
@@ -191,7 +130,7 @@ static void guest_failed(struct vcpu *v, int status, const char *what)
 {
 	trace_event(v->env->trace, v->id, TRACE_SHUTDOWN, what);
 	log_err("vCPU %u: %s", v->id, what);
-	vcpu_dump(v);
+	arch_vcpu_dump(v->fd, v->id);
 	exit_request(&v->env->stop, status, what);
 }
 

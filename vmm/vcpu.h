@@ -65,19 +65,12 @@ struct vcpu {
 };
 
 /*
- * Create vCPU `id` of `nr` on VM fd `vm_fd`: fd, kvm_run mapping, CPUID
- * (`cpuid`, as KVM supports it, patched for this vCPU; `cap` entries
- * allocated), FPU and, on vCPU 0, the LAPIC's LINT wiring. Returns 0 or
- * -errno.
+ * Create vCPU `id` on VM fd `vm_fd`: its fd and kvm_run mapping. What the
+ * architecture sets up in it comes after (arch_vcpu_init()). 0 or -errno.
  */
 __attribute__((warn_unused_result)) int vcpu_create(struct vcpu *v, const struct vcpu_env *env,
-						    int vm_fd, unsigned int id, unsigned int nr,
-						    struct kvm_cpuid2 *cpuid, unsigned int cap);
+						    int vm_fd, unsigned int id);
 void vcpu_destroy(struct vcpu *v);
-
-/* Registers for Linux's 64-bit entry point (boot/cpu.c): rip = entry, rsi = boot_params. */
-__attribute__((warn_unused_result)) int vcpu_set_linux_entry(struct vcpu *v, uint64_t entry,
-							     uint64_t boot_params);
 
 /* Start the vCPU's thread (state CREATED -> RUNNING). */
 __attribute__((warn_unused_result)) int vcpu_start(struct vcpu *v);
@@ -108,5 +101,3 @@ void vcpu_force_exit(struct vcpu *v);
 /* Install the no-op handler for the force-exit signal (once per process). */
 __attribute__((warn_unused_result)) int vcpu_signal_setup(void);
 
-/* Print general and segment registers of the vCPU to stderr. */
-void vcpu_dump(const struct vcpu *v);

@@ -9,16 +9,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vmm/layout.h"
-#include "devices/i8042.h"
-#include "devices/power.h"
+#include "vmm/arch.h"
 #include "vmm/kvm.h"
-#include "vmm/kvmstate.h"
+#include "vmm/layout.h"
 #include "vmm/seccomp.h"
 #include "vmm/vcpu.h"
 
-#define SLOT_RAM 0 /* slots 0 and 1: RAM below and above the hole */
-#define SLOT_FIRMWARE 2
 #define QUIESCE_TRIES 10000 /* vm_quiesce(): 10 s for the disks' requests in flight */
 #define QUIESCE_WAIT_US 1000
 
@@ -41,7 +37,7 @@ static void hook_request(void *ctx, int status, const char *reason)
 	vm_request_stop(ctx, status, reason);
 }
 
-static int set_slot(struct vm *vm, uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size,
+int vm_set_slot(struct vm *vm, uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size,
 		    void *host)
 {
 	struct kvm_userspace_memory_region r = {
@@ -68,7 +64,7 @@ static int create_memory(struct vm *vm, const struct vm_config *cfg)
 	for (unsigned int i = 0; i < vm->mem.nr; i++) {
 		const struct gm_region *r = &vm->mem.region[i];
 
-		err = set_slot(vm, SLOT_RAM + i, 0, r->gpa, r->size, r->host);
+		err = vm_set_slot(vm, VM_SLOT_RAM + i, 0, r->gpa, r->size, r->host);
 		if (err) {
 			log_err("KVM refused guest RAM at %#llx (%llu MiB): %s",
 				(unsigned long long)r->gpa, (unsigned long long)(r->size >> 20),
@@ -79,63 +75,12 @@ static int create_memory(struct vm *vm, const struct vm_config *cfg)
 	return 0;
 }
 
-static int create_platform(struct vm *vm)
-{
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_KVM_TSS) < 0 ||
-	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){ LAYOUT_KVM_IDENTITY }) < 0 ||
-	    ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 || ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
-		int err = -errno;
-
-		log_err("cannot create the in-kernel interrupt controller and timer: %s",
-			strerror(-err));
-		return err;
-	}
-	return 0;
-}
-
-/* Port-I/O devices; the table keeps the port map readable in one place. */
-static int add_devices(struct vm *vm)
-{
-	const struct {
-		uint64_t base, len;
-		const char *name;
-		const struct bus_ops *ops;
-		void *ctx;
-	} pio[] = {
-		{ PORT_I8042_DATA, 1, "i8042", &i8042_data_ops, NULL },
-		{ PORT_I8042_CMD, 1, "i8042", &i8042_cmd_ops, &vm->exit_hook },
-		{ PORT_COM1, 8, "serial", &serial_ops, &vm->serial },
-		{ PORT_DEBUG_EXIT, POWER_EXIT_PORT_LEN, "exit-port", &power_exit_port_ops, &vm->exit_hook },
-		{ PORT_ACPI_SLEEP, POWER_ACPI_LEN, "acpi-power", &power_acpi_ops, &vm->exit_hook },
-		{ PORT_PCI_CONFIG, PCI_CONFIG_LEN, "pci-config", &pci_config_ops, &vm->pci },
-		{ LAYOUT_PCI_IO, LAYOUT_PCI_IO_SIZE, "pci-io", &pci_io_ops, &vm->pci },
-	};
-	int err;
-
-	for (size_t i = 0; i < sizeof(pio) / sizeof(pio[0]); i++) {
-		err = bus_add(&vm->pio, pio[i].base, pio[i].len, pio[i].name, pio[i].ops, pio[i].ctx);
-		if (err) {
-			log_err("cannot place %s at port %#llx: %s", pio[i].name,
-				(unsigned long long)pio[i].base, strerror(-err));
-			return err;
-		}
-	}
-	/* The whole PCI window goes to the PCI module, which finds the BAR. */
-	err = bus_add(&vm->mmio, LAYOUT_PCI_MMIO, LAYOUT_PCI_MMIO_SIZE, "pci-mmio", &pci_mmio_ops,
-		      &vm->pci);
-	if (err)
-		log_err("cannot place the PCI MMIO window: %s", strerror(-err));
-	return err;
-}
-
 /* Give virtio device `vdev` its PCI function `vp` in `slot`; *wired says what to undo. */
 static int plug_virtio(struct vm *vm, struct virtio_dev *vdev, struct virtio_pci *vp, bool *wired,
 		       unsigned int slot, const char *what)
 {
 	int err = virtio_pci_init(vp, vdev, vm->vm_fd, &vm->router, &vm->io,
-				  (uint8_t)LAYOUT_PCI_INTX_GSI(slot, 0));
+				  (uint8_t)arch_pci_intx_gsi(slot, 0));
 
 	if (!err) {
 		*wired = true;
@@ -316,35 +261,23 @@ static int add_disks(struct vm *vm, const struct vm_config *cfg)
 	return 0;
 }
 
+/* The PCI host bridge, then the architecture's platform devices (vmm/arch.h). */
 static int init_devices(struct vm *vm, const struct vm_config *cfg)
 {
-	struct irq_line com1 = { .vm_fd = vm->vm_fd, .gsi = IRQ_COM1 };
-	int err;
+	int err = pci_init(&vm->pci);
 
-	vm->exit_hook = (struct exit_hook){ .request = hook_request, .ctx = vm };
-	err = serial_init(&vm->serial, com1, cfg->serial_out_fd, vm->rx_space_fd);
-	if (err) {
-		log_err("cannot set up the serial port: %s", strerror(-err));
-		return err;
-	}
-	err = pci_init(&vm->pci);
 	if (err) {
 		log_err("cannot set up the PCI host bridge: %s", strerror(-err));
-		serial_destroy(&vm->serial);
 		return err;
 	}
 	vm->devices_ready = true;
-	return 0;
+	return arch_vm_devices(vm, cfg);
 }
 
 static int create_vcpus(struct vm *vm, unsigned int n)
 {
-	int err = kvm_supported_cpuid(vm->kvm_fd, &vm->cpuid, &vm->cpuid_cap);
+	int err;
 
-	if (err) {
-		log_err("cannot read the CPUID KVM supports: %s", strerror(-err));
-		return err;
-	}
 	vm->vcpu = calloc(n, sizeof(*vm->vcpu));
 	if (!vm->vcpu) {
 		log_err("out of memory for %u vCPUs", n);
@@ -358,7 +291,9 @@ static int create_vcpus(struct vm *vm, unsigned int n)
 	for (unsigned int i = 0; i < n; i++)
 		vm->vcpu[i].fd = -1;
 	for (unsigned int i = 0; i < n; i++) {
-		err = vcpu_create(&vm->vcpu[i], &vm->vcpu_env, vm->vm_fd, i, n, vm->cpuid, vm->cpuid_cap);
+		err = vcpu_create(&vm->vcpu[i], &vm->vcpu_env, vm->vm_fd, i);
+		if (!err)
+			err = arch_vcpu_init(vm, &vm->vcpu[i]);
 		if (err) {
 			log_err("cannot create vCPU %u: %s", i, strerror(-err));
 			return err;
@@ -396,36 +331,6 @@ static int open_vm(struct vm *vm)
 	return 0;
 }
 
-/* copy_low: also the RAM copy below 1 MiB (not on a restore: RAM is the snapshot's). */
-static int load_firmware(struct vm *vm, const void *img, size_t size, bool copy_low)
-{
-	size_t mapped = (size + 0xfff) & ~(size_t)0xfff;
-	size_t low = size < LAYOUT_FIRMWARE_LOW_MAX ? size : LAYOUT_FIRMWARE_LOW_MAX;
-	uint8_t *p;
-	int err;
-
-	if (size == 0 || size > LAYOUT_FIRMWARE_MAX)
-		return -EFBIG;
-	if (gm_low_end(&vm->mem) < LAYOUT_HIGH_RAM)
-		return -ENOMEM;
-	p = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	/* The image ends at 4 GiB, so its last 16 bytes hold the reset vector. */
-	memcpy(p + mapped - size, img, size);
-	err = set_slot(vm, SLOT_FIRMWARE, KVM_MEM_READONLY, LAYOUT_4G - mapped, mapped, p);
-	if (err) {
-		munmap(p, mapped);
-		return err;
-	}
-	vm->firmware = p;
-	vm->firmware_size = mapped;
-	/* Like a PC, the top of the image also appears just below 1 MiB (here as a RAM copy). */
-	if (!copy_low)
-		return 0;
-	return gm_write(&vm->mem, LAYOUT_HIGH_RAM - low, (const uint8_t *)img + size - low, low);
-}
-
 /*
  * vm_destroy() undoes whatever part of vm_create() succeeded, so creation
  * can fail at any step and simply hand the half-built VM to it.
@@ -438,6 +343,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = vm->rx_space_fd = vm->gate.parked_fd = -1;
 	vm->seccomp = cfg->seccomp;
 	vm->trace = cfg->trace;
+	vm->exit_hook = (struct exit_hook){ .request = hook_request, .ctx = vm };
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
 	err = open_vm(vm);
@@ -449,16 +355,23 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if (!err)
 		err = create_memory(vm, cfg);
 	if (!err && cfg->firmware) {
-		err = load_firmware(vm, cfg->firmware, cfg->firmware_size, !cfg->memory_from_file);
+		err = arch_load_firmware(vm, cfg->firmware, cfg->firmware_size, !cfg->memory_from_file);
 		if (err)
 			log_err("cannot map the firmware image: %s", strerror(-err));
 	}
+	/*
+	 * The interrupt controller, then the vCPUs (an arm64 GIC is initialised
+	 * once they all exist), then the devices, whose MSI-X vectors bind
+	 * irqfds to it.
+	 */
 	if (!err)
-		err = create_platform(vm);
+		err = arch_vm_create(vm, cfg);
+	if (!err)
+		err = create_vcpus(vm, cfg->cpus);
+	if (!err)
+		err = arch_vm_finish(vm);
 	if (!err)
 		err = init_devices(vm, cfg);
-	if (!err)
-		err = add_devices(vm);
 	if (!err)
 		err = add_disks(vm, cfg);
 	if (!err)
@@ -469,8 +382,6 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		err = add_console(vm, cfg);
 	if (!err)
 		err = add_pvpanic(vm);
-	if (!err)
-		err = create_vcpus(vm, cfg->cpus);
 	if (err)
 		vm_destroy(vm);
 	return err;
@@ -595,8 +506,6 @@ void vm_destroy(struct vm *vm)
 		vcpu_destroy(&vm->vcpu[i]);
 	free(vm->vcpu);
 	vm->vcpu = NULL;
-	free(vm->cpuid);
-	vm->cpuid = NULL;
 	for (unsigned int i = 0; vm->nic && i < vm->nr_nics; i++) {
 		if (vm->nic[i].wired)
 			virtio_pci_destroy(&vm->nic[i].pci);
@@ -635,15 +544,12 @@ void vm_destroy(struct vm *vm)
 	}
 	if (vm->devices_ready) {
 		pci_destroy(&vm->pci);
-		serial_destroy(&vm->serial);
 		vm->devices_ready = false;
 	}
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	close_fd(&vm->vm_fd); /* before unmapping what its slots point at */
-	if (vm->firmware)
-		munmap(vm->firmware, vm->firmware_size);
-	vm->firmware = NULL;
+	arch_vm_destroy(vm);
 	gm_destroy(&vm->mem);
 	close_fd(&vm->kvm_fd);
 	close_fd(&vm->stop_fd);
@@ -679,33 +585,18 @@ int vm_pause_done(struct vm *vm)
 		return vm->run_state == VM_PAUSED ? 0 : -EINVAL;
 	if (!vcpu_gate_all_parked(&vm->gate))
 		return -EINPROGRESS;
-	/*
-	 * No vCPU runs: kvmclock as the guest last saw it. Resume puts it back,
-	 * so the guest's clock does not count the pause (docs/api.md).
-	 */
-	vm->clock_saved = ioctl(vm->vm_fd, KVM_GET_CLOCK, &vm->paused_clock) == 0;
-	vm->paused_realtime_ns = kvmstate_realtime_ns();
-	if (!vm->clock_saved)
-		log_warn("cannot read kvmclock at pause (%s): the guest's clock will jump on resume",
-			 strerror(errno));
+	arch_vm_paused(vm);
 	vm->run_state = VM_PAUSED;
 	return 0;
 }
 
 int vm_resume(struct vm *vm)
 {
-	struct kvm_clock_data c;
-
 	if (vm->run_state == VM_RUNNING)
 		return 1;
 	if (vm->run_state == VM_PAUSING)
 		return -EBUSY;
-	if (vm->clock_saved) {
-		c = (struct kvm_clock_data){ .clock = vm->paused_clock.clock };
-		if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &c) < 0)
-			log_warn("cannot put kvmclock back at resume (%s): the guest's clock jumps",
-				 strerror(errno));
-	}
+	arch_vm_resuming(vm);
 	vm->run_state = VM_RUNNING;
 	vcpu_gate_open(&vm->gate);
 	return 0;
@@ -747,9 +638,8 @@ void vm_for_each_device(const struct vm *vm, void (*fn)(void *ctx, const char *n
 {
 	char name[64];
 
-	fn(ctx, "serial");
-	fn(ctx, "i8042");
-	fn(ctx, "acpi-power");
+	for (const char *const *d = arch_device_names; *d; d++)
+		fn(ctx, *d);
 	for (unsigned int i = 0; vm->disk && i < vm->nr_disks; i++) {
 		snprintf(name, sizeof(name), "virtio-blk %s", vm->disk[i].name);
 		fn(ctx, name);
@@ -781,9 +671,5 @@ bool vm_exit_counts(const struct vm *vm, uint64_t count[TRACE_REASONS])
 
 int vm_power_button(struct vm *vm)
 {
-	struct irq_line l = { .vm_fd = vm->vm_fd, .gsi = IRQ_GED };
-	int err = irq_set(&l, 1);
-
-	/* An edge: the Generic Event Device's interrupt is edge-triggered (boot/acpi.c). */
-	return err ? err : irq_set(&l, 0);
+	return arch_power_button(vm);
 }

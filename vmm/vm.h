@@ -22,12 +22,13 @@
 
 #include "devices/pci.h"
 #include "devices/pvpanic.h"
-#include "devices/serial.h"
+#include "devices/uart.h"
 #include "virtio/blk.h"
 #include "virtio/fs.h"
 #include "virtio/net.h"
 #include "virtio/pci.h"
 #include "virtio/vconsole.h"
+#include "vmm/arch.h"
 #include "vmm/cli.h"
 #include "vmm/evloop.h"
 #include "vmm/irq.h"
@@ -98,14 +99,10 @@ struct vm {
 	struct vcpu_env vcpu_env; /* what every vCPU thread reads of the VM */
 	struct vcpu_gate gate;	  /* where vCPUs park while paused */
 	enum vm_run_state run_state; /* main thread only */
-	struct kvm_clock_data paused_clock; /* kvmclock when the pause completed */
-	bool clock_saved;		    /* paused_clock holds it (KVM_GET_CLOCK worked) */
-	uint64_t paused_realtime_ns;	    /* the host's CLOCK_REALTIME right after it */
 	size_t run_size;
-	struct kvm_cpuid2 *cpuid; /* as KVM supports it; patched per vCPU */
-	unsigned int cpuid_cap;	  /* entries allocated in cpuid */
+	struct arch_vm arch; /* what only this architecture has (vmm/arch.h) */
 
-	struct serial serial;
+	struct uart uart; /* the console's view of the platform UART (set by arch_vm_devices()) */
 	struct pci pci;
 	struct irq_router router;
 	struct evloop io; /* the I/O thread */
@@ -125,9 +122,6 @@ struct vm {
 	bool seccomp; /* vCPU and I/O threads install their seccomp filters */
 	struct trace trace; /* read-only once the vCPUs run */
 
-	void *firmware; /* read-only mapping at the top of 4 GiB, or NULL */
-	size_t firmware_size;
-
 	int stop_fd;	    /* eventfd: a stop was requested */
 	int rx_space_fd;    /* eventfd: the serial RX FIFO drained */
 	atomic_int stopping; /* set once, by the first stop request */
@@ -145,6 +139,14 @@ struct vm {
  * returns -errno on failure, with everything undone.
  */
 __attribute__((warn_unused_result)) int vm_create(struct vm *vm, const struct vm_config *cfg);
+
+/* KVM memory slots: RAM (below and above the hole), then a firmware image. */
+#define VM_SLOT_RAM 0
+#define VM_SLOT_FIRMWARE 2
+
+/* Map host memory `host` at guest range [gpa, gpa + size) in `slot`. 0 or -errno. */
+__attribute__((warn_unused_result)) int vm_set_slot(struct vm *vm, uint32_t slot, uint32_t flags,
+						    uint64_t gpa, uint64_t size, void *host);
 void vm_destroy(struct vm *vm);
 
 /* Log each virtio queue's kicks and interrupts (info level): disks as vda,

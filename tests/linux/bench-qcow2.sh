@@ -79,10 +79,12 @@ one() {
 	echo "BENCH-BEGIN=$_name"
 	# What the host has free: image files live in its RAM (tmpfs) in the test host.
 	echo "BENCH-MEM=$(grep -E '^(MemAvailable|Shmem):' /proc/meminfo | tr -s ' ' | tr '\n' ' ')"
+	echo "BENCH-VMSTAT-BEFORE=$(grep -E '^(thp_fault_alloc|thp_fault_fallback|compact_stall|pgmajfault|pgfault) ' /proc/vmstat | tr '\n' ' ')"
 	{
 		timeout -k 10 "$TMO" "$@" </dev/null 2>&1
 		echo "BENCH-STATUS=$?"
 	} | tee vmm.out
+	echo "BENCH-VMSTAT-AFTER=$(grep -E '^(thp_fault_alloc|thp_fault_fallback|compact_stall|pgmajfault|pgfault) ' /proc/vmstat | tr '\n' ' ')"
 	echo "BENCH-END=$_name"
 }
 

@@ -25,7 +25,9 @@ static void term_init(struct term *t, bool raw)
 
 static size_t feed(struct term *t, const char *bytes, size_t n, bool *quit)
 {
-	return console_feed(&t->c, &t->s, (const uint8_t *)bytes, n, quit);
+	struct uart u = serial_uart(&t->s);
+
+	return console_feed(&t->c, &u, (const uint8_t *)bytes, n, quit);
 }
 
 /* The next byte the guest would read from the receive buffer. */
@@ -251,7 +253,7 @@ START_TEST(test_loop_serves_extra_source)
 	struct term t;
 
 	term_init(&t, false);
-	vm.serial = &t.s;
+	vm.uart = serial_uart(&t.s);
 	ck_assert_int_eq(pipe(x.pipe), 0);
 	ck_assert_int_eq(write(x.pipe[1], "abs", 3), 3);
 	ck_assert_int_eq(console_loop(&t.c, &vm), 42);

@@ -308,6 +308,12 @@ START_TEST(test_largest_fits)
 	fdt_for_each_subnode(off, fdt, node(fdt, "/cpus"))
 		count++;
 	ck_assert_int_eq(count, 255);
+	/* Past 15 vCPUs, KVM's MPIDR moves on to Aff1: vCPU 16 is 0x100, 254 is 0xf0e. */
+	ck_assert_uint_eq(fdt_mpidr(15), 0xf);
+	ck_assert_uint_eq(fdt_mpidr(16), 0x100);
+	ck_assert_uint_eq(fdt_mpidr(254), 0xf0e);
+	off = node(fdt, "/cpus/cpu@f0e");
+	ck_assert_uint_eq(cell(prop_cells(fdt, off, "reg", &count), 0), 0xf0e);
 	free(fdt);
 }
 END_TEST

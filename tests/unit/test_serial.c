@@ -27,13 +27,13 @@
 #define IIR_RLSI 0x06
 
 /* A UART whose interrupt line goes nowhere; output into a non-blocking pipe. */
-struct uart {
+struct uart_fix {
 	struct serial s;
 	int out[2]; /* [0]: what the guest transmitted */
 	int space;  /* eventfd, or -1 */
 };
 
-static void uart_init(struct uart *u, bool with_space_fd)
+static void uart_init(struct uart_fix *u, bool with_space_fd)
 {
 	struct irq_line nowhere = { .vm_fd = -1, .gsi = 4 };
 
@@ -44,7 +44,7 @@ static void uart_init(struct uart *u, bool with_space_fd)
 	ck_assert_int_eq(serial_init(&u->s, nowhere, u->out[1], u->space), 0);
 }
 
-static void uart_destroy(struct uart *u)
+static void uart_destroy(struct uart_fix *u)
 {
 	serial_destroy(&u->s);
 	close(u->out[0]);
@@ -53,7 +53,7 @@ static void uart_destroy(struct uart *u)
 		close(u->space);
 }
 
-static uint8_t rd(struct uart *u, uint64_t off)
+static uint8_t rd(struct uart_fix *u, uint64_t off)
 {
 	uint8_t v = 0;
 
@@ -61,18 +61,18 @@ static uint8_t rd(struct uart *u, uint64_t off)
 	return v;
 }
 
-static void wr(struct uart *u, uint64_t off, uint8_t v)
+static void wr(struct uart_fix *u, uint64_t off, uint8_t v)
 {
 	serial_ops.write(&u->s, off, &v, 1);
 }
 
-static void rx(struct uart *u, const char *bytes, size_t n)
+static void rx(struct uart_fix *u, const char *bytes, size_t n)
 {
 	ck_assert_uint_eq(serial_rx(&u->s, (const uint8_t *)bytes, n), n);
 }
 
 /* Bytes the guest has transmitted so far (at most `cap`). */
-static ssize_t transmitted(struct uart *u, char *buf, size_t cap)
+static ssize_t transmitted(struct uart_fix *u, char *buf, size_t cap)
 {
 	ssize_t n = read(u->out[0], buf, cap);
 
@@ -81,7 +81,7 @@ static ssize_t transmitted(struct uart *u, char *buf, size_t cap)
 
 START_TEST(test_thr_write_reaches_output)
 {
-	struct uart u;
+	struct uart_fix u;
 	char buf[8];
 
 	uart_init(&u, false);
@@ -109,7 +109,7 @@ END_TEST
 
 START_TEST(test_lsr_shows_transmitter_empty)
 {
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, false);
 	ck_assert_uint_eq(rd(&u, LSR), LSR_THRE | LSR_TEMT);
@@ -121,7 +121,7 @@ END_TEST
 
 START_TEST(test_rx_sets_data_ready)
 {
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, false);
 	ck_assert_uint_eq(rd(&u, LSR) & LSR_DR, 0);
@@ -135,7 +135,7 @@ END_TEST
 
 START_TEST(test_rbr_pops_in_order)
 {
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, false);
 	rx(&u, "hello", 5);
@@ -148,7 +148,7 @@ END_TEST
 
 START_TEST(test_fifo_order_survives_wrap_around)
 {
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, false);
 	rx(&u, "0123456789", 10);
@@ -164,7 +164,7 @@ END_TEST
 START_TEST(test_fifo_holds_16_then_refuses)
 {
 	static const uint8_t twenty[20] = "abcdefghijklmnopqrst";
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, false);
 	ck_assert_uint_eq(serial_rx_space(&u.s), SERIAL_FIFO);
@@ -183,7 +183,7 @@ END_TEST
 
 START_TEST(test_iir_none_pending_at_reset)
 {
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, false);
 	ck_assert_uint_eq(rd(&u, IIR_FCR), IIR_NONE);
@@ -194,7 +194,7 @@ END_TEST
 
 START_TEST(test_iir_rx_data_outranks_thre)
 {
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, false);
 	wr(&u, IER, 0x03); /* RDI | THRI: THRE now pending */
@@ -209,7 +209,7 @@ END_TEST
 
 START_TEST(test_iir_line_status_outranks_rx_data)
 {
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, false);
 	wr(&u, MCR, 0x10); /* loopback, so the guest can overrun its own FIFO */
@@ -226,7 +226,7 @@ END_TEST
 
 START_TEST(test_thre_interrupt_on_enable_cleared_by_iir_read)
 {
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, false);
 	wr(&u, IER, 0x02);
@@ -242,7 +242,7 @@ END_TEST
 
 START_TEST(test_thre_interrupt_after_each_transmit)
 {
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, false);
 	wr(&u, IER, 0x02);
@@ -256,7 +256,7 @@ END_TEST
 
 START_TEST(test_iir_fifo_bits_follow_fcr)
 {
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, false);
 	ck_assert_uint_eq(rd(&u, IIR_FCR) & 0xc0, 0);
@@ -270,7 +270,7 @@ END_TEST
 
 START_TEST(test_fcr_clears_receive_fifo)
 {
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, false);
 	rx(&u, "abcde", 5);
@@ -283,7 +283,7 @@ END_TEST
 
 START_TEST(test_dlab_maps_divisor_latches)
 {
-	struct uart u;
+	struct uart_fix u;
 	char buf[4];
 
 	uart_init(&u, false);
@@ -304,7 +304,7 @@ END_TEST
 
 START_TEST(test_scratch_register_holds_value)
 {
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, false);
 	wr(&u, SCR, 0x5a);
@@ -317,7 +317,7 @@ END_TEST
 
 START_TEST(test_loopback_echoes_thr_into_rbr)
 {
-	struct uart u;
+	struct uart_fix u;
 	char buf[4];
 
 	uart_init(&u, false);
@@ -343,7 +343,7 @@ static const struct {
 
 START_TEST(test_loopback_msr_mirrors_mcr)
 {
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, false);
 	wr(&u, MCR, loop_lines[_i].mcr);
@@ -354,7 +354,7 @@ END_TEST
 
 START_TEST(test_msr_outside_loopback_has_carrier)
 {
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, false);
 	ck_assert_uint_eq(rd(&u, MSR), 0xb0); /* DCD, DSR, CTS */
@@ -365,7 +365,7 @@ END_TEST
 
 START_TEST(test_irq_level_follows_rx_interrupt)
 {
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, false);
 	rx(&u, "ab", 2);
@@ -386,7 +386,7 @@ END_TEST
 
 START_TEST(test_wide_read_zero_extends)
 {
-	struct uart u;
+	struct uart_fix u;
 	uint32_t v = 0xdeadbeef;
 
 	uart_init(&u, false);
@@ -398,7 +398,7 @@ END_TEST
 
 START_TEST(test_status_registers_ignore_writes)
 {
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, false);
 	wr(&u, LSR, 0xff);
@@ -409,7 +409,7 @@ START_TEST(test_status_registers_ignore_writes)
 }
 END_TEST
 
-static uint64_t space_signals(struct uart *u)
+static uint64_t space_signals(struct uart_fix *u)
 {
 	uint64_t n = 0;
 
@@ -418,7 +418,7 @@ static uint64_t space_signals(struct uart *u)
 
 START_TEST(test_space_eventfd_written_when_fifo_drains)
 {
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, true);
 	rx(&u, "abc", 3);
@@ -436,7 +436,7 @@ END_TEST
 START_TEST(test_space_eventfd_written_when_fcr_clears_fifo)
 {
 	static const uint8_t full[SERIAL_FIFO] = { 0 };
-	struct uart u;
+	struct uart_fix u;
 
 	uart_init(&u, true);
 	ck_assert_uint_eq(serial_rx(&u.s, full, sizeof(full)), SERIAL_FIFO);
