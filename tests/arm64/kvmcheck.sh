@@ -11,7 +11,11 @@ set -euo pipefail
 
 command -v "$A64_CC" >/dev/null || a64_die "$A64_CC missing; run tests/deps.sh"
 [[ -s "$A64_KIT/kver" ]] || "$A64_DIR/fetch.sh" >/dev/null
-"$A64_DIR/sysroot.sh" >/dev/null
+# sysroot.sh asks apt for the newest versions (seconds): only when its link
+# check is missing or older than its source.
+if [[ ! -x "$A64_BUILD/libcheck" || "$A64_DIR/libcheck.c" -nt "$A64_BUILD/libcheck" ]]; then
+	"$A64_DIR/sysroot.sh" >/dev/null
+fi
 bin="$A64_BUILD/kvmcheck"
 if [[ ! -x "$bin" || "$A64_DIR/kvmcheck.c" -nt "$bin" ]]; then
 	mkdir -p "$A64_BUILD"

@@ -32,11 +32,11 @@ a64_apt_lists() {
 }
 
 # a64_fetch_debs DIR PKG...: downloads the candidate versions of arm64
-# packages PKG... into DIR, each unless its .deb is there already; prints
-# the .debs' paths, one a line, in the order given. (One apt-cache call for
-# all: each takes a second or more, the package cache being rebuilt.)
+# packages PKG... into DIR, those whose .deb is not there yet; prints the
+# .debs' paths, one a line, in the order given. One apt-cache and one
+# apt-get call for all: each takes a second or more.
 a64_fetch_debs() {
-	local dir=$1 pkg ver file
+	local dir=$1 pkg ver file missing=() files=()
 	local -A cand=()
 	shift
 	while read -r pkg ver; do
@@ -50,15 +50,21 @@ a64_fetch_debs() {
 			a64_die "no candidate for $pkg:arm64 (stale apt lists? try EMBER_APT_UPDATE=1)"
 		# apt writes an epoch's colon as %3a in .deb file names.
 		file="$dir/${pkg}_${ver//:/%3a}_arm64.deb"
+		files+=("$file")
 		if [[ ! -s "$file" ]]; then
 			a64_log "downloading $pkg:arm64 $ver"
-			# apt-get download writes to the current directory. As root it
-			# would try to drop to the _apt user, which cannot write here.
-			(cd "$dir" && apt-get download -q -o APT::Sandbox::User=root "$pkg:arm64=$ver" >/dev/null)
-			[[ -s "$file" ]] || a64_die "apt-get download $pkg:arm64 left no $file"
+			missing+=("$pkg:arm64=$ver")
 		fi
-		printf '%s\n' "$file"
 	done
+	if ((${#missing[@]})); then
+		# apt-get download writes to the current directory. As root it
+		# would try to drop to the _apt user, which cannot write here.
+		(cd "$dir" && apt-get download -q -o APT::Sandbox::User=root "${missing[@]}" >/dev/null)
+	fi
+	for file in "${files[@]}"; do
+		[[ -s "$file" ]] || a64_die "apt-get download left no $file"
+	done
+	printf '%s\n' "${files[@]}"
 }
 
 # a64_unpack_deb DEB DIR: unpacks DEB into DIR/<deb name>/ unless a stamp

@@ -33,6 +33,7 @@
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+t_begin=$(a64_now_ms)
 
 usage() { sed -n '/^# Usage:/,/^# Exit status:/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 overlays=()
@@ -154,11 +155,11 @@ if ((stall > 0)); then
 	(
 		size=-1 quiet=0
 		while kill -0 "$qpid" 2>/dev/null; do
-			sleep 5
+			sleep 1
 			now=$(stat -c %s "$log" 2>/dev/null || echo 0)
 			if [[ "$now" != "$size" ]]; then
 				size=$now quiet=0
-			elif (((quiet += 5) >= stall)); then
+			elif (((quiet += 1) >= stall)); then
 				a64_log "test host console silent for ${stall}s: stopping it"
 				touch "$run_dir/stalled"
 				kill "$qpid" 2>/dev/null || true
@@ -191,11 +192,13 @@ wait "$qpid" || rc=$?
 qpid=""
 total_ms=$(($(a64_now_ms) - t0))
 if [[ -n "$wpid" ]]; then
+	kill "$wpid" 2>/dev/null || true
 	wait "$wpid" || true
 	wpid=""
 fi
-printf 'script_start_ms=%s\nfirst_line_ms=%s\nscript_end_ms=%s\ntotal_ms=%s\n' \
-	"$start_ms" "$first_ms" "$end_ms" "$total_ms" >"$run_dir/timing"
+# From QEMU's launch, except prepare_ms: the initramfs, before it.
+printf 'prepare_ms=%s\nscript_start_ms=%s\nfirst_line_ms=%s\nscript_end_ms=%s\ntotal_ms=%s\n' \
+	"$((t0 - t_begin))" "$start_ms" "$first_ms" "$end_ms" "$total_ms" >"$run_dir/timing"
 
 if [[ -s "$run_dir/qemu.stderr" ]]; then
 	sed 's/^/qemu: /' "$run_dir/qemu.stderr" >&2
@@ -203,8 +206,8 @@ else
 	rm -f "$run_dir/qemu.stderr"
 fi
 status=$(tr -d '\r' <"$log" | sed -n 's/^EMBER-A64-SCRIPT-EXIT=\([0-9]*\)$/\1/p' | tail -1)
-a64_log "test host: script started after $start_ms ms, first line after $first_ms ms," \
-	"QEMU ended after $total_ms ms (log: $log)"
+a64_log "test host: initramfs in $((t0 - t_begin)) ms; from QEMU's launch: script started after" \
+	"$start_ms ms, first line after $first_ms ms, QEMU ended after $total_ms ms (log: $log)"
 if [[ -n "$status" ]]; then
 	exit "$status"
 fi
