@@ -398,28 +398,28 @@ int serial_load(struct serial *s, const struct serial_state *st)
 	return 0;
 }
 
-static size_t uart_rx(void *dev, const uint8_t *buf, size_t len)
+static size_t ops_rx(void *dev, const uint8_t *buf, size_t len)
 {
 	return serial_rx(dev, buf, len);
 }
 
-static size_t uart_rx_space(void *dev)
+static size_t ops_rx_space(void *dev)
 {
 	return serial_rx_space(dev);
 }
 
-static size_t uart_tx_pending(void *dev)
+static size_t ops_tx_pending(void *dev)
 {
 	return serial_tx_pending(dev);
 }
 
-static size_t uart_flush(void *dev)
+static size_t ops_flush(void *dev)
 {
 	return serial_flush(dev);
 }
 
 static const struct uart_ops serial_uart_ops = {
-	.rx = uart_rx, .rx_space = uart_rx_space, .tx_pending = uart_tx_pending, .flush = uart_flush,
+	.rx = ops_rx, .rx_space = ops_rx_space, .tx_pending = ops_tx_pending, .flush = ops_flush,
 };
 
 struct uart serial_uart(struct serial *s)

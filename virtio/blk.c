@@ -17,6 +17,7 @@
 
 #include "vmm/log.h"
 #include "vmm/iov.h"
+#include "vmm/relax.h"
 
 #define HDR_LEN 16
 
@@ -249,7 +250,7 @@ static bool poll_queue(struct blk *b)
 			if (disk_inflight(b->disk) != before)
 				virtio_queue_interrupt(&b->vdev, 0);
 		}
-		__builtin_ia32_pause();
+		relax();
 		/*
 		 * The clock only every POLL_CLOCK_TURNS turns: where the TSC is not
 		 * usable it is a system call and an HPET read, which in a nested
