@@ -41,3 +41,4 @@ Suite *fdt_suite(void);
 Suite *snapstate_suite(void);
 Suite *snapshot_suite(void);
 Suite *snapcli_suite(void);
+Suite *pl011_suite(void);
