@@ -42,3 +42,4 @@ Suite *snapstate_suite(void);
 Suite *snapshot_suite(void);
 Suite *snapcli_suite(void);
 Suite *pl011_suite(void);
+Suite *image_suite(void);
