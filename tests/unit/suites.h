@@ -43,3 +43,4 @@ Suite *snapshot_suite(void);
 Suite *snapcli_suite(void);
 Suite *pl011_suite(void);
 Suite *image_suite(void);
+Suite *pci_ecam_suite(void);
