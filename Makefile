@@ -149,13 +149,13 @@ clean:
 -include $(shell find $(BUILD)/obj $(BUILD)/san -name '*.d' 2>/dev/null)
 
 # ---- Fuzzing: libFuzzer targets in tests/fuzz/ (see tests/fuzz/README.txt) ----
-#   make fuzz-build   build/fuzz/fuzz_{vq,blk,net,bzimage,cli,vhost_user,vconsole,qcow2,api,snapfile}
+#   make fuzz-build   build/fuzz/fuzz_{vq,blk,net,bzimage,cli,vhost_user,vconsole,qcow2,api,snapfile,image}
 #   make fuzz         run each for FUZZ_SECONDS (FUZZ_TARGETS to choose, FUZZ_JOBS=2 to pair them)
 #   make fuzz-smoke   build, then run each for FUZZ_SMOKE_SECONDS
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
-FUZZ_TARGETS ?= vq blk net bzimage cli vhost_user vconsole qcow2 api snapfile
+FUZZ_TARGETS ?= vq blk net bzimage cli vhost_user vconsole qcow2 api snapfile image
 FUZZ_JOBS ?= 1
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror \

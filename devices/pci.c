@@ -234,6 +234,30 @@ static void write_bar_locked(struct pci_dev *d, int i, uint32_t reg, const uint8
 		d->ops->bar_moved(d->ctx, (unsigned int)i, pci_dev_bar_addr(d, (unsigned int)i));
 }
 
+/* Config bytes [reg, reg + len) of `d`, within its 256; the device refreshes them first. */
+static void cfg_read_locked(struct pci_dev *d, uint32_t reg, void *data, uint32_t len)
+{
+	if (d->ops && d->ops->config_reading)
+		d->ops->config_reading(d->ctx, reg, len);
+	memcpy(data, d->cfg + reg, len);
+}
+
+/* A config write of [reg, reg + len), within 256: a BAR, or bits under the write mask. */
+static void cfg_write_locked(struct pci_dev *d, uint32_t reg, const uint8_t *v, uint32_t len)
+{
+	int bar = bar_of_reg(d, reg);
+
+	if (bar >= 0) {
+		write_bar_locked(d, bar, reg, v, len);
+		return;
+	}
+	for (uint32_t i = 0; i < len; i++)
+		d->cfg[reg + i] = (uint8_t)((d->cfg[reg + i] & ~d->wmask[reg + i]) |
+					    (v[i] & d->wmask[reg + i]));
+	if (d->ops && d->ops->config_written)
+		d->ops->config_written(d->ctx, reg, len);
+}
+
 static void config_read(void *ctx, uint64_t off, void *data, uint32_t len)
 {
 	struct pci *p = ctx;
@@ -241,15 +265,10 @@ static void config_read(void *ctx, uint64_t off, void *data, uint32_t len)
 
 	memset(data, 0xff, len);
 	pthread_mutex_lock(&p->lock);
-	if (off == 0 && len == 4) {
+	if (off == 0 && len == 4)
 		memcpy(data, &p->address, 4);
-	} else if (off >= 4 && off + len <= 8 && (d = target_locked(p))) {
-		uint32_t reg = (p->address & 0xfc) + (uint32_t)(off - 4);
-
-		if (d->ops && d->ops->config_reading)
-			d->ops->config_reading(d->ctx, reg, len);
-		memcpy(data, d->cfg + reg, len);
-	}
+	else if (off >= 4 && off + len <= 8 && (d = target_locked(p)))
+		cfg_read_locked(d, (p->address & 0xfc) + (uint32_t)(off - 4), data, len);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -259,27 +278,94 @@ static void config_write(void *ctx, uint64_t off, const void *data, uint32_t len
 	struct pci_dev *d;
 
 	pthread_mutex_lock(&p->lock);
-	if (off == 0 && len == 4) {
+	if (off == 0 && len == 4)
 		memcpy(&p->address, data, 4);
-	} else if (off >= 4 && off + len <= 8 && (d = target_locked(p))) {
-		uint32_t reg = (p->address & 0xfc) + (uint32_t)(off - 4);
-		const uint8_t *v = data;
-		int bar = bar_of_reg(d, reg);
-
-		if (bar >= 0) {
-			write_bar_locked(d, bar, reg, v, len);
-		} else {
-			for (uint32_t i = 0; i < len; i++)
-				d->cfg[reg + i] = (uint8_t)((d->cfg[reg + i] & ~d->wmask[reg + i]) |
-							    (v[i] & d->wmask[reg + i]));
-			if (d->ops && d->ops->config_written)
-				d->ops->config_written(d->ctx, reg, len);
-		}
-	}
+	else if (off >= 4 && off + len <= 8 && (d = target_locked(p)))
+		cfg_write_locked(d, (p->address & 0xfc) + (uint32_t)(off - 4), data, len);
 	pthread_mutex_unlock(&p->lock);
 }
 
 const struct bus_ops pci_config_ops = { .read = config_read, .write = config_write };
+
+/*
+ * ECAM (PCIe memory-mapped configuration, as pci-host-ecam-generic reads
+ * it): the window offset is bus << 20 | device << 15 | function << 12 |
+ * register. Bus 0, function 0 only, as through 0xcf8; 1, 2 or 4 bytes,
+ * naturally aligned. Anything else reads all ones and writes nothing.
+ */
+#define ECAM_BUS_SHIFT 20
+#define ECAM_DEV_SHIFT 15
+#define ECAM_FN_SHIFT 12
+#define ECAM_REG_MASK 0xfffU
+
+/* The function an ECAM offset names, or NULL; *reg its register (0-4095). */
+static struct pci_dev *ecam_target_locked(const struct pci *p, uint64_t off, uint32_t *reg)
+{
+	if ((off >> ECAM_BUS_SHIFT) || ((off >> ECAM_FN_SHIFT) & 7))
+		return NULL;
+	*reg = (uint32_t)off & ECAM_REG_MASK;
+	return p->slot[(off >> ECAM_DEV_SHIFT) & (PCI_SLOTS - 1)];
+}
+
+static bool ecam_access_ok(uint64_t off, uint32_t len)
+{
+	return (len == 1 || len == 2 || len == 4) && !(off & (len - 1));
+}
+
+static void ecam_read(void *ctx, uint64_t off, void *data, uint32_t len)
+{
+	struct pci *p = ctx;
+	struct pci_dev *d;
+	uint32_t reg;
+
+	memset(data, 0xff, len);
+	if (!ecam_access_ok(off, len))
+		return;
+	pthread_mutex_lock(&p->lock);
+	d = ecam_target_locked(p, off, &reg);
+	if (d && reg >= PCI_CFG_SIZE)
+		memset(data, 0, len); /* extended space: no extended capability there */
+	else if (d)
+		cfg_read_locked(d, reg, data, len);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void ecam_write(void *ctx, uint64_t off, const void *data, uint32_t len)
+{
+	struct pci *p = ctx;
+	struct pci_dev *d;
+	uint32_t reg;
+
+	if (!ecam_access_ok(off, len))
+		return;
+	pthread_mutex_lock(&p->lock);
+	d = ecam_target_locked(p, off, &reg);
+	if (d && reg < PCI_CFG_SIZE)
+		cfg_write_locked(d, reg, data, len);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* --trace: "vda config 0x04", "00:02.0 config 0x10", or "no function" for what `off` reaches. */
+static void ecam_describe(void *ctx, uint64_t off, char *buf, size_t size)
+{
+	struct pci *p = ctx;
+	struct pci_dev *d;
+	uint32_t reg = 0;
+
+	pthread_mutex_lock(&p->lock);
+	d = ecam_target_locked(p, off, &reg);
+	if (!d)
+		snprintf(buf, size, "no function");
+	else if (d->name)
+		snprintf(buf, size, "%s config 0x%02x", d->name, reg);
+	else
+		snprintf(buf, size, "00:%02x.0 config 0x%02x",
+			 (unsigned int)(off >> ECAM_DEV_SHIFT) & (PCI_SLOTS - 1), reg);
+	pthread_mutex_unlock(&p->lock);
+}
+
+const struct bus_ops pci_ecam_ops = { .read = ecam_read, .write = ecam_write,
+				      .describe = ecam_describe };
 
 /* Find the BAR decoding [addr, addr + len) in memory or I/O space; copies what the access needs. */
 /* The slot and BAR that decode [addr, addr + len), with p->lock held; false: none. */

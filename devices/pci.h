@@ -1,7 +1,8 @@
 #pragma once
 /*
- * PCI bus 0 behind configuration mechanism #1 (ports 0xcf8-0xcff), with
- * the host bridge at 00:00.0.
+ * PCI bus 0 behind configuration mechanism #1 (ports 0xcf8-0xcff, x86) or
+ * an ECAM window (memory-mapped, arm64's pci-host-ecam-generic), with the
+ * host bridge at 00:00.0. Both reach the same configuration space.
  *
  * Devices own a 256-byte configuration space; a write changes only the
  * bits their write mask allows. BARs are emulated here: sizing, relocation
@@ -77,6 +78,14 @@ struct pci {
 extern const struct bus_ops pci_config_ops; /* ctx: struct pci *, on the port bus */
 extern const struct bus_ops pci_mmio_ops;   /* ctx: struct pci *, over the BAR window */
 extern const struct bus_ops pci_io_ops;	    /* ctx: struct pci *, over the I/O BAR window */
+/*
+ * ctx: struct pci *, over an ECAM window (offset = bus << 20 | device << 15
+ * | function << 12 | register): bus 0, function 0, 1, 2 or 4 bytes at
+ * natural alignment; registers 256-4095 of a present function read 0 (no
+ * extended capabilities) and ignore writes; any other access reads all
+ * ones and writes nothing.
+ */
+extern const struct bus_ops pci_ecam_ops;
 
 /* Set up bus 0 with the host bridge in slot 0 and the windows of vmm/layout.h. */
 __attribute__((warn_unused_result)) int pci_init(struct pci *p);

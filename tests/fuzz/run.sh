@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs libFuzzer targets for a fixed time each and prints one line per target.
-#   tests/fuzz/run.sh SECONDS TARGET...      (targets: vq blk net bzimage cli vhost_user vconsole qcow2 api snapfile)
+#   tests/fuzz/run.sh SECONDS TARGET...      (targets: vq blk net bzimage cli vhost_user vconsole qcow2 api snapfile image)
 # Environment: FUZZ_JOBS (targets run at once, default 1), FUZZ_ARGS (more
 # libFuzzer flags), BUILD (default build).
 # Seeds come from tests/fuzz/corpus/TARGET/ (read only); new inputs go to
@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # Larger inputs where a file or a whole request stream needs the room.
 max_len() {
 	case $1 in
-	bzimage) echo 16384 ;;
+	bzimage | image) echo 16384 ;;
 	qcow2) echo 65536 ;; # images of 512-byte to 32 KiB clusters
 	api) echo 16384 ;; # room for lines past the 4096-byte limit
 	*) echo 4096 ;;

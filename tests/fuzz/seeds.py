@@ -420,9 +420,31 @@ def snapfile_seeds():
     write("snapfile", "records-flipped", u8(3) + records + u16(40) + u8(0x80))
 
 
+# ---- fuzz_image: u8 mode, then the arm64 Image file (plain or gzip'd) ----
+def arm64_image(size=4096, text_offset=0, image_size=4 << 20, flags=0xa):
+    hdr = u32(0x91005a4d) + u32(0x14000000) + u64(text_offset) + u64(image_size) + u64(flags)
+    hdr += u64(0) * 3 + u32(0x644d5241) + u32(0x40)
+    return hdr + bytes((i * 13 + 5) & 0xff for i in range(size - len(hdr)))
+
+
+def image_seeds():
+    import gzip
+    # Mode: bits 0-1 RAM (8, 40, 72 MiB), bit 2 at 1 GiB, bits 3-4 initrd, bit 5 a 2 MiB DTB.
+    write("image", "plain-40m-high-initrd", u8(0x0d) + arm64_image())
+    write("image", "old-kernel", u8(0x04) + arm64_image(text_offset=0x8000000000000, image_size=0))
+    write("image", "gzip-72m-initrd-dtb2m",
+          u8(0x36) + gzip.compress(arm64_image(size=12288, text_offset=0x80000), mtime=0))
+    write("image", "too-big-for-8m", u8(0x00) + arm64_image(image_size=64 << 20))
+    # Inflating past the first guess (1 MiB), past the target's 8 MiB cap, to something else.
+    big = arm64_image(size=64)
+    write("image", "gzip-3m", u8(0x05) + gzip.compress(big + bytes((3 << 20) - 64), mtime=0))
+    write("image", "gzip-past-cap", u8(0x05) + gzip.compress(big + bytes(9 << 20), mtime=0))
+    write("image", "gzip-not-image", u8(0x05) + gzip.compress(b"not a kernel" * 8, mtime=0))
+
+
 TARGETS = {"vq": vq_seeds, "blk": blk_seeds, "net": net_seeds, "bzimage": bzimage_seeds,
            "cli": cli_seeds, "vconsole": vconsole_seeds, "qcow2": qcow2_seeds, "api": api_seeds,
-           "snapfile": snapfile_seeds}
+           "snapfile": snapfile_seeds, "image": image_seeds}
 
 if __name__ == "__main__":
     import sys

@@ -12,6 +12,7 @@ static Suite *(*const suites[])(void) = {
 	vhost_user_suite, fs_suite, vconsole_suite, virtiofsd_suite,
 	qcow2_suite, qcow2_hostile_suite, qcow2_write_suite, qcow2_create_suite, disk_suite,
 	json_suite, api_suite, snapfile_suite, snapstate_suite, fdt_suite, snapshot_suite, snapcli_suite,
+	pl011_suite, image_suite, pci_ecam_suite,
 };
 
 /*

@@ -41,3 +41,6 @@ Suite *fdt_suite(void);
 Suite *snapstate_suite(void);
 Suite *snapshot_suite(void);
 Suite *snapcli_suite(void);
+Suite *pl011_suite(void);
+Suite *image_suite(void);
+Suite *pci_ecam_suite(void);
