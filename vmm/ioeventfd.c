@@ -5,8 +5,15 @@
 
 #include <linux/kvm.h>
 
+#include "vmm/layout.h"
+
 int ioeventfd_set(int vm_fd, int fd, uint64_t addr, uint32_t len, bool pio, bool assign)
 {
+	/* Where ports are a window of memory (arm64), a port kick is a memory write there. */
+	if (pio && LAYOUT_PORTS_MMIO) {
+		addr += LAYOUT_PORTS_MMIO;
+		pio = false;
+	}
 	struct kvm_ioeventfd e = {
 		.addr = addr,
 		.len = len,

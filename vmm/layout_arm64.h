@@ -10,7 +10,7 @@
  *   0x0901_0000  test exit port (as the x86 port 0x501: 64 + N for a write of N)
  *   0x0a00_0000  GICv3 redistributors, 128 KiB per vCPU (up to 256)
  *   0x1000_0000  PCI memory window (32-bit BARs), up to 0x3efe_ffff
- *   0x3eff_0000  PCI I/O window (64 KiB of ports, memory-mapped)
+ *   0x3eff_0000  PCI I/O window (64 KiB of ports, memory-mapped; BARs from port 0x1000)
  *   0x3f00_0000  PCI ECAM, bus 0 (1 MiB)
  *   0x4000_0000  RAM: the kernel at a 2 MiB boundary + its text offset,
  *                the initrd after it, the device tree near the top
@@ -38,9 +38,14 @@
 #define LAYOUT_MMIO_HOLE 0x10000000000ULL
 #define LAYOUT_HIGH_RAM_BASE LAYOUT_MMIO_HOLE
 
-/* I/O BARs get ports 0xc000-0xcfff, as on x86; the CPU reaches port p at the window + p. */
-#define LAYOUT_PCI_IO 0xc000ULL
-#define LAYOUT_PCI_IO_SIZE 0x1000ULL
+/*
+ * The CPU reaches PCI port p at the I/O window + p. I/O BARs may be
+ * anywhere from port 0x1000 (Linux assigns them from there on arm64) to the
+ * window's end; Ember first places them from 0x1000 too.
+ */
+#define LAYOUT_PORTS_MMIO LAYOUT_PCI_IO_WINDOW
+#define LAYOUT_PCI_IO 0x1000ULL
+#define LAYOUT_PCI_IO_SIZE 0xf000ULL
 
 #define LAYOUT_FIRMWARE_MAX (16ULL << 20) /* --firmware: copied to the start of RAM */
 #define LAYOUT_DTB_MAX (2ULL << 20)	  /* the boot protocol's limit for the tree */

@@ -54,6 +54,7 @@
 #define PORT_PCI_CONFIG 0xcf8 /* 0xcf8-0xcff */
 #define PORT_DEBUG_EXIT 0x501 /* test/firmware exit port */
 #define PORT_ACPI_SLEEP 0x600 /* ACPI sleep control, then sleep status */
+#define LAYOUT_PORTS_MMIO 0ULL /* ports are a bus of their own (KVM_EXIT_IO) */
 #define LAYOUT_PCI_IO 0xc000ULL /* PCI I/O BAR window: ports 0xc000-0xcfff */
 #define LAYOUT_PCI_IO_SIZE 0x1000ULL
 
