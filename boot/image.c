@@ -51,6 +51,42 @@ static const char *not_an_image(const uint8_t *p, size_t size)
 /* Flags bits 1-2: the kernel's page size (0: not said). */
 static const unsigned int page_sizes[4] = { 0, 4096, 16384, 65536 };
 
+/*
+ * A kernel built with the EFI stub is also a PE/COFF image: "MZ" at 0, the
+ * PE header's offset at 0x3c, and a section table saying where in the file
+ * each section's bytes are. The Image header alone cannot tell a truncated
+ * file (image_size counts the BSS, which the file lacks), but a PE header
+ * can: the file must hold every section it lists. Returns the file size the
+ * header asks for, 0 without a (sane) PE header.
+ */
+#define PE_MZ 0x5a4d
+#define PE_OFF 0x3c
+#define PE_SIG 0x00004550 /* "PE\0\0" */
+#define PE_SECTION_SIZE 40
+
+static uint64_t pe_file_size(const uint8_t *p, size_t size)
+{
+	uint64_t pe, table, nsec, end = 0;
+
+	if (le(p, 2) != PE_MZ)
+		return 0;
+	pe = le(p + PE_OFF, 4);
+	if (pe > size || size - pe < 24 || le(p + pe, 4) != PE_SIG)
+		return 0;
+	nsec = le(p + pe + 6, 2);
+	table = pe + 24 + le(p + pe + 20, 2); /* after the optional header */
+	if (table > size || nsec > (size - table) / PE_SECTION_SIZE)
+		return 0;
+	for (uint64_t i = 0; i < nsec; i++) {
+		const uint8_t *sec = p + table + i * PE_SECTION_SIZE;
+		uint64_t raw = le(sec + 16, 4), at = le(sec + 20, 4);
+
+		if (raw && at + raw > end)
+			end = at + raw;
+	}
+	return end;
+}
+
 int image_parse(const void *data, size_t size, struct image *img, const char **why)
 {
 	const uint8_t *p = data;
@@ -78,6 +114,9 @@ int image_parse(const void *data, size_t size, struct image *img, const char **w
 		return fail(why, "Image header image_size is over 1 GiB: not a kernel's", -ENOEXEC);
 	if (image_size < size)
 		return fail(why, "Image header image_size is smaller than the file", -ENOEXEC);
+	if (pe_file_size(p, size) > size)
+		return fail(why, "truncated kernel: its PE header lists sections past the end of the file",
+			    -ENOEXEC);
 	img->data = p;
 	img->size = size;
 	img->text_offset = text_offset;

@@ -261,6 +261,58 @@ END_TEST
 
 /* ---- gzip ---- */
 
+/* An EFI-stub kernel is a PE image too: its section table says how long the file must be. */
+static void put_pe(uint8_t *p, uint64_t nsec, uint64_t last_end)
+{
+	put_le(p + 0x40, 0x00004550, 4); /* "PE\0\0" */
+	put_le(p + 0x40 + 6, nsec, 2);
+	put_le(p + 0x40 + 20, 0, 2); /* no optional header: the table follows at 0x58 */
+	memset(p + 0x58, 0, 2 * 40);
+	put_le(p + 0x58 + 16, 0x1000, 4); /* .text: 4 KiB at 4 KiB */
+	put_le(p + 0x58 + 20, 0x1000, 4);
+	put_le(p + 0x58 + 40 + 16, last_end - 0x2000, 4); /* .data: up to last_end */
+	put_le(p + 0x58 + 40 + 20, 0x2000, 4);
+}
+
+START_TEST(test_parse_pe_sections_fit)
+{
+	uint8_t *p = good_image();
+	struct image img;
+	const char *why;
+
+	put_pe(p, 2, FAKE_SIZE);
+	ck_assert_int_eq(image_parse(p, FAKE_SIZE, &img, &why), 0);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_parse_refuses_truncated_pe_image)
+{
+	uint8_t *p = good_image();
+
+	put_pe(p, 2, FAKE_SIZE);
+	assert_refused(p, FAKE_SIZE - 1, -ENOEXEC, "truncated");
+	assert_refused(p, 0x3000, -ENOEXEC, "truncated");
+	free(p);
+}
+END_TEST
+
+/* A PE header that cannot be read (offset or table past the file) proves nothing: no refusal. */
+START_TEST(test_parse_ignores_insane_pe_header)
+{
+	uint8_t *p = good_image();
+	struct image img;
+	const char *why;
+
+	put_pe(p, 0xffff, FAKE_SIZE * 4); /* more sections than the file holds */
+	ck_assert_int_eq(image_parse(p, FAKE_SIZE, &img, &why), 0);
+	put_pe(p, 2, FAKE_SIZE);
+	put_le(p + 0x3c, 0xfffffff0, 4); /* PE header offset past the end */
+	ck_assert_int_eq(image_parse(p, FAKE_SIZE, &img, &why), 0);
+	free(p);
+}
+END_TEST
+
 START_TEST(test_decode_plain_image_in_place)
 {
 	uint8_t *p = good_image();
@@ -793,6 +845,9 @@ Suite *image_suite(void)
 			    sizeof(bad_text_offsets) / sizeof(bad_text_offsets[0]));
 	tcase_add_test(hdr_tc, test_parse_text_offset_limits);
 	tcase_add_test(hdr_tc, test_parse_old_kernel);
+	tcase_add_test(hdr_tc, test_parse_pe_sections_fit);
+	tcase_add_test(hdr_tc, test_parse_refuses_truncated_pe_image);
+	tcase_add_test(hdr_tc, test_parse_ignores_insane_pe_header);
 	suite_add_tcase(s, hdr_tc);
 
 	tcase_add_test(gz_tc, test_decode_plain_image_in_place);
