@@ -97,6 +97,27 @@ $(BUILD)/unit-san: $(UNIT_SRCS:%.c=$(BUILD)/san/%.o) $(SAN_OBJS)
 
 unit: $(BUILD)/unit $(BUILD)/unit-san
 
+ifeq ($(ARCH),arm64)
+# arm64 micro-guests (tests/guests/arm64/): raw images that Ember copies to the start of RAM,
+# where vCPU 0 starts at EL1 with the MMU off; run by tests/arm64/micro.sh.
+A64_GUEST_CFLAGS := -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-protector \
+	-mgeneral-regs-only -mstrict-align -fno-asynchronous-unwind-tables -O2 -Wall -Wextra \
+	-Werror -I tests/guests/arm64
+GUESTS := $(patsubst tests/guests/arm64/%.c,$(BUILD)/guests/%.bin,$(wildcard tests/guests/arm64/*.c))
+
+guests: $(GUESTS)
+
+$(BUILD)/guests/start.o: tests/guests/arm64/start.S
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $@ $<
+
+$(BUILD)/guests/%.bin: tests/guests/arm64/%.c $(wildcard tests/guests/arm64/*.h) \
+		tests/guests/arm64/guest.ld $(BUILD)/guests/start.o
+	$(CC) $(A64_GUEST_CFLAGS) -c -o $(BUILD)/guests/$*.o $<
+	aarch64-linux-gnu-ld -nostdlib --no-warn-rwx-segments -T tests/guests/arm64/guest.ld \
+		-o $(BUILD)/guests/$*.elf $(BUILD)/guests/start.o $(BUILD)/guests/$*.o
+	aarch64-linux-gnu-objcopy -O binary $(BUILD)/guests/$*.elf $@
+else
 # Micro-guests: flat binaries run as --firmware images (16-bit entry at the reset vector).
 guests: $(GUESTS)
 
@@ -109,6 +130,7 @@ $(BUILD)/guests/%.bin: tests/guests/%.c $(wildcard tests/guests/*.h) tests/guest
 	ld -m elf_i386 -nostdlib -T tests/guests/guest.ld -o $(BUILD)/guests/$*.elf \
 		$(BUILD)/guests/start.o $(BUILD)/guests/$*.o
 	objcopy -O binary $(BUILD)/guests/$*.elf $@
+endif
 
 test-unit: unit
 	CK_FORK=yes $(BUILD)/unit
