@@ -11,7 +11,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 # Every case runs before Ember needs /dev/kvm, so all of them run on any
 # host, with or without it.
-plan 64
+plan 67
 
 # expect NAME STATUS PATTERN -- ARGS...: status and a one-line stderr matching PATTERN
 expect() {
@@ -141,8 +141,15 @@ EMBER_VIRTIOFSD="$T/nope" expect "exec: virtiofsd missing" 1 "is not an executab
 expect "--api in a directory that does not exist" 1 "cannot create the API socket '$T/nope/api.sock': No such file or directory" -- run --firmware "$G/hello.bin" --api "$T/nope/api.sock"
 expect "--api on a file that is not a socket" 1 "'$T/empty': the file exists and is not a socket" -- run --firmware "$G/hello.bin" --api "$T/empty"
 expect "--api path too long" 2 "invalid --api" -- run --firmware x --api "$T/$(printf '%0120d' 0)"
-expect "--api belongs to run" 2 "--api and --restore belong to ember run" -- exec --kernel x --api "$T/s" -- true
-expect "--restore belongs to run" 2 "--api and --restore belong to ember run" -- exec --kernel x --restore "$T" -- true
+expect "--api belongs to run" 2 "--api, --restore and --dump-dtb belong to ember run" -- exec --kernel x --api "$T/s" -- true
+expect "--restore belongs to run" 2 "--api, --restore and --dump-dtb belong to ember run" -- exec --kernel x --restore "$T" -- true
+expect "--dump-dtb belongs to run" 2 "--api, --restore and --dump-dtb belong to ember run" -- exec --kernel x --dump-dtb "$T/g.dtb" -- true
+expect "--dump-dtb needs --kernel" 2 "--dump-dtb needs --kernel" -- run --firmware x --dump-dtb "$T/g.dtb"
+if [ -s build/kit/vmlinuz ]; then
+	expect "--dump-dtb on x86-64 says it has ACPI tables instead" 1 "ACPI tables, not a device tree" -- run --kernel build/kit/vmlinuz --dump-dtb "$T/g.dtb"
+else
+	skip "--dump-dtb on x86-64 says it has ACPI tables instead" "no kit kernel: tests/linux/fetch.sh"
+fi
 expect "--restore with --memory" 2 "--memory comes from the snapshot with --restore" -- run --restore "$T" --memory 512M
 expect "--restore of a directory without a snapshot" 1 "cannot open snapshot" -- run --restore "$T"
 expect "ctl snapshot without a directory" 2 "usage: ember ctl PATH snapshot DIR [--stop]" -- ctl "$T/s" snapshot

@@ -29,6 +29,7 @@
 
 struct vm;
 struct vm_config;
+struct cli_config;
 struct vcpu;
 
 /* The capabilities this architecture needs beyond the common ones: 0, or -ENOTSUP (logged). */
@@ -106,6 +107,16 @@ __attribute__((warn_unused_result)) int arch_kernel_fits(const struct arch_kerne
 __attribute__((warn_unused_result)) int arch_boot_linux(struct vm *vm, const struct arch_kernel *k,
 							const void *initrd, size_t initrd_size,
 							const char *cmdline, const char **why);
+
+/*
+ * --dump-dtb: write to `path` the device tree a kernel `k` with an initrd
+ * of `initrd_size` bytes would get with `cfg`'s memory, vCPUs and command
+ * line, before any VM exists. 0, or -errno (logged; -ENOTSUP on an
+ * architecture whose guests learn their hardware otherwise).
+ */
+__attribute__((warn_unused_result)) int arch_dump_dtb(const struct cli_config *cfg,
+						      const struct arch_kernel *k,
+						      size_t initrd_size, const char *path);
 
 /* The largest --firmware image. */
 #define ARCH_FIRMWARE_MAX LAYOUT_FIRMWARE_MAX

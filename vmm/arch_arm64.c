@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -274,12 +275,12 @@ int arch_kernel_fits(const struct arch_kernel *k, size_t initrd_size, uint64_t m
 }
 
 /* The platform as the device tree describes it (vmm/layout_arm64.h). */
-static void describe(const struct vm *vm, struct fdt_platform *p)
+static void describe(uint64_t ram_size, unsigned int cpus, struct fdt_platform *p)
 {
 	*p = (struct fdt_platform){
-		.ram_base = LAYOUT_RAM_BASE, .ram_size = vm->mem.ram_size, .nr_cpus = vm->nr_vcpus,
+		.ram_base = LAYOUT_RAM_BASE, .ram_size = ram_size, .nr_cpus = cpus,
 		.gicd_base = LAYOUT_GICD, .gicd_size = LAYOUT_GICD_SIZE,
-		.gicr_base = LAYOUT_GICR, .gicr_size = LAYOUT_GICR_PER_CPU * vm->nr_vcpus,
+		.gicr_base = LAYOUT_GICR, .gicr_size = LAYOUT_GICR_PER_CPU * cpus,
 		.its_base = LAYOUT_GITS, .its_size = LAYOUT_GITS_SIZE,
 		.uart_base = LAYOUT_UART, .uart_size = LAYOUT_UART_SIZE, .uart_spi = IRQ_UART,
 		.uart_clock_hz = UART_CLOCK_HZ,
@@ -329,7 +330,7 @@ int arch_boot_linux(struct vm *vm, const struct arch_kernel *k, const void *init
 
 	if (err)
 		return err;
-	describe(vm, &p);
+	describe(vm->mem.ram_size, vm->nr_vcpus, &p);
 	p.cmdline = cmdline;
 	p.initrd_start = l.initrd;
 	p.initrd_end = l.initrd_end;
@@ -356,7 +357,44 @@ int arch_start_firmware(struct vm *vm, const char **why)
 	uint64_t dtb = (LAYOUT_RAM_BASE + vm->mem.ram_size - LAYOUT_DTB_MAX) & ~(LAYOUT_DTB_MAX - 1);
 	int err;
 
-	describe(vm, &p);
+	describe(vm->mem.ram_size, vm->nr_vcpus, &p);
 	err = write_tree(vm, &p, dtb, why);
 	return err ? err : start_at(vm, LAYOUT_RAM_BASE, dtb, why);
+}
+
+int arch_dump_dtb(const struct cli_config *cfg, const struct arch_kernel *k, size_t initrd_size,
+		  const char *path)
+{
+	struct fdt_platform p;
+	struct image_layout l;
+	const char *why = "";
+	void *buf = malloc(FDT_MAX_SIZE);
+	int n = buf ? 0 : -ENOMEM, fd = -1;
+
+	if (!n)
+		n = image_layout(&k->img, LAYOUT_RAM_BASE, cfg->memory, initrd_size, FDT_MAX_SIZE, &l,
+				 &why);
+	if (!n) {
+		describe(cfg->memory, cfg->cpus, &p);
+		p.cmdline = cfg->cmdline ? cfg->cmdline : CLI_DEFAULT_CMDLINE;
+		p.initrd_start = l.initrd;
+		p.initrd_end = l.initrd_end;
+		n = fdt_build(&p, buf, FDT_MAX_SIZE);
+		why = "cannot build the device tree";
+	}
+	if (n >= 0) {
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		why = "cannot write it";
+		if (fd < 0 || write(fd, buf, (size_t)n) != n)
+			n = errno ? -errno : -EIO;
+		if (fd >= 0 && close(fd) < 0 && n >= 0)
+			n = -errno;
+	}
+	free(buf);
+	if (n < 0) {
+		log_err("--dump-dtb %s: %s: %s", path, why, strerror(-n));
+		return n;
+	}
+	log_info("wrote the device tree to %s (dtc -I dtb -O dts %s shows it)", path, path);
+	return 0;
 }

@@ -339,3 +339,14 @@ int arch_start_firmware(struct vm *vm, const char **why)
 	(void)why;
 	return 0;
 }
+
+int arch_dump_dtb(const struct cli_config *cfg, const struct arch_kernel *k, size_t initrd_size,
+		  const char *path)
+{
+	(void)cfg;
+	(void)k;
+	(void)initrd_size;
+	(void)path;
+	log_err("--dump-dtb: an x86-64 guest learns its hardware from ACPI tables, not a device tree");
+	return -ENOTSUP;
+}

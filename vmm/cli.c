@@ -279,7 +279,7 @@ int cli_parse_share(const char *s, struct cli_share *sh)
 enum opt {
 	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_FIRMWARE, OPT_SERIAL, OPT_DISK,
 	OPT_NET, OPT_SECCOMP, OPT_TRACE_FILE, OPT_FS, OPT_ROOT, OPT_SHARE, OPT_MODULES, OPT_TIMEOUT,
-	OPT_DUMP_INITRAMFS, OPT_API, OPT_RESTORE
+	OPT_DUMP_INITRAMFS, OPT_API, OPT_RESTORE, OPT_DUMP_DTB
 };
 
 static const struct {
@@ -292,7 +292,7 @@ static const struct {
 	{ "--seccomp", OPT_SECCOMP }, { "--trace-file", OPT_TRACE_FILE }, { "--fs", OPT_FS },
 	{ "--root", OPT_ROOT },	    { "--share", OPT_SHARE },	    { "--modules", OPT_MODULES },
 	{ "--timeout", OPT_TIMEOUT }, { "--dump-initramfs", OPT_DUMP_INITRAMFS },
-	{ "--api", OPT_API },	    { "--restore", OPT_RESTORE },
+	{ "--api", OPT_API },	    { "--restore", OPT_RESTORE }, { "--dump-dtb", OPT_DUMP_DTB },
 };
 
 static int bad(const char *what, const char *val, const char *hint)
@@ -383,6 +383,11 @@ static int apply_opt(enum opt id, const char *val, struct cli_config *cfg)
 			return bad("--dump-initramfs", val, "give a file name");
 		cfg->dump_initramfs = val;
 		break;
+	case OPT_DUMP_DTB:
+		if (!*val)
+			return bad("--dump-dtb", val, "give a file name");
+		cfg->dump_dtb = val;
+		break;
 	case OPT_TIMEOUT:
 		if (parse_uint(val, 1, CLI_MAX_TIMEOUT, &cfg->timeout))
 			return bad("--timeout", val, "give whole seconds, 1 to 604800");
@@ -448,8 +453,8 @@ static int check_mode_options(const struct cli_config *cfg)
 		log_err("exec builds its own initramfs and boots --kernel: no --initrd or --firmware");
 		return -EINVAL;
 	}
-	if (exec && (cfg->api_path || cfg->restore)) {
-		log_err("--api and --restore belong to ember run");
+	if (exec && (cfg->api_path || cfg->restore || cfg->dump_dtb)) {
+		log_err("--api, --restore and --dump-dtb belong to ember run");
 		return -EINVAL;
 	}
 	if (!exec && (cfg->root || cfg->modules_dir || cfg->nr_shares || cfg->timeout ||
@@ -477,8 +482,9 @@ static int check_exec(struct cli_config *cfg)
 
 static int check_run(struct cli_config *cfg)
 {
-	if (cfg->restore && cfg->machine_opt) {
-		log_err("%s comes from the snapshot with --restore", cfg->machine_opt);
+	if (cfg->restore && (cfg->machine_opt || cfg->dump_dtb)) {
+		log_err("%s comes from the snapshot with --restore",
+			cfg->machine_opt ? cfg->machine_opt : "--dump-dtb");
 		return -EINVAL;
 	}
 	if (cfg->trace_path && !cfg->trace)
@@ -497,6 +503,10 @@ static int check_run(struct cli_config *cfg)
 		cfg->trace = TRACE_ALL; /* --trace-file alone: every class */
 	if (cfg->firmware && (cfg->initrd || cfg->cmdline)) {
 		log_err("--initrd and --cmdline need --kernel");
+		return -EINVAL;
+	}
+	if (cfg->dump_dtb && !cfg->kernel) {
+		log_err("--dump-dtb needs --kernel: the tree it writes is the one that kernel would get");
 		return -EINVAL;
 	}
 	return 0;
@@ -610,18 +620,18 @@ void cli_usage(void)
 	      "       ember ctl PATH snapshot DIR [--stop]\n"
 	      "       ember --help | --version\n"
 	      "\n"
-	      "Boot a Linux bzImage or a raw firmware image in a KVM virtual machine.\n"
+	      "Boot a Linux " LAYOUT_KERNEL_NAME " or a raw firmware image in a KVM virtual machine.\n"
 	      "exec runs COMMAND in the kernel over the host's files (read-only) with\n"
 	      "Ember's stdin, stdout and stderr, and exits with COMMAND's status.\n"
 	      "\n"
 	      "options of run:\n"
-	      "  --kernel PATH      Linux bzImage (x86 boot protocol 2.12 or later, 64-bit)\n"
+	      "  --kernel PATH      " LAYOUT_HELP_KERNEL "\n"
 	      "  --initrd PATH      initial ramdisk loaded beside the kernel\n"
 	      "  --cmdline STR      kernel command line (default: \"" CLI_DEFAULT_CMDLINE "\")\n"
 	      "  --memory SIZE      guest RAM: 256M, 2G, or a plain number of MiB (default 256M)\n"
 	      "  --cpus N           number of vCPUs, 1-255 (default 1)\n"
-	      "  --firmware PATH    raw image mapped below 4 GiB, started at the reset vector\n"
-	      "  --serial MODE      guest COM1: stdio (default), file=PATH or none\n"
+	      "  --firmware PATH    " LAYOUT_HELP_FIRMWARE "\n"
+	      "  --serial MODE      guest " LAYOUT_CONSOLE ": stdio (default), file=PATH or none\n"
 	      "  --disk path=FILE[,format=raw|qcow2][,readonly=on][,snapshot=on][,id=SERIAL]\n"
 	      "         [,aio=io_uring|sync][,poll=US]\n"
 	      "                     virtio-blk disk on a raw or qcow2 image (repeatable: vda,\n"
@@ -643,6 +653,8 @@ void cli_usage(void)
 	      "                     ember ctl and docs/api.md)\n"
 	      "  --restore DIR      start from a snapshot (ember ctl PATH snapshot DIR): the\n"
 	      "                     memory, vCPUs, disks and NICs are the snapshot's\n"
+	      "  --dump-dtb PATH    write the device tree the kernel would get (arm64) to PATH\n"
+	      "                     and stop; dtc -I dtb -O dts PATH shows it\n"
 	      "  -v, --verbose      more messages and the exit table (twice for debug)\n"
 	      "\n"
 	      "options of exec (besides --kernel, --cmdline, --memory, --cpus, --disk, --net,\n"

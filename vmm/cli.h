@@ -89,6 +89,7 @@ struct cli_config {
 	const char *modules_dir; /* --modules DIR: instead of /lib/modules/VERSION */
 	unsigned int timeout;	 /* --timeout SECS; 0: none */
 	const char *dump_initramfs; /* --dump-initramfs FILE: write exec's initramfs there, run nothing */
+	const char *dump_dtb;	    /* --dump-dtb FILE: write the guest's device tree there, run nothing */
 	struct cli_share share[CLI_MAX_SHARES];
 	unsigned int nr_shares;
 	char *const *exec_argv; /* COMMAND and its arguments (after "--"), NULL-terminated */

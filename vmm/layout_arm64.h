@@ -52,6 +52,12 @@
 
 #define LAYOUT_CONSOLE "ttyAMA0" /* what Linux calls the PL011 */
 
+/* What --kernel and --firmware take, for the help text. */
+#define LAYOUT_KERNEL_NAME "arm64 Image"
+#define LAYOUT_HELP_KERNEL "Linux arm64 Image, or a gzip'd one (Debian's vmlinuz)"
+#define LAYOUT_HELP_FIRMWARE "raw image copied to the start of RAM (0x40000000) and started\n" \
+	"                     there, x0 = the device tree's address"
+
 /* Interrupts, as SPI numbers (GIC INTID 32 + n); KVM's GSI n is SPI n. */
 #define IRQ_UART 1
 #define LAYOUT_PCI_INTX_SPI 3 /* INTA-INTD of slot s, pin p: SPI 3 + (s + p) % 4 */

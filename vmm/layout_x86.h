@@ -60,6 +60,11 @@
 
 #define LAYOUT_CONSOLE "ttyS0" /* what Linux calls the UART at PORT_COM1 */
 
+/* What --kernel and --firmware take, for the help text. */
+#define LAYOUT_KERNEL_NAME "bzImage"
+#define LAYOUT_HELP_KERNEL "Linux bzImage (x86 boot protocol 2.12 or later, 64-bit)"
+#define LAYOUT_HELP_FIRMWARE "raw image mapped below 4 GiB, started at the reset vector"
+
 #define IRQ_COM1 4
 /* The ACPI Generic Event Device's interrupt (edge, active high): the power button. */
 #define IRQ_GED 5

@@ -536,6 +536,11 @@ int run_vm_plan(const struct cli_config *given, const struct run_plan *plan)
 	if (!cfg || check_memory(cfg->memory) ||
 	    (!cfg->restore && (load_images(cfg, plan, &img) || check_fit(cfg, &img))))
 		goto out_images;
+	if (cfg->dump_dtb) {
+		status = arch_dump_dtb(cfg, &img.kernel_info, img.initrd.size, cfg->dump_dtb) ? EXIT_SETUP
+											       : 0;
+		goto out_images;
+	}
 	vc.memory = cfg->memory;
 	vc.cpus = cfg->cpus;
 	if (open_backends(cfg, &be))

@@ -80,6 +80,12 @@ run truncated 60 --kernel /tmp/trunc.img --memory 256M
 run notimage 60 --kernel $I --memory 256M
 run toosmall 60 --kernel $K --initrd $I --memory 16M
 run restore 60 --restore /tmp
+
+# --dump-dtb: the tree that kernel would get, written before any VM exists; base64 to this side.
+run dumpdtb 60 --kernel $K --initrd $I --cpus 2 --memory 300M --cmdline "console=ttyAMA0 dumped" \
+	--dump-dtb /tmp/guest.dtb
+echo "R dumpdtb bytes=$(wc -c </tmp/guest.dtb)"
+base64 /tmp/guest.dtb | sed 's/^/R dumpdtb b64 /'
 SCRIPT
 
 a64_log "booting the arm64 test host: Linux guests on $ember"
@@ -91,7 +97,7 @@ r() { # NAME KEY: the value of "R NAME KEY=value" (first)
 has() { grep -q -a -- "^R $1 .*$2" <<<"$out"; }
 num_between() { [[ "$1" =~ ^[0-9]+$ ]] && (($1 >= $2 && $1 <= $3)); }
 
-plan 18
+plan 19
 [[ $host_status -eq 0 ]] || echo "$out" | tail -40
 check "devices: the guest powered off, status 0 ($(r devices seconds) s)" [ "$(r devices status)" = 0 ]
 check "devices: 2 vCPUs online (PSCI CPU_ON): $(r devices EMBER-NPROC)" [ "$(r devices EMBER-NPROC)" = 2 ]
@@ -123,6 +129,12 @@ check "RAM too small for the kernel is refused, status 1: $(sed -n 's/^R toosmal
 	[ "$(r toosmall status)" = 1 ]
 check "--restore says snapshots are not supported on arm64 yet, status 1" \
 	bash -c '[ "$1" = 1 ] && grep -q -a "^R restore ember: .*not supported on arm64" <<<"$2"' _ "$(r restore status)" "$out"
+dtb="$overlay/guest.dtb"
+sed -n 's/^R dumpdtb b64 //p' <<<"$out" | tr -d '\r' | base64 -d >"$dtb" 2>/dev/null
+dts=$(dtc -q -I dtb -O dts "$dtb" 2>&1)
+check "--dump-dtb writes the tree (status $(r dumpdtb status), $(r dumpdtb bytes) bytes), dtc reads it: 2 CPUs, the command line" \
+	bash -c '[ "$1" = 0 ] && grep -q "cpu@1 {" <<<"$2" && grep -q "bootargs = \"console=ttyAMA0 dumped\"" <<<"$2" &&
+		grep -q "linux,initrd-end" <<<"$2"' _ "$(r dumpdtb status)" "$dts"
 check "no seccomp denial in any run" bash -c '! grep -q -a "^R .* ember: seccomp" <<<"$1"' _ "$out"
 check "the test host ran the whole scenario (status $host_status)" [ "$host_status" = 0 ]
 summary

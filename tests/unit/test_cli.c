@@ -84,6 +84,28 @@ START_TEST(test_size_largest_value_fits)
 }
 END_TEST
 
+/* --dump-dtb PATH: run only, with --kernel (the tree is that kernel's), never empty. */
+START_TEST(test_dump_dtb)
+{
+	char *ok[] = { "ember", "run", "--kernel", "Image", "--dump-dtb", "/tmp/g.dtb" };
+	char *eq[] = { "ember", "run", "--kernel=Image", "--dump-dtb=g.dtb", "--cpus", "2" };
+	char *no_kernel[] = { "ember", "run", "--firmware", "fw.bin", "--dump-dtb", "g.dtb" };
+	char *empty[] = { "ember", "run", "--kernel", "Image", "--dump-dtb", "" };
+	char *exec[] = { "ember", "exec", "--kernel", "Image", "--dump-dtb", "g.dtb", "--", "true" };
+	char *restore[] = { "ember", "run", "--restore", "/snap", "--dump-dtb", "g.dtb" };
+	struct cli_config c;
+
+	ck_assert_int_eq(cli_parse(ARGC(ok), ok, &c), 0);
+	ck_assert_str_eq(c.dump_dtb, "/tmp/g.dtb");
+	ck_assert_int_eq(cli_parse(ARGC(eq), eq, &c), 0);
+	ck_assert_str_eq(c.dump_dtb, "g.dtb");
+	ck_assert_int_eq(cli_parse(ARGC(no_kernel), no_kernel, &c), -EINVAL);
+	ck_assert_int_eq(cli_parse(ARGC(empty), empty, &c), -EINVAL);
+	ck_assert_int_eq(cli_parse(ARGC(exec), exec, &c), -EINVAL);
+	ck_assert_int_eq(cli_parse(ARGC(restore), restore, &c), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_defaults)
 {
 	char *argv[] = { "ember", "run", "--kernel", "bzImage" };
@@ -814,6 +836,7 @@ Suite *cli_suite(void)
 	suite_add_tcase(s, size_tc);
 
 	tcase_add_test(parse_tc, test_defaults);
+	tcase_add_test(parse_tc, test_dump_dtb);
 	tcase_add_test(parse_tc, test_all_options_separate_values);
 	tcase_add_test(parse_tc, test_all_options_equals_form);
 	tcase_add_test(parse_tc, test_firmware_and_serial_modes);
