@@ -52,7 +52,7 @@ GUESTS := $(GUEST_SRCS:tests/guests/%.c=$(BUILD)/guests/%.bin)
 GUEST_CFLAGS := -m32 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -mgeneral-regs-only \
 	-fno-asynchronous-unwind-tables -O2 -Wall -Wextra -Werror -I tests/guests
 
-.PHONY: all init guests unit test test-unit test-guests test-linux bench clean format shell
+.PHONY: all arm64 init guests unit test test-unit test-guests test-linux bench clean format shell
 all: $(BUILD)/ember
 
 # The guest init of `ember exec` (boot/init/): a separate static program, small (-Os, stripped),
@@ -149,8 +149,14 @@ test-linux: $(BUILD)/ember guests
 	tests/linux/boot-tests.sh
 	tests/linux/exec-tests.sh
 
+# The arm64 build and micro-guests the arm64 tiers run in the arm64 test host (tests/arm64/),
+# after the arm64 libraries they link (tests/arm64/sysroot.sh).
+arm64:
+	tests/arm64/sysroot.sh >/dev/null
+	$(MAKE) --no-print-directory ARCH=arm64 build/arm64/ember guests
+
 # The README's test command: every tier, one summary line at the end.
-test: $(BUILD)/ember $(BUILD)/ember-san unit guests $(BUILD)/tools/taphold
+test: $(BUILD)/ember $(BUILD)/ember-san unit guests $(BUILD)/tools/taphold arm64
 	tests/run-all.sh
 
 # Build everything and boot the Debian kernel to an interactive shell.

@@ -3,7 +3,8 @@
 # ASan/UBSan), bad-input checks, micro-guests (on this /dev/kvm where it runs
 # them, else in the nested test host), a short run of each fuzz target,
 # Linux guests and `ember exec` (directly where /dev/kvm is hardware-backed,
-# else in the nested test host). Ends with one "N passed, N failed, N skipped" line over
+# else in the nested test host), then the arm64 build's micro-guests and
+# Linux guests in the arm64 test host (tests/arm64/: emulated, any host). Ends with one "N passed, N failed, N skipped" line over
 # all tiers, each check counted once; the status is non-zero if any failed.
 # EMBER_KVM_MODE=nested runs every guest tier in the nested test host even
 # where this /dev/kvm could run it.
@@ -81,6 +82,10 @@ tier micro-guests-sanitized env EMBER=build/ember-san tests/guests/run.sh
 tier fuzz-smoke make --no-print-directory fuzz-smoke
 tier linux-guests tests/linux/boot-tests.sh
 tier exec tests/linux/exec-tests.sh
+# arm64: Ember's arm64 build in the arm64 test host (QEMU TCG with EL2 and KVM inside), on any host.
+tests/arm64/fetch.sh >"$LOG/fetch-arm64.log" 2>&1 || echo "== fetch of the arm64 kit failed (see $LOG/fetch-arm64.log)"
+tier arm64-micro-guests env EMBER_A64_EMBER=build/arm64/ember tests/arm64/micro.sh
+tier arm64-linux-guests tests/arm64/linux.sh
 
 echo "all tiers took $SECONDS s"
 echo "total: $passed passed, $failed failed, $skipped skipped"
