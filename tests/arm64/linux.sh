@@ -4,7 +4,7 @@
 # test host (testhost.sh). Proves that a real kernel's drivers take Ember's
 # arm64 platform: 2 vCPUs through PSCI, the memory size, the PL011 console,
 # virtio-blk and virtio-net on the ECAM host bridge with MSIs through the
-# ITS, a disk written and read back (checked in the image on the test
+# ITS, and INTx through its interrupt-map (pci=nomsi), a disk written and read back (checked in the image on the test
 # host), ext2 on it, a ping through a tap, power-off and reboot with
 # status 0, and bad input refused with status 1.
 # Usage: tests/arm64/linux.sh   (make ARCH=arm64 first; tests/run-all.sh runs it)
@@ -48,6 +48,10 @@ dd if=/dev/zero of=d0.img bs=1M count=8 2>/dev/null
 dd if=/dev/zero of=d1.img bs=1M count=4 2>/dev/null
 boot devices 120 ember.test=check --cpus 2 --memory 300M --disk path=/tmp/d0.img --net tap=tapc0 \
 	--disk path=/tmp/d1.img
+
+# INTx: with pci=nomsi the disk's interrupts come through the host bridge's interrupt-map (SPIs).
+dd if=/dev/zero of=d2.img bs=1M count=4 2>/dev/null
+boot intx 120 "ember.test=check pci=nomsi" --memory 256M --disk path=/tmp/d2.img
 
 # A disk: the host's 1 MiB at 1 MiB read by the guest, the guest's at 2 MiB checked here.
 dd if=/dev/zero of=disk.img bs=1M count=8 2>/dev/null
@@ -97,7 +101,7 @@ r() { # NAME KEY: the value of "R NAME KEY=value" (first)
 has() { grep -q -a -- "^R $1 .*$2" <<<"$out"; }
 num_between() { [[ "$1" =~ ^[0-9]+$ ]] && (($1 >= $2 && $1 <= $3)); }
 
-plan 19
+plan 20
 [[ $host_status -eq 0 ]] || echo "$out" | tail -40
 check "devices: the guest powered off, status 0 ($(r devices seconds) s)" [ "$(r devices status)" = 0 ]
 check "devices: 2 vCPUs online (PSCI CPU_ON): $(r devices EMBER-NPROC)" [ "$(r devices EMBER-NPROC)" = 2 ]
@@ -108,6 +112,9 @@ check "devices: two virtio-blk and one virtio-net function on the ECAM bus, driv
 		grep -q -a "^R devices EMBER-VIRTIO=.*driver=virtio_net" <<<"$1"' _ "$out"
 check "devices: virtio interrupts are MSIs through the ITS" has devices "EMBER-IRQ=.*ITS-MSI.*virtio"
 check "devices: the PL011 is the console (its interrupt, GIC SPI 1 = INTID 33)" has devices "EMBER-IRQ=.*GICv3 33 .*uart-pl011"
+check "INTx (pci=nomsi): the disk probes through a GIC SPI of the interrupt-map, no MSI: $(sed -n 's/^R intx EMBER-IRQ=.*\(GICv3 [0-9]* Level virtio[^ ]*\).*/\1/p' <<<"$out" | head -1)" \
+	bash -c '[ "$1" = 0 ] && grep -q -a "^R intx EMBER-IRQ=.*GICv3 3[5-8] Level virtio" <<<"$2" &&
+		! grep -q -a "^R intx EMBER-IRQ=.*ITS-MSI" <<<"$2" && grep -q -a "^R intx EMBER-BLOCK=vda" <<<"$2"' _ "$(r intx status)" "$out"
 check "disk: status 0, the guest read the 1 MiB the host wrote" \
 	bash -c '[ "$1" = 0 ] && [ -n "$2" ] && [ "$2" = "$3" ]' _ "$(r disk status)" "$(r disk EMBER-DISK-READ)" "$(r disk host-wrote)"
 check "disk: the 1 MiB the guest wrote is in the image on the test host" \
