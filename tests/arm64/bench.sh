@@ -215,7 +215,7 @@ vmms=(ember)
 s() { awk -v m="$1" 'BEGIN { if (m == "-") print "-"; else printf "%.2f s", m / 1000 }'; }
 echo "== arm64 Linux boot: launch -> VMM exit (the guest kit powers off; 256 MiB," \
 	"'console=ttyAMA0 quiet'), median of $rounds rounds alternating which VMM goes first"
-printf '%-22s %10s %12s   %s\n' "" ember "qemu -M virt" "ember/qemu (target <= 0.8)"
+printf '%-24s %10s %12s   %s\n' "" ember "qemu -M virt" "ember/qemu (target <= 0.8)"
 notes=()
 for n in $cpus; do
 	declare -A ex=() ini=() ok=()
@@ -231,9 +231,9 @@ for n in $cpus; do
 	done
 	cpu="$n vCPU"
 	((n == 1)) || cpu+=s
-	printf '%-22s %10s %12s   %s\n' "$cpu, launch -> exit" "$(s "${ex[ember]}")" "$(s "${ex[qemu]:--}")" \
+	printf '%-24s %10s %12s   %s\n' "$cpu, launch -> exit" "$(s "${ex[ember]}")" "$(s "${ex[qemu]:--}")" \
 		"$(ratio "${ex[ember]}" "${ex[qemu]:--}")"
-	printf '%-22s %10s %12s   %s\n' "$cpu, launch -> init" "$(s "${ini[ember]}")" "$(s "${ini[qemu]:--}")" \
+	printf '%-24s %10s %12s   %s\n' "$cpu, launch -> init" "$(s "${ini[ember]}")" "$(s "${ini[qemu]:--}")" \
 		"$(ratio "${ini[ember]}" "${ini[qemu]:--}")"
 done
 [[ -n "$qemu_root" ]] || notes+=("qemu -M virt: no figure ($qemu_why)")
