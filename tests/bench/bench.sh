@@ -31,6 +31,13 @@
 # hardware-backed /dev/kvm (kit_kvm_mode), else each in a boot of the test
 # host.
 #
+# arm64 section (tests/arm64/bench.sh): in one boot of the arm64 test host
+# (tests/arm64/testhost.sh, QEMU TCG with EL2, KVM inside), Ember beside
+# Debian's arm64 QEMU -M virt (tests/arm64/fetchqemu.sh) and a minimal arm64
+# KVM program (tests/arm64/floor.c): Linux boot launch -> exit and start-up
+# to the first guest byte. Skipped, with the reason, when the arm64 kit or
+# the cross build cannot be had; BENCH_ARM64=0 leaves it out.
+#
 # EMBER_KVM_MODE=nested runs everything in the nested test host even where
 # /dev/kvm works; EMBER_KVM_MODE=direct runs everything here. BENCH_LINUX=0
 # leaves the Linux sections out. Without /dev/kvm (2026-12-06, two shared
@@ -126,5 +133,10 @@ if [[ "${BENCH_LINUX:-1}" != 0 ]]; then
 	EMBER_KVM_MODE=$lmode tests/linux/bench-snapshot.sh 2>&1 | tag "$where"
 	echo "== ember exec beside QEMU microvm + virtiofsd as virtme-ng runs it (tests/linux/bench-exec.sh)" | tag "$where"
 	EMBER_KVM_MODE=$lmode tests/linux/bench-exec.sh 2>&1 | tag "$where"
+fi
+if [[ "${BENCH_ARM64:-1}" != 0 ]]; then
+	echo "== arm64: Linux boot and start-up, Ember beside QEMU -M virt and a minimal KVM program (tests/arm64/bench.sh)" |
+		tag "arm64 test host"
+	{ tests/arm64/bench.sh 2>&1 || echo "tests/arm64/bench.sh ended with status $?"; } | tag "arm64 test host"
 fi
 echo "make bench took $((($(kit_now_ms) - t_bench) / 1000)) s"
