@@ -89,14 +89,19 @@ one() {
 }
 
 args="ember.test=bench-qcow2 ember.region=$REGION ember.ops=$OPS ember.qd=$QD panic=-1"
+# Ember's raw disks and its qcow2 disks in runs of their own: the qcow2 run then does what
+# QEMU's does (the same two disks, in the same order, after the same boot). In the nested test
+# host a write phase slows down with the writes the same boot made before it, whichever disk
+# or format comes later (docs/benchmarks.md), so one run with all four disks put Ember's qcow2
+# disks at a disadvantage QEMU's run did not have.
 run_ember() {
-	one ember "raw qcow2" "$EMBER" run --kernel "$KERNEL" --initrd "$INITRD" --cmdline "console=ttyS0 $args quiet" \
-		--memory 512M --cpus 1 --serial stdio --disk path=raw-a.img,id=raw-a --disk path=raw-n.img,id=raw-n \
-		--disk path=q-a.qcow2,format=qcow2,id=qcow2-a --disk path=q-n.qcow2,format=qcow2,id=qcow2-n
-	grep -q 'invalid --disk' vmm.out || return 0
-	echo "BENCH-EMBER-NO-QCOW2"
 	one ember raw "$EMBER" run --kernel "$KERNEL" --initrd "$INITRD" --cmdline "console=ttyS0 $args quiet" \
 		--memory 512M --cpus 1 --serial stdio --disk path=raw-a.img,id=raw-a --disk path=raw-n.img,id=raw-n
+	one ember qcow2 "$EMBER" run --kernel "$KERNEL" --initrd "$INITRD" --cmdline "console=ttyS0 $args quiet" \
+		--memory 512M --cpus 1 --serial stdio \
+		--disk path=q-a.qcow2,format=qcow2,id=qcow2-a --disk path=q-n.qcow2,format=qcow2,id=qcow2-n
+	grep -q 'invalid --disk' vmm.out && echo "BENCH-EMBER-NO-QCOW2"
+	return 0
 }
 run_qemu() {
 	one qemu qcow2 "$QEMU" -M microvm,pcie=on -accel kvm -cpu host -m 512M -smp 1 \
