@@ -1,11 +1,7 @@
 #include "devices/serial.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* Register offsets and bits, as in the 16550A data sheet. */
 #define REG_RBR_THR 0
@@ -85,10 +81,7 @@ static void rx_push_locked(struct serial *s, uint8_t c)
 /* Tell the input loop there is room again; a lost wake-up only delays input. */
 static void notify_space_locked(struct serial *s)
 {
-	uint64_t one = 1;
-
-	if (s->space_fd >= 0 && write(s->space_fd, &one, sizeof(one)) < 0) {
-	}
+	uart_tx_notify(&s->tx);
 }
 
 static uint8_t rx_pop_locked(struct serial *s)
@@ -149,59 +142,12 @@ static uint8_t read_reg(struct serial *s, uint64_t off)
 	return 0xff;
 }
 
-/* A write the fd refused: full (try later) or gone (drop, as the guest must go on). */
-static bool out_full(void)
-{
-	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-}
-
-/* Write the buffered output the fd takes now. Lock held. */
-static void flush_locked(struct serial *s)
-{
-	while (s->tx_len) {
-		size_t n = s->tx_head + s->tx_len <= SERIAL_TX_BUF ? s->tx_len : SERIAL_TX_BUF - s->tx_head;
-		ssize_t w = write(s->out_fd, s->tx + s->tx_head, n);
-
-		if (w <= 0) {
-			if (w < 0 && out_full())
-				return;
-			s->tx_dropped += s->tx_len; /* the reader went away */
-			s->tx_head = s->tx_len = 0;
-			return;
-		}
-		s->tx_head = (s->tx_head + (size_t)w) % SERIAL_TX_BUF;
-		s->tx_len -= (size_t)w;
-	}
-	s->tx_head = 0;
-}
-
-static void output_locked(struct serial *s, uint8_t c)
-{
-	if (!s->tx_len) {
-		ssize_t w = write(s->out_fd, &c, 1);
-
-		if (w == 1)
-			return;
-		if (w == 0 || !out_full()) {
-			s->tx_dropped++; /* the host side closed its end: the guest goes on */
-			return;
-		}
-	}
-	if (s->tx_len == SERIAL_TX_BUF) {
-		s->tx_dropped++;
-		return;
-	}
-	s->tx[(s->tx_head + s->tx_len) % SERIAL_TX_BUF] = c;
-	if (s->tx_len++ == 0)
-		notify_space_locked(s); /* the main loop waits for the fd to be writable */
-}
-
 static void transmit_locked(struct serial *s, uint8_t c)
 {
 	if (s->mcr & MCR_LOOP)
 		rx_push_locked(s, c);
-	else if (s->out_fd >= 0)
-		output_locked(s, c);
+	else
+		uart_tx_put(&s->tx, c); /* written now, buffered or dropped: never blocks */
 	s->thr_ipending = true; /* transmitted at once, so the holding register is empty */
 }
 
@@ -269,46 +215,22 @@ static void serial_write(void *ctx, uint64_t off, const void *data, uint32_t len
 
 const struct bus_ops serial_ops = { .read = serial_read, .write = serial_write };
 
-/*
- * A non-blocking descriptor of our own for a pipe, terminal or socket (a
- * regular file never blocks), so as not to change the flags of one shared
- * with the shell. -1 where /proc cannot reopen it (a socket): then out_fd is
- * used as it is.
- */
-static int reopen_nonblocking(int fd)
-{
-	char path[32];
-	struct stat st;
-
-	if (fd < 0 || fstat(fd, &st) < 0 || S_ISREG(st.st_mode))
-		return -1;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	return open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-}
-
 int serial_init(struct serial *s, struct irq_line irq, int out_fd, int space_fd)
 {
 	memset(s, 0, sizeof(*s));
 	s->irq = irq;
-	s->out_own = reopen_nonblocking(out_fd);
-	s->out_fd = s->out_own >= 0 ? s->out_own : out_fd;
-	s->space_fd = space_fd;
 	s->msr = MSR_DCD | MSR_DSR | MSR_CTS;
 	s->mcr = 0x08; /* OUT2 */
 	s->dll = 0x0c; /* 9600 baud, as after a PC BIOS */
-	if (pthread_mutex_init(&s->lock, NULL)) {
-		if (s->out_own >= 0)
-			close(s->out_own);
+	if (pthread_mutex_init(&s->lock, NULL))
 		return -ENOMEM;
-	}
+	uart_tx_init(&s->tx, out_fd, space_fd);
 	return 0;
 }
 
 void serial_destroy(struct serial *s)
 {
-	if (s->out_own >= 0)
-		close(s->out_own);
-	s->out_own = -1;
+	uart_tx_destroy(&s->tx);
 	pthread_mutex_destroy(&s->lock);
 }
 
@@ -317,7 +239,7 @@ size_t serial_tx_pending(struct serial *s)
 	size_t n;
 
 	pthread_mutex_lock(&s->lock);
-	n = s->tx_len;
+	n = s->tx.len;
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }
@@ -327,8 +249,7 @@ size_t serial_flush(struct serial *s)
 	size_t n;
 
 	pthread_mutex_lock(&s->lock);
-	flush_locked(s);
-	n = s->tx_len;
+	n = uart_tx_flush(&s->tx);
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }
@@ -424,5 +345,5 @@ static const struct uart_ops serial_uart_ops = {
 
 struct uart serial_uart(struct serial *s)
 {
-	return (struct uart){ .ops = &serial_uart_ops, .dev = s, .out_fd = s->out_fd };
+	return (struct uart){ .ops = &serial_uart_ops, .dev = s, .out_fd = s->tx.out_fd };
 }

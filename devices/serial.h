@@ -4,7 +4,7 @@
  * FIFO, interrupts for received data, transmitter empty, line and modem
  * status. Transmitted bytes go to an output fd without ever blocking: a
  * pipe or terminal is written through a non-blocking descriptor of its
- * own; what it cannot take waits in a buffer (SERIAL_TX_BUF) that the main
+ * own; what it cannot take waits in a buffer (UART_TX_BUF) that the main
  * loop flushes when the fd is writable again, and what does not fit there,
  * or what a reader that went away would have got, is dropped. So a stalled
  * or closed stdout never holds a vCPU, the serial lock, or the main loop.
@@ -18,23 +18,18 @@
 #include <stdint.h>
 
 #include "devices/uart.h"
+#include "devices/uart_tx.h"
 #include "vmm/bus.h"
 #include "vmm/irq.h"
 
 #define SERIAL_FIFO 16
-#define SERIAL_TX_BUF 65536
 
 struct serial {
 	pthread_mutex_t lock;
 	struct irq_line irq;
-	int out_fd;   /* -1: discard output */
-	int out_own;  /* out_fd when it is a non-blocking descriptor of our own, else -1 */
-	/* eventfd written when the main loop should look again (the RX FIFO
-	 * drained, or output waits in tx); -1: none */
-	int space_fd;
-	uint8_t tx[SERIAL_TX_BUF]; /* output the fd could not take yet */
-	size_t tx_head, tx_len;
-	uint64_t tx_dropped; /* bytes dropped: buffer full, or the reader went away */
+	/* Output, never blocking (devices/uart_tx.h); its space_fd is also written
+	 * when the RX FIFO drains, for the main loop's input. */
+	struct uart_tx tx;
 	uint8_t ier, lcr, mcr, lsr, msr, scr, dll, dlm, fcr;
 	bool thr_ipending; /* transmitter-empty interrupt pending */
 	int irq_level;

@@ -6,8 +6,8 @@
  * (UART_TX_BUF) that the main loop flushes when the fd is writable again,
  * and what does not fit there, or what a reader that went away would have
  * got, is dropped. So a stalled or closed stdout never holds a vCPU, the
- * UART's lock, or the main loop. Used by the PL011 (devices/pl011.c); the
- * 8250 model (devices/serial.c) does the same inline.
+ * UART's lock, or the main loop. Used by both UART models, the 8250
+ * (devices/serial.c) and the PL011 (devices/pl011.c).
  *
  * Locking: none of its own; the owning UART's lock is held around every
  * call but init and destroy.

@@ -73,11 +73,11 @@ START_TEST(test_stalled_reader_blocks_nothing)
 	pthread_join(th, NULL);
 	/* The serial lock is free: the main loop can serve input meanwhile. */
 	ck_assert_uint_eq(serial_rx_space(&s), SERIAL_FIFO);
-	ck_assert_uint_eq(serial_tx_pending(&s), SERIAL_TX_BUF);
-	ck_assert_uint_gt(s.tx_dropped, 0);
+	ck_assert_uint_eq(serial_tx_pending(&s), UART_TX_BUF);
+	ck_assert_uint_gt(s.tx.dropped, 0);
 	/* The reader comes back: the pipe's bytes, then the buffer as the loop flushes it. */
 	ck_assert_int_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
-	for (int i = 0; i < 1000 && (serial_flush(&s) || got < TOTAL - s.tx_dropped); i++) {
+	for (int i = 0; i < 1000 && (serial_flush(&s) || got < TOTAL - s.tx.dropped); i++) {
 		while ((n = read(p[0], buf, sizeof(buf))) > 0) {
 			for (ssize_t k = 0; k < n; k++)
 				ck_assert(buf[k] >= 'a' && buf[k] <= 'z');
@@ -85,8 +85,8 @@ START_TEST(test_stalled_reader_blocks_nothing)
 		}
 	}
 	ck_assert_uint_eq(serial_tx_pending(&s), 0);
-	ck_assert_uint_eq(got + s.tx_dropped, TOTAL);
-	ck_assert_uint_ge(got, SERIAL_TX_BUF + 4096); /* at least the buffer and a page of pipe */
+	ck_assert_uint_eq(got + s.tx.dropped, TOTAL);
+	ck_assert_uint_ge(got, UART_TX_BUF + 4096); /* at least the buffer and a page of pipe */
 	serial_destroy(&s);
 	close(p[0]);
 	close(p[1]);
@@ -107,7 +107,7 @@ START_TEST(test_reader_gone_output_dropped)
 	close(p[0]);
 	w.s = &s;
 	guest_prints(&w);
-	ck_assert_uint_eq(s.tx_dropped, TOTAL);
+	ck_assert_uint_eq(s.tx.dropped, TOTAL);
 	ck_assert_uint_eq(serial_tx_pending(&s), 0);
 	serial_destroy(&s);
 	close(p[1]);
