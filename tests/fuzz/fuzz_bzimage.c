@@ -147,8 +147,8 @@ static void load_firmware(uint8_t mode, struct input *in)
 	cfg.firmware = fm.data;
 	cfg.firmware_size = fm.size;
 	if (vm_create(&vm, &cfg) == 0) {
-		expect(vm.firmware && vm.firmware_size >= size && vm.firmware_size % 4096 == 0);
-		expect(!memcmp((uint8_t *)vm.firmware + vm.firmware_size - size, fm.data, size));
+		expect(vm.arch.firmware && vm.arch.firmware_size >= size && vm.arch.firmware_size % 4096 == 0);
+		expect(!memcmp((uint8_t *)vm.arch.firmware + vm.arch.firmware_size - size, fm.data, size));
 		expect(guest_is(&vm.mem, LAYOUT_HIGH_RAM - low, (uint8_t *)fm.data + size - low,
 				low));
 		vm_destroy(&vm);
