@@ -182,7 +182,7 @@ clean:
 #   make fuzz-smoke   build, then run each for FUZZ_SMOKE_SECONDS
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_SMOKE_SECONDS ?= 3
 FUZZ_TARGETS ?= vq blk net bzimage cli vhost_user vconsole qcow2 api snapfile image
 FUZZ_JOBS ?= 1
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
