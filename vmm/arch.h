@@ -31,9 +31,11 @@ struct vm;
 struct vm_config;
 struct cli_config;
 struct vcpu;
+struct kvm_cap_need;
 
-/* The capabilities this architecture needs beyond the common ones: 0, or -ENOTSUP (logged). */
-__attribute__((warn_unused_result)) int arch_kvm_check(int kvm_fd);
+/* The KVM capabilities this architecture needs beyond the common ones (kvm_open() checks both). */
+extern const struct kvm_cap_need *const arch_kvm_caps;
+extern const size_t arch_nr_kvm_caps;
 
 /* The in-kernel interrupt controller and timers, before any device exists. 0 or -errno (logged). */
 __attribute__((warn_unused_result)) int arch_vm_create(struct vm *vm, const struct vm_config *cfg);

@@ -22,6 +22,7 @@
 #include "boot/fdt.h"
 #include "devices/power.h"
 #include "vmm/irq.h"
+#include "vmm/kvm.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
@@ -33,26 +34,14 @@
 	(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |                           \
 	 (offsetof(struct kvm_regs, x) / sizeof(uint32_t)))
 
-static const struct {
-	int cap;
-	const char *name;
-} arm64_caps[] = {
+static const struct kvm_cap_need caps[] = {
 	{ KVM_CAP_ARM_PSCI_0_2, "KVM_CAP_ARM_PSCI_0_2" },
 	{ KVM_CAP_ONE_REG, "KVM_CAP_ONE_REG" },
 	{ KVM_CAP_DEVICE_CTRL, "KVM_CAP_DEVICE_CTRL" },
 };
 
-int arch_kvm_check(int kvm_fd)
-{
-	for (size_t i = 0; i < sizeof(arm64_caps) / sizeof(arm64_caps[0]); i++) {
-		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, arm64_caps[i].cap) <= 0) {
-			log_err("this KVM lacks %s, which Ember needs (kernel too old?)",
-				arm64_caps[i].name);
-			return -ENOTSUP;
-		}
-	}
-	return 0;
-}
+const struct kvm_cap_need *const arch_kvm_caps = caps;
+const size_t arch_nr_kvm_caps = sizeof(caps) / sizeof(caps[0]);
 
 static int set_attr(int fd, uint32_t group, uint64_t attr, const void *val)
 {

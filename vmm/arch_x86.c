@@ -21,29 +21,19 @@
 #include "devices/i8042.h"
 #include "devices/power.h"
 #include "vmm/irq.h"
+#include "vmm/kvm.h"
 #include "vmm/kvmstate.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
-static const struct {
-	int cap;
-	const char *name;
-} x86_caps[] = {
+static const struct kvm_cap_need caps[] = {
 	{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
 	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
 	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
 };
 
-int arch_kvm_check(int kvm_fd)
-{
-	for (size_t i = 0; i < sizeof(x86_caps) / sizeof(x86_caps[0]); i++) {
-		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, x86_caps[i].cap) <= 0) {
-			log_err("this KVM lacks %s, which Ember needs (kernel too old?)", x86_caps[i].name);
-			return -ENOTSUP;
-		}
-	}
-	return 0;
-}
+const struct kvm_cap_need *const arch_kvm_caps = caps;
+const size_t arch_nr_kvm_caps = sizeof(caps) / sizeof(caps[0]);
 
 /*
  * The in-kernel local APIC emulates the TSC-deadline timer mode, but KVM

@@ -10,10 +10,7 @@
 #include "vmm/arch.h"
 #include "vmm/log.h"
 
-static const struct {
-	int cap;
-	const char *name;
-} needed_caps[] = {
+static const struct kvm_cap_need needed_caps[] = {
 	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
 	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
@@ -21,6 +18,18 @@ static const struct {
 	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
 	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
 };
+
+/* 0 if KVM has every capability of caps[0..n), else -ENOTSUP, the first missing one logged. */
+static int missing_cap(int fd, const struct kvm_cap_need *caps, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ioctl(fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0) {
+			log_err("this KVM lacks %s, which Ember needs (kernel too old?)", caps[i].name);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
 
 int kvm_open(int *kvm_fd)
 {
@@ -44,15 +53,9 @@ int kvm_open(int *kvm_fd)
 		close(fd);
 		return -ENOTSUP;
 	}
-	for (size_t i = 0; i < sizeof(needed_caps) / sizeof(needed_caps[0]); i++) {
-		if (ioctl(fd, KVM_CHECK_EXTENSION, needed_caps[i].cap) <= 0) {
-			log_err("this KVM lacks %s, which Ember needs (kernel too old?)",
-				needed_caps[i].name);
-			close(fd);
-			return -ENOTSUP;
-		}
-	}
-	err = arch_kvm_check(fd);
+	err = missing_cap(fd, needed_caps, sizeof(needed_caps) / sizeof(needed_caps[0]));
+	if (!err)
+		err = missing_cap(fd, arch_kvm_caps, arch_nr_kvm_caps);
 	if (err) {
 		close(fd);
 		return err;
