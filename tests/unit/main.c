@@ -1,6 +1,7 @@
 /* The unit test runner: the suites in one SRunner, Check's own summary line. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tests/unit/suites.h"
 
@@ -17,8 +18,12 @@ static Suite *(*const suites[])(void) = {
 
 /*
  * `unit` runs every suite; `unit K/N` only the suites whose place in the
- * list is K modulo N, so that N processes can share the suites (the
- * sanitized tier runs two at once: tests/unit/split.sh).
+ * list is K modulo N, so that N processes can share the suites; `unit
+ * --count` prints how many suites there are, so that `unit K/COUNT` runs
+ * suite K alone. The sanitized tier runs each suite in a process of its own
+ * (tests/unit/split.sh): under AddressSanitizer the runner's quarantine of
+ * freed memory grows with every test it forks, and so does the cost of the
+ * next fork.
  */
 int main(int argc, char **argv)
 {
@@ -28,8 +33,12 @@ int main(int argc, char **argv)
 	int failed;
 	char end;
 
+	if (argc > 1 && !strcmp(argv[1], "--count")) {
+		printf("%zu\n", n);
+		return EXIT_SUCCESS;
+	}
 	if (argc > 1 && (sscanf(argv[1], "%u/%u%c", &k, &of, &end) != 2 || !of || k >= of)) {
-		fprintf(stderr, "usage: %s [K/N]\n", argv[0]);
+		fprintf(stderr, "usage: %s [K/N | --count]\n", argv[0]);
 		return 2;
 	}
 	for (size_t i = 0; i < n; i++) {
