@@ -49,6 +49,28 @@ static int make_raw(int fd)
 	return 0;
 }
 
+/* The termination signals the console loop takes through its signalfd. */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+int console_hold_signals(void)
+{
+	sigset_t set;
+
+	stop_signals(&set);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -EINVAL;
+	/* A reader that goes away (ember run ... | head) must not end Ember: its
+	 * output is dropped (a write gets EPIPE) and the guest runs on. */
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
 int console_open(struct console *c, int in_fd)
 {
 	sigset_t set;
@@ -57,18 +79,13 @@ int console_open(struct console *c, int in_fd)
 	memset(c, 0, sizeof(*c));
 	c->in_fd = in_fd;
 	c->sig_fd = -1;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
-		return -EINVAL;
+	err = console_hold_signals();
+	if (err)
+		return err;
+	stop_signals(&set);
 	c->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (c->sig_fd < 0)
 		return -errno;
-	/* A reader that goes away (ember run ... | head) must not end Ember: its
-	 * output is dropped (a write gets EPIPE) and the guest runs on. */
-	signal(SIGPIPE, SIG_IGN);
 	if (in_fd >= 0 && isatty(in_fd)) {
 		err = make_raw(in_fd);
 		if (err)

@@ -22,10 +22,19 @@ struct console {
 };
 
 /*
- * Block termination signals (the loop receives them through a signalfd),
- * ignore SIGPIPE (a reader of the guest's output that goes away must not end
- * Ember) and, if `in_fd` is a terminal, switch it to raw mode. Call before
- * any thread starts. Returns 0 or -errno.
+ * Block the termination signals (SIGINT, SIGTERM, SIGHUP) in the calling
+ * thread and ignore SIGPIPE (a reader of the guest's output that goes away
+ * must not end Ember). Call before any thread starts: threads inherit the
+ * mask, so the signals reach no thread but the console loop's signalfd
+ * (one that does not block them would die of them, taking Ember with it).
+ * Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int console_hold_signals(void);
+
+/*
+ * console_hold_signals(), then the signalfd that the loop receives those
+ * signals through and, if `in_fd` is a terminal, raw mode. Returns 0 or
+ * -errno.
  */
 __attribute__((warn_unused_result)) int console_open(struct console *c, int in_fd);
 

@@ -570,7 +570,15 @@ int run_vm_plan(const struct cli_config *given, const struct run_plan *plan)
 	vc.firmware_size = cfg->restore ? snap.firmware_size : img.firmware.size;
 	vc.memory_from_file = cfg->restore != NULL;
 	vc.memory_fd = snap.mem_fd;
-	/* Before any thread starts: a qcow2 disk's worker installs its filter in vm_create(). */
+	/*
+	 * Before any thread starts (a qcow2 disk's worker and the vCPU threads
+	 * start in vm_create()): the SIGSYS handler, and the termination signals
+	 * held for the console loop.
+	 */
+	if (console_hold_signals()) {
+		log_err("cannot block the termination signals");
+		goto out_api;
+	}
 	if ((cfg->seccomp && seccomp_prepare()) || vm_create(&vm, &vc))
 		goto out_api;
 	if (plan->created)

@@ -290,10 +290,6 @@ static void gate_note(struct vcpu_gate *g)
 		log_err("cannot tell the main thread the vCPUs are parked: %s", strerror(errno));
 }
 
-/*
- * The VM is paused: wait at the gate until it opens or a stop is
- * requested. Called at the top of the loop, with no device lock held.
- */
 static bool handle_any_exit(struct vcpu *v)
 {
 	return v->env->trace->stats ? handle_exit_counted(v) : handle_exit(v);
@@ -315,11 +311,15 @@ static void complete_io(struct vcpu *v)
 	}
 }
 
-static void park(struct vcpu *v)
+/*
+ * Wait at the closed gate until it opens or a stop is requested. A thread
+ * waiting here counts as parked: a pause sees it so whether it waits since
+ * it started or since the last pause closed the gate.
+ */
+static void wait_at_gate(struct vcpu *v)
 {
 	struct vcpu_gate *g = v->env->gate;
 
-	complete_io(v);
 	pthread_mutex_lock(&g->lock);
 	g->parked++;
 	gate_note(g);
@@ -333,6 +333,16 @@ static void park(struct vcpu *v)
 	 * and the loop checks both flags after it (all sequentially consistent).
 	 */
 	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The VM is paused: finish the last exit's I/O, then wait at the gate.
+ * Called at the top of the loop, with no device lock held.
+ */
+static void park(struct vcpu *v)
+{
+	complete_io(v);
+	wait_at_gate(v);
 }
 
 /* The thread leaves its loop: a pause no longer waits for it. */
@@ -356,6 +366,13 @@ static void *vcpu_thread(void *arg)
 		leave_loop(v);
 		return NULL;
 	}
+	/*
+	 * The gate is closed while the VM is set up, until vm_start() opens
+	 * it. The thread has not entered KVM_RUN: there is no exit to
+	 * complete (park() would), and the main thread may still set its
+	 * registers.
+	 */
+	wait_at_gate(v);
 	while (!atomic_load(v->env->stopping)) {
 		if (atomic_load(&v->env->gate->closed)) {
 			park(v);

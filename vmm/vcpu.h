@@ -19,7 +19,7 @@
 #include "vmm/trace.h"
 
 enum vcpu_state {
-	VCPU_CREATED, /* fd and registers set, thread not started */
+	VCPU_CREATED, /* fd and registers set; no thread (not started, or joined) */
 	VCPU_RUNNING, /* thread in its KVM_RUN loop */
 	VCPU_STOPPED, /* thread has left its loop and may be joined */
 };
@@ -43,7 +43,7 @@ struct vcpu_gate {
 
 /* The VM as its vCPU threads see it; read-only once they run. */
 struct vcpu_env {
-	const struct bus *pio, *mmio; /* frozen before the threads start: lookups take no lock */
+	const struct bus *pio, *mmio; /* frozen before the gate first opens: lookups take no lock */
 	const struct trace *trace;
 	const atomic_int *stopping; /* set once a stop was requested */
 	struct vcpu_gate *gate;	    /* where the thread parks while the VM is paused */
@@ -72,7 +72,12 @@ __attribute__((warn_unused_result)) int vcpu_create(struct vcpu *v, const struct
 						    int vm_fd, unsigned int id);
 void vcpu_destroy(struct vcpu *v);
 
-/* Start the vCPU's thread (state CREATED -> RUNNING). */
+/*
+ * Start the vCPU's thread (state CREATED -> RUNNING). It installs its
+ * seccomp filter, then waits while the gate is closed (vm_create() starts
+ * the threads behind a closed gate; vm_start() opens it) before its first
+ * KVM_RUN.
+ */
 __attribute__((warn_unused_result)) int vcpu_start(struct vcpu *v);
 
 /* Create the gate, open, with its eventfd. Returns 0 or -errno. */

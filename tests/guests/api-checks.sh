@@ -138,3 +138,30 @@ kill -TERM $apid
 api_end $apid 10
 check "api: SIGTERM while paused (2 vCPUs) ends ember with 143; the socket is gone (pause $st_p, status $st)" \
 	bash -c "[ $st_p -eq 0 ] && [ $st -eq 143 ] && [ ! -e $A ] && ! grep -q seccomp $OUT/api2.err"
+
+# SIGTERM with a qcow2 disk: its worker thread starts while the VM is set
+# up, and so do the vCPU threads. Every thread must hold the termination
+# signals for the main loop; one that did not would die of SIGTERM (143
+# too, but the socket would be left behind). The image: a valid empty 1 MiB
+# qcow2 v2 (64 KiB clusters: header, L1 table, refcount table, refcount
+# block, each with refcount 1).
+Q=$OUT/term.qcow2
+{
+	printf 'QFI\373\0\0\0\2'                          # magic, version 2
+	printf '\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\20'          # no backing file; cluster_bits 16
+	printf '\0\0\0\0\0\20\0\0\0\0\0\0\0\0\0\1'          # size 1 MiB; no encryption; l1_size 1
+	printf '\0\0\0\0\0\1\0\0\0\0\0\0\0\2\0\0\0\0\0\1'  # L1 at 64 KiB; refcount table at 128 KiB, 1 cluster
+	printf '\0\0\0\0\0\0\0\0\0\0\0\0'                  # no snapshots
+} >"$Q"
+truncate -s 131072 "$Q"
+printf '\0\0\0\0\0\3\0\0' >>"$Q" # refcount table: its block at 192 KiB
+truncate -s 196608 "$Q"
+printf '\0\1\0\1\0\1\0\1' >>"$Q" # refcount block: clusters 0-3 in use
+truncate -s 262144 "$Q"
+"$EMBER" run --firmware $G/ticker.bin --disk "$Q" --api "$A" >"$OUT/api3.out" 2>"$OUT/api3.err" </dev/null &
+apid=$!
+api_up "$A"
+kill -TERM $apid
+api_end $apid 10
+check "api: SIGTERM with a qcow2 disk ends ember with 143; the socket is gone (status $st)" \
+	bash -c "[ $st -eq 143 ] && [ ! -e $A ] && ! grep -q . $OUT/api3.err"

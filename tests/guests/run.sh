@@ -24,7 +24,7 @@ nested) exec tests/guests/nested.sh ;;
 esac
 # A fifo whose reader died must fail a check, not end the tier.
 trap '' PIPE
-plan 78
+plan 79
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
