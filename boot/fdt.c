@@ -325,7 +325,13 @@ int fdt_build(const struct fdt_platform *p, void *buf, size_t size)
 		return -EINVAL;
 	memset(&w, 0, sizeof(w));
 	w.fdt = buf;
-	chk(&w, fdt_create(buf, (int)size));
+	/*
+	 * Property names are not shared in the strings block: libfdt finds a
+	 * shared one by comparing at every byte of the block, which was three
+	 * quarters of the build's time (about 1.5 ms of an arm64 start-up under
+	 * emulation). The tree is about a kilobyte larger for it.
+	 */
+	chk(&w, fdt_create_with_flags(buf, (int)size, FDT_CREATE_FLAG_NO_NAME_DEDUP));
 	chk(&w, fdt_finish_reservemap(buf));
 	begin(&w, "", 0);
 	str(&w, "compatible", "linux,dummy-virt");
