@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@ void uart_tx_init(struct uart_tx *t, int out_fd, int space_fd)
 	t->out_own = reopen_nonblocking(out_fd);
 	t->out_fd = t->out_own >= 0 ? t->out_own : out_fd;
 	t->space_fd = space_fd;
+	t->buf = NULL;
 	t->head = t->len = 0;
 	t->dropped = 0;
 }
@@ -38,6 +40,8 @@ void uart_tx_destroy(struct uart_tx *t)
 	if (t->out_own >= 0)
 		close(t->out_own);
 	t->out_own = -1;
+	free(t->buf);
+	t->buf = NULL;
 }
 
 /* A lost wake-up only delays the main loop's next look. */
@@ -89,7 +93,9 @@ void uart_tx_put(struct uart_tx *t, uint8_t c)
 			return;
 		}
 	}
-	if (t->len == UART_TX_BUF) {
+	if (!t->buf)
+		t->buf = malloc(UART_TX_BUF);
+	if (!t->buf || t->len == UART_TX_BUF) {
 		t->dropped++;
 		return;
 	}

@@ -23,7 +23,11 @@ struct uart_tx {
 	/* eventfd written when the main loop should look again (here: output
 	 * waits in buf; the UART also writes it when its receive FIFO drains); -1: none */
 	int space_fd;
-	uint8_t buf[UART_TX_BUF]; /* output the fd could not take yet */
+	/*
+	 * Output the fd could not take yet: UART_TX_BUF bytes, allocated the
+	 * first time output has to wait (most runs never need it); NULL before.
+	 */
+	uint8_t *buf;
 	size_t head, len;
 	uint64_t dropped; /* bytes dropped: buffer full, or the reader went away */
 };

@@ -556,7 +556,7 @@ static int parse_ctl(int argc, char *const argv[], struct cli_config *cfg)
 
 int cli_parse(int argc, char *const argv[], struct cli_config *cfg)
 {
-	memset(cfg, 0, sizeof(*cfg));
+	memset(cfg, 0, offsetof(struct cli_config, disk_paths)); /* not the storage (vmm/cli.h) */
 	cfg->memory = CLI_DEFAULT_MEMORY;
 	cfg->cpus = 1;
 	cfg->serial = CLI_SERIAL_STDIO;

@@ -69,7 +69,6 @@ struct cli_config {
 	const char *trace_path; /* --trace-file PATH: trace lines there, not to stderr */
 	struct cli_disk disk[CLI_MAX_DISKS];
 	unsigned int nr_disks;
-	char disk_paths[CLI_MAX_DISKS][4096]; /* storage for path= values */
 	struct cli_nic nic[CLI_MAX_NICS];
 	unsigned int nr_nics;
 	struct cli_fs fs[CLI_MAX_FS];
@@ -90,10 +89,17 @@ struct cli_config {
 	unsigned int timeout;	 /* --timeout SECS; 0: none */
 	const char *dump_initramfs; /* --dump-initramfs FILE: write exec's initramfs there, run nothing */
 	const char *dump_dtb;	    /* --dump-dtb FILE: write the guest's device tree there, run nothing */
-	struct cli_share share[CLI_MAX_SHARES];
 	unsigned int nr_shares;
 	char *const *exec_argv; /* COMMAND and its arguments (after "--"), NULL-terminated */
 	int exec_argc;
+
+	/*
+	 * Storage, last: cli_parse() zeroes only what comes before it (96 KiB
+	 * that a run would otherwise touch page by page). An entry is valid
+	 * below its count and written whole when it is parsed.
+	 */
+	char disk_paths[CLI_MAX_DISKS][4096]; /* path= values, below nr_disks */
+	struct cli_share share[CLI_MAX_SHARES]; /* below nr_shares */
 };
 
 /* Parse one --fs value: "socket=PATH,tag=TAG". Returns 0 or -EINVAL. */

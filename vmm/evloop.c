@@ -98,14 +98,9 @@ void evloop_set_events(struct evloop *l, int fd, uint32_t events)
 	pthread_mutex_unlock(&l->lock);
 }
 
-/* I/O thread: a park was asked for; wait until it is lifted. */
-static void park(struct evloop *l)
+/* I/O thread: while a park is asked for, wait parked. */
+static void wait_parked(struct evloop *l)
 {
-	uint64_t n;
-
-	if (read(l->park_fd, &n, sizeof(n)) < 0) {
-		/* EAGAIN: a park already served; the flag below decides. */
-	}
 	pthread_mutex_lock(&l->lock);
 	if (l->park_req) {
 		l->parked = true;
@@ -117,6 +112,17 @@ static void park(struct evloop *l)
 	pthread_mutex_unlock(&l->lock);
 }
 
+/* I/O thread: a park was asked for; wait until it is lifted. */
+static void park(struct evloop *l)
+{
+	uint64_t n;
+
+	if (read(l->park_fd, &n, sizeof(n)) < 0) {
+		/* EAGAIN: a park already served; the flag below decides. */
+	}
+	wait_parked(l);
+}
+
 static void *loop(void *arg)
 {
 	struct evloop *l = arg;
@@ -124,6 +130,7 @@ static void *loop(void *arg)
 
 	if (l->thread_init && l->thread_init(l->thread_init_ctx))
 		return NULL;
+	wait_parked(l); /* evloop_start_parked(): until evloop_unpark() */
 	for (;;) {
 		int n = epoll_wait(l->epfd, ev, 32, -1);
 
@@ -161,12 +168,26 @@ int evloop_start(struct evloop *l)
 	return 0;
 }
 
+int evloop_start_parked(struct evloop *l)
+{
+	int err;
+
+	pthread_mutex_lock(&l->lock);
+	l->park_req = true;
+	pthread_mutex_unlock(&l->lock);
+	err = evloop_start(l);
+	if (err)
+		evloop_unpark(l);
+	return err;
+}
+
 void evloop_stop(struct evloop *l)
 {
 	uint64_t one = 1;
 
 	if (!l->running)
 		return;
+	evloop_unpark(l); /* a parked thread would not see the stop */
 	if (write(l->stop_fd, &one, sizeof(one)) < 0) {
 		/* Cannot fail for a fresh eventfd; join regardless. */
 	}

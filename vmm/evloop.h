@@ -59,11 +59,18 @@ void evloop_set_events(struct evloop *l, int fd, uint32_t events);
 __attribute__((warn_unused_result)) int evloop_start(struct evloop *l);
 
 /*
+ * Start the thread parked: it runs thread_init, then waits, running no
+ * handler, until evloop_unpark(). Its start overlaps what the caller does
+ * meanwhile (the VM's set-up). Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int evloop_start_parked(struct evloop *l);
+
+/*
  * Park the I/O thread between two sources (snapshot): on return it runs no
  * handler until evloop_unpark(). 0 (also with no thread running), or
  * -ETIMEDOUT if it did not park within 5 s. Not from the I/O thread.
  */
 __attribute__((warn_unused_result)) int evloop_park(struct evloop *l);
 void evloop_unpark(struct evloop *l);
-/* Signal the stop eventfd and join the thread. */
+/* Lift any park, signal the stop eventfd and join the thread. */
 void evloop_stop(struct evloop *l);

@@ -519,10 +519,10 @@ static int set_up_guest(struct vm *vm, const struct cli_config *cfg, const struc
 
 int run_vm_plan(const struct cli_config *given, const struct run_plan *plan)
 {
-	struct snapshot_image snap = { .mem_fd = -1 };
 	struct api api = { .listen_fd = -1, .dir_fd = -1 };
-	struct snapshot_source *src = calloc(1, sizeof(*src));
+	struct snapshot_source *src = NULL; /* with --api only: snapshots are taken through it */
 	struct cli_config *copy = NULL;
+	struct snapshot_image snap;
 	const struct cli_config *cfg;
 	struct vm_config vc = { 0 };
 	struct backends be;
@@ -532,7 +532,8 @@ int run_vm_plan(const struct cli_config *given, const struct run_plan *plan)
 
 	/* Everything the user gave is checked first; /dev/kvm is opened last (vm_create). */
 	memset(&img, 0, sizeof(img));
-	cfg = src ? open_restore(given, &snap, &copy) : NULL;
+	snapshot_image_init(&snap);
+	cfg = open_restore(given, &snap, &copy);
 	if (!cfg || check_memory(cfg->memory) ||
 	    (!cfg->restore && (load_images(cfg, plan, &img) || check_fit(cfg, &img))))
 		goto out_images;
@@ -547,7 +548,14 @@ int run_vm_plan(const struct cli_config *given, const struct run_plan *plan)
 		goto out_images;
 	if (cfg->restore && snapshot_check_disks(&snap, be.disk))
 		goto out_backends;
-	snapshot_describe(src, cfg, be.disk, plan->nr_fs || plan->nr_ports);
+	if (cfg->api_path) {
+		src = malloc(sizeof(*src));
+		if (!src) {
+			log_err("out of memory");
+			goto out_backends;
+		}
+		snapshot_describe(src, cfg, be.disk, plan->nr_fs || plan->nr_ports);
+	}
 	if (open_trace(cfg, &vc.trace))
 		goto out_backends;
 	if (open_serial_out(cfg, &vc.serial_out_fd))

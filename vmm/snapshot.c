@@ -361,8 +361,7 @@ void snapshot_close(struct snapshot_image *img)
 		close(img->mem_fd);
 	free(img->file);
 	free(img->buf);
-	memset(img, 0, sizeof(*img));
-	img->mem_fd = -1;
+	snapshot_image_init(img);
 }
 
 void snapshot_to_cli(const struct snapshot_image *img, struct cli_config *cfg)

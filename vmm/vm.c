@@ -145,7 +145,9 @@ static int add_nic(struct vm *vm, unsigned int i, const struct cli_nic *c, int *
 
 static int add_nics(struct vm *vm, const struct vm_config *cfg)
 {
-	vm->nic = calloc(cfg->nr_nics ? cfg->nr_nics : 1, sizeof(*vm->nic));
+	if (!cfg->nr_nics)
+		return 0; /* none: not even an empty array (its zeroing is pages to touch) */
+	vm->nic = calloc(cfg->nr_nics, sizeof(*vm->nic));
 	if (!vm->nic) {
 		log_err("out of memory for the network devices");
 		return -ENOMEM;
@@ -168,7 +170,9 @@ static void fs_lost(void *ctx)
 /* virtio-fs devices in the slots after the NICs, each connected to its backend now. */
 static int add_fs(struct vm *vm, const struct vm_config *cfg)
 {
-	vm->fs = calloc(cfg->nr_fs ? cfg->nr_fs : 1, sizeof(*vm->fs));
+	if (!cfg->nr_fs)
+		return 0;
+	vm->fs = calloc(cfg->nr_fs, sizeof(*vm->fs));
 	if (!vm->fs) {
 		log_err("out of memory for the virtio-fs devices");
 		return -ENOMEM;
@@ -236,6 +240,17 @@ static int add_pvpanic(struct vm *vm)
 	return err;
 }
 
+/* The I/O thread's first act. */
+static int io_thread_init(void *ctx)
+{
+	struct vm *vm = ctx;
+	int err = seccomp_install(SECCOMP_THREAD_IO);
+
+	if (err)
+		vm_request_stop(vm, EXIT_SETUP, "the I/O thread has no seccomp filter");
+	return err;
+}
+
 static int add_disks(struct vm *vm, const struct vm_config *cfg)
 {
 	int err = irq_router_init(&vm->router, vm->vm_fd);
@@ -247,7 +262,23 @@ static int add_disks(struct vm *vm, const struct vm_config *cfg)
 		return err;
 	}
 	vm->io_ready = true;
-	vm->disk = calloc(cfg->nr_disks ? cfg->nr_disks : 1, sizeof(*vm->disk));
+	/*
+	 * The I/O thread starts now, parked until vm_start(): its start and its
+	 * filter overlap the rest of the set-up, as the vCPU threads' do. The
+	 * devices add their sources to the loop while it waits.
+	 */
+	if (vm->seccomp) {
+		vm->io.thread_init = io_thread_init;
+		vm->io.thread_init_ctx = vm;
+	}
+	err = evloop_start_parked(&vm->io);
+	if (err) {
+		log_err("cannot start the I/O thread: %s", strerror(-err));
+		return err;
+	}
+	if (!cfg->nr_disks)
+		return 0;
+	vm->disk = calloc(cfg->nr_disks, sizeof(*vm->disk));
 	if (!vm->disk) {
 		log_err("out of memory for the disks");
 		return -ENOMEM;
@@ -425,42 +456,17 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	return err;
 }
 
-/* The I/O thread's first act. */
-static int io_thread_init(void *ctx)
-{
-	struct vm *vm = ctx;
-	int err = seccomp_install(SECCOMP_THREAD_IO);
-
-	if (err)
-		vm_request_stop(vm, EXIT_SETUP, "the I/O thread has no seccomp filter");
-	return err;
-}
-
 int vm_start(struct vm *vm)
 {
-	int err;
-
 	bus_freeze(&vm->pio);
 	bus_freeze(&vm->mmio);
 	/* The exit table has a slot per bus range; a bus grown past them goes untraced. */
 	if (vm->pio.nr > TRACE_MAX_DEVS || vm->mmio.nr > TRACE_MAX_DEVS)
 		vm->trace.stats = false;
-	if (vm->seccomp) {
-		vm->io.thread_init = io_thread_init;
-		vm->io.thread_init_ctx = vm;
-	}
-	/*
-	 * The vCPUs go first: the guest's first instruction waits for nothing
-	 * else. Kicks that come before the I/O thread runs wait in their
-	 * eventfds.
-	 */
+	/* The vCPUs first: the guest's first instruction waits for nothing else. */
 	vcpu_gate_open(&vm->gate);
-	err = evloop_start(&vm->io);
-	if (err) {
-		log_err("cannot start the I/O thread: %s", strerror(-err));
-		vm_request_stop(vm, EXIT_SETUP, "start failed");
-	}
-	return err;
+	evloop_unpark(&vm->io);
+	return 0;
 }
 
 void vm_stop(struct vm *vm)
@@ -537,7 +543,10 @@ void vm_trace_report(const struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
-	/* Set-up failed after the vCPU threads started (they wait at the gate): end them first. */
+	/*
+	 * Set-up failed after the threads started (the vCPUs wait at the gate,
+	 * the I/O thread parked): end them before anything they could touch goes.
+	 */
 	for (unsigned int i = 0; vm->vcpu && i < vm->nr_vcpus; i++) {
 		if (atomic_load(&vm->vcpu[i].state) != VCPU_CREATED) {
 			vm_request_stop(vm, EXIT_SETUP, "set-up failed");
@@ -545,6 +554,7 @@ void vm_destroy(struct vm *vm)
 			break;
 		}
 	}
+	evloop_stop(&vm->io); /* nothing if it is not running */
 	for (unsigned int i = 0; vm->vcpu && i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpu[i]);
 	free(vm->vcpu);

@@ -133,8 +133,9 @@ struct vm {
  * Create the VM from images and taps the caller has opened (every check of
  * the user's files comes before /dev/kvm): KVM handles, RAM, the firmware image if any (mapped to end
  * at 4 GiB, its last 128 KiB also copied below 1 MiB), irqchip, PIT, buses,
- * platform devices and `cpus` vCPUs with CPUID set, their threads started and
- * waiting for vm_start() (with seccomp, each under its filter already). Each disk image and tap fd
+ * platform devices and `cpus` vCPUs with CPUID set, their threads and the I/O
+ * thread started and waiting for vm_start() (with seccomp, each under its
+ * filter already). Each disk image and tap fd
  * it took over is marked closed in `cfg` (fd -1) and closed by vm_destroy();
  * what it did not take stays the caller's to close. Logs the cause and
  * returns -errno on failure, with everything undone.
@@ -169,9 +170,10 @@ void vm_request_stop(struct vm *vm, int status, const char *reason);
 __attribute__((warn_unused_result)) int vm_power_button(struct vm *vm);
 
 /*
- * Let the vCPU threads (started by vm_create(), waiting at the closed
- * gate) enter the guest, then start the I/O thread; with vm->seccomp, each
- * thread installs its filter before it serves anything.
+ * Let the threads that vm_create() started go: the vCPU threads (waiting at
+ * the closed gate) enter the guest, the I/O thread (parked) serves its
+ * sources. With vm->seccomp each installed its filter before it waited.
+ * Returns 0.
  */
 __attribute__((warn_unused_result)) int vm_start(struct vm *vm);
 
