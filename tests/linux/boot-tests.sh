@@ -351,13 +351,15 @@ ended; the ${#rest[@]} unfinished scenario(s) ran again in a fresh one (first lo
 		sed "/^EMBER-SCENARIO-BEGIN=$stopped_in\$/,\$d" "$first" >"$all_log"
 		run_again retry "${rest[@]}"
 	fi
-	# Under TCP load the nested test host's guests sometimes crash (triple
-	# or double fault), QEMU's as well as ember's (README.txt, known
-	# findings). A network scenario whose guest crashed runs once more in a
-	# fresh test host; the crash is reported and its log kept.
+	# The nested test host's guests sometimes crash (triple or double
+	# fault), QEMU's as well as ember's, mostly under TCP load (README.txt,
+	# known findings), once also in qcow2-overlay: the guest reset to
+	# F000:FFF0 some seconds after its init started. A scenario whose guest
+	# crashed runs once more in a fresh test host; the crash is reported and
+	# its log kept. Not the micro-* scenarios, whose guests fault on purpose.
 	crashed=()
 	for s in "${selected[@]}"; do
-		[[ "${s%%|*}" == net-* ]] || continue
+		[[ "${s%%|*}" != micro-* ]] || continue
 		if sed -n "/^EMBER-SCENARIO-BEGIN=${s%%|*}\r\?\$/,/^EMBER-SCENARIO-END=${s%%|*}\r\?\$/p" "$all_log" |
 			grep -a -q -E 'triple fault|double fault:|Kernel panic'; then
 			crashed+=("$s")
@@ -551,8 +553,19 @@ $(marker EMBER-HOST-SNAP-MEMORY-KB "$log") KiB of memory file on disk)" \
 	v=$(marker EMBER-HOST-SNAP-PIDS "$log")
 	check '[[ $v =~ ^[0-9]+$ ]]' "$name: the paused ember killed (SIGKILL) after the snapshot" \
 		"pids '$v'"
-	before=$(grep -a -v '^EMBER-RESTORED' "$log" | grep -a -o 'EMBER-COUNT=[0-9]* [^ ]* [0-9.]*' | tail -n 1)
-	after=$(grep -a '^EMBER-RESTORED: ' "$log" | grep -a -o 'EMBER-COUNT=[0-9]* [^ ]* [0-9.]*' | head -n 1)
+	# The pause may come in the middle of a line: the killed ember printed
+	# its head, the restored one prints the rest first. Joined, it is the
+	# last count before the snapshot.
+	local re='EMBER-COUNT=[0-9]+ [^ ]+ [0-9.]+$' head rest
+	head=$(grep -a -v '^EMBER-RESTORED' "$log" | grep -a 'EMBER-COUNT=' | tail -n 1)
+	rest=$(grep -a -m 1 '^EMBER-RESTORED: ' "$log" | sed 's/^EMBER-RESTORED: //')
+	if [[ -n $head && ! $head =~ $re ]]; then
+		before=$(grep -a -o -E "$re" <<<"$head$rest")
+		after=$(grep -a '^EMBER-RESTORED: ' "$log" | tail -n +2 | grep -a -o -E "$re" | head -n 1)
+	else
+		before=$(grep -a -o -E "$re" <<<"$head")
+		after=$(grep -a '^EMBER-RESTORED: ' "$log" | grep -a -o -E "$re" | head -n 1)
+	fi
 	read -r b_n b_id b_up <<<"${before#EMBER-COUNT=}"
 	read -r a_n a_id a_up <<<"${after#EMBER-COUNT=}"
 	check '[[ -n $a_n && -n $b_n ]] && ((a_n == b_n + 1)) && [[ $a_id == "$b_id" ]] &&
