@@ -432,12 +432,15 @@ static int start_and_wait(struct vm *vm, const struct cli_config *cfg, const str
 		log_err("cannot set up the console: %s", strerror(-err));
 		return EXIT_SETUP;
 	}
-	if (arm_timeout(vm, plan->timeout, &timer) || vm_start(vm)) {
-		status = EXIT_SETUP;
-	} else if (cfg->seccomp && seccomp_install_extra(SECCOMP_THREAD_MAIN, &sx)) {
-		vm_request_stop(vm, EXIT_SETUP, "the main thread has no seccomp filter");
-		status = EXIT_SETUP;
-	} else {
+	status = arm_timeout(vm, plan->timeout, &timer) ? EXIT_SETUP : 0;
+	if (!status) {
+		vm_start(vm);
+		if (cfg->seccomp && seccomp_install_extra(SECCOMP_THREAD_MAIN, &sx)) {
+			vm_request_stop(vm, EXIT_SETUP, "the main thread has no seccomp filter");
+			status = EXIT_SETUP;
+		}
+	}
+	if (!status) {
 		/* From here on (with seccomp) every thread runs under its filter. */
 		struct console_vm cv = { .stop_fd = vm->stop_fd, .exit_status = &vm->exit_status,
 					 .uart = vm->uart, .rx_space_fd = vm->rx_space_fd,

@@ -456,7 +456,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	return err;
 }
 
-int vm_start(struct vm *vm)
+void vm_start(struct vm *vm)
 {
 	bus_freeze(&vm->pio);
 	bus_freeze(&vm->mmio);
@@ -466,7 +466,6 @@ int vm_start(struct vm *vm)
 	/* The vCPUs first: the guest's first instruction waits for nothing else. */
 	vcpu_gate_open(&vm->gate);
 	evloop_unpark(&vm->io);
-	return 0;
 }
 
 void vm_stop(struct vm *vm)

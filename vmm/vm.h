@@ -173,9 +173,8 @@ __attribute__((warn_unused_result)) int vm_power_button(struct vm *vm);
  * Let the threads that vm_create() started go: the vCPU threads (waiting at
  * the closed gate) enter the guest, the I/O thread (parked) serves its
  * sources. With vm->seccomp each installed its filter before it waited.
- * Returns 0.
  */
-__attribute__((warn_unused_result)) int vm_start(struct vm *vm);
+void vm_start(struct vm *vm);
 
 /* Kick every vCPU out of KVM_RUN (also out of a pause) and join the threads. */
 void vm_stop(struct vm *vm);
