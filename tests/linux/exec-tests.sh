@@ -13,6 +13,7 @@ ember=${EMBER:-build/ember}
 . tests/linux/lib.sh
 
 tests/linux/fetch.sh >/dev/null || kit_die "cannot fetch the guest kernel (tests/linux/fetch.sh)"
+[ -f build/guests/idle.bin ] || kit_die "build/guests/idle.bin missing; run make guests"
 VIRTIOFSD=$EXEC_VIRTIOFSD
 [ -x "$VIRTIOFSD" ] || kit_die "$VIRTIOFSD missing (tests/deps.sh installs qemu-system-common)"
 mode=$(EMBER=$ember kit_kvm_mode)
@@ -20,7 +21,9 @@ if [ "$mode" = direct ]; then
 	EMBER=$ember KERNEL="$KIT/vmlinuz" MODULES="$KIT/modules" VIRTIOFSD="$VIRTIOFSD" \
 		exec bash tests/linux/exec-checks.sh
 fi
-# Nested: virtiofsd and the tools the commands use, the guest kernel's
+# Nested: the test host holds the guest kit too.
+tests/linux/mkguest.sh >/dev/null || kit_die "cannot build the guest initramfs (tests/linux/mkguest.sh)"
+# virtiofsd and the tools the commands use, the guest kernel's
 # modules that exec needs under /lib/modules/VERSION.
 EMBER=$ember EMBER_HOST_GUEST=1 EMBER_NESTED_SCRIPT=tests/linux/exec-checks.sh \
 	EMBER_NESTED_TOOLS="$VIRTIOFSD nproc pkill env" \
