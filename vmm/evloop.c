@@ -67,6 +67,8 @@ int evloop_add(struct evloop *l, int fd, evloop_fn fn, void *ctx)
 			      &(struct epoll_event){ .events = EPOLLIN, .data.u32 = (uint32_t)slot }) < 0) {
 			err = -errno;
 			l->src[slot].fn = NULL;
+		} else {
+			l->nr_srcs++;
 		}
 	}
 	pthread_mutex_unlock(&l->lock);
@@ -80,9 +82,20 @@ void evloop_del(struct evloop *l, int fd)
 		if (l->src[i].fn && l->src[i].fd == fd) {
 			epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
 			l->src[i].fn = NULL;
+			l->nr_srcs--;
 		}
 	}
 	pthread_mutex_unlock(&l->lock);
+}
+
+bool evloop_has_sources(struct evloop *l)
+{
+	bool any;
+
+	pthread_mutex_lock(&l->lock);
+	any = l->nr_srcs > 0;
+	pthread_mutex_unlock(&l->lock);
+	return any;
 }
 
 void evloop_set_events(struct evloop *l, int fd, uint32_t events)

@@ -38,6 +38,7 @@ struct evloop {
 	pthread_cond_t park_cond;
 	bool park_req, parked;
 	struct evloop_src src[EVLOOP_MAX_SRCS];
+	unsigned int nr_srcs; /* registered sources (under lock) */
 	/* If set (before evloop_start), runs first on the I/O thread; nonzero ends the thread. */
 	int (*thread_init)(void *ctx);
 	void *thread_init_ctx;
@@ -51,6 +52,8 @@ __attribute__((warn_unused_result)) int evloop_add(struct evloop *l, int fd, evl
 						   void *ctx);
 /* Stop watching `fd`. */
 void evloop_del(struct evloop *l, int fd);
+/* Whether any fd is watched: with none, a VM needs no I/O thread. */
+bool evloop_has_sources(struct evloop *l);
 
 /* Wake on exactly `events` (EPOLLIN, EPOLLOUT, both or none) of a registered `fd`;
  * none keeps it registered without waking on it (back-pressure). */

@@ -242,7 +242,7 @@ static int arm_timeout(struct vm *vm, unsigned int seconds, struct run_timer *t)
 		log_err("cannot set the time limit: %s", strerror(-err));
 		return err;
 	}
-	err = evloop_add(&vm->io, t->fd, timed_out, t);
+	err = vm_watch(vm, t->fd, timed_out, t);
 	if (err)
 		log_err("cannot set the time limit: %s", strerror(-err));
 	return err;

@@ -262,20 +262,6 @@ static int add_disks(struct vm *vm, const struct vm_config *cfg)
 		return err;
 	}
 	vm->io_ready = true;
-	/*
-	 * The I/O thread starts now, parked until vm_start(): its start and its
-	 * filter overlap the rest of the set-up, as the vCPU threads' do. The
-	 * devices add their sources to the loop while it waits.
-	 */
-	if (vm->seccomp) {
-		vm->io.thread_init = io_thread_init;
-		vm->io.thread_init_ctx = vm;
-	}
-	err = evloop_start_parked(&vm->io);
-	if (err) {
-		log_err("cannot start the I/O thread: %s", strerror(-err));
-		return err;
-	}
 	if (!cfg->nr_disks)
 		return 0;
 	vm->disk = calloc(cfg->nr_disks, sizeof(*vm->disk));
@@ -290,6 +276,37 @@ static int add_disks(struct vm *vm, const struct vm_config *cfg)
 			return err;
 	}
 	return 0;
+}
+
+/*
+ * The I/O thread starts once the VM has a source for it (a queue, a disk, a
+ * tap, a timer), parked until vm_start(): its start and its filter overlap
+ * the rest of the set-up, as the vCPU threads' do. A VM with none (a
+ * firmware image on the serial port) runs without it.
+ */
+static int start_io_thread(struct vm *vm)
+{
+	int err;
+
+	if (vm->io.running || !evloop_has_sources(&vm->io))
+		return 0;
+	if (vm->seccomp) {
+		vm->io.thread_init = io_thread_init;
+		vm->io.thread_init_ctx = vm;
+	}
+	err = evloop_start_parked(&vm->io);
+	if (err)
+		log_err("cannot start the I/O thread: %s", strerror(-err));
+	return err;
+}
+
+int vm_watch(struct vm *vm, int fd, evloop_fn fn, void *ctx)
+{
+	int err = evloop_add(&vm->io, fd, fn, ctx);
+
+	if (!err)
+		err = start_io_thread(vm);
+	return err;
 }
 
 /* The PCI host bridge, then the architecture's platform devices (vmm/arch.h). */
@@ -451,6 +468,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		err = add_console(vm, cfg);
 	if (!err)
 		err = add_pvpanic(vm);
+	if (!err)
+		err = start_io_thread(vm);
 	if (err)
 		vm_destroy(vm);
 	return err;

@@ -134,13 +134,19 @@ struct vm {
  * the user's files comes before /dev/kvm): KVM handles, RAM, the firmware image if any (mapped to end
  * at 4 GiB, its last 128 KiB also copied below 1 MiB), irqchip, PIT, buses,
  * platform devices and `cpus` vCPUs with CPUID set, their threads and the I/O
- * thread started and waiting for vm_start() (with seccomp, each under its
- * filter already). Each disk image and tap fd
+ * thread (if a device has a source for it) started and waiting for
+ * vm_start() (with seccomp, each under its filter already). Each disk image and tap fd
  * it took over is marked closed in `cfg` (fd -1) and closed by vm_destroy();
  * what it did not take stays the caller's to close. Logs the cause and
  * returns -errno on failure, with everything undone.
  */
 __attribute__((warn_unused_result)) int vm_create(struct vm *vm, const struct vm_config *cfg);
+
+/*
+ * Watch `fd` on the I/O thread (`fn(ctx, events)` runs there), starting
+ * the thread if the VM had no source for it yet. Before vm_start(). 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int vm_watch(struct vm *vm, int fd, evloop_fn fn, void *ctx);
 
 /* KVM memory slots: RAM (below and above the hole), then a firmware image. */
 #define VM_SLOT_RAM 0
@@ -171,8 +177,8 @@ __attribute__((warn_unused_result)) int vm_power_button(struct vm *vm);
 
 /*
  * Let the threads that vm_create() started go: the vCPU threads (waiting at
- * the closed gate) enter the guest, the I/O thread (parked) serves its
- * sources. With vm->seccomp each installed its filter before it waited.
+ * the closed gate) enter the guest, the I/O thread (parked, if there is
+ * one) serves its sources. With vm->seccomp each installed its filter before it waited.
  */
 void vm_start(struct vm *vm);
 

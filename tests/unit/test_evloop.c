@@ -121,11 +121,14 @@ START_TEST(test_del_stops_callbacks)
 	src_open(&a);
 	src_open(&b);
 	ck_assert_int_eq(evloop_init(&l), 0);
+	ck_assert(!evloop_has_sources(&l));
 	ck_assert_int_eq(evloop_add(&l, a.fd, on_ready, &a), 0);
 	ck_assert_int_eq(evloop_add(&l, b.fd, on_ready, &b), 0);
+	ck_assert(evloop_has_sources(&l));
 	ck_assert_int_eq(evloop_start(&l), 0);
 	evloop_del(&l, a.fd);
 	evloop_del(&l, 12345); /* not registered: harmless */
+	ck_assert(evloop_has_sources(&l)); /* b still is */
 	signal_src(&a);
 	signal_src(&b);
 	wait_calls(&b, 1);
@@ -134,6 +137,9 @@ START_TEST(test_del_stops_callbacks)
 	/* Added back, it is served again. */
 	ck_assert_int_eq(evloop_add(&l, a.fd, on_ready, &a), 0);
 	wait_calls(&a, 1); /* still readable: level-triggered */
+	evloop_del(&l, a.fd);
+	evloop_del(&l, b.fd);
+	ck_assert(!evloop_has_sources(&l));
 	evloop_stop(&l);
 	evloop_destroy(&l);
 	close(a.fd);
@@ -227,8 +233,10 @@ START_TEST(test_add_errors_and_capacity)
 	src_open(&s);
 	ck_assert_int_eq(evloop_init(&l), 0);
 	ck_assert_int_eq(evloop_add(&l, -1, on_ready, &s), -EBADF);
+	ck_assert(!evloop_has_sources(&l)); /* a failed add counts for nothing */
 	ck_assert_int_eq(evloop_add(&l, s.fd, on_ready, &s), 0);
 	ck_assert_int_eq(evloop_add(&l, s.fd, on_ready, &s), -EEXIST);
+	ck_assert_uint_eq(l.nr_srcs, 1);
 	/* Failed adds gave their slots back: 255 more fit, then the table is full. */
 	while (n < EVLOOP_MAX_SRCS + 1) {
 		fds[n] = eventfd(0, EFD_CLOEXEC);
@@ -240,7 +248,9 @@ START_TEST(test_add_errors_and_capacity)
 	}
 	ck_assert_int_eq(err, -ENOSPC);
 	ck_assert_int_eq(n, EVLOOP_MAX_SRCS);
+	ck_assert_uint_eq(l.nr_srcs, EVLOOP_MAX_SRCS);
 	evloop_del(&l, fds[0]);
+	ck_assert_uint_eq(l.nr_srcs, EVLOOP_MAX_SRCS - 1);
 	ck_assert_int_eq(evloop_add(&l, fds[n - 1], on_ready, &s), 0);
 	for (int i = 0; i < n; i++)
 		close(fds[i]);
