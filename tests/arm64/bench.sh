@@ -11,6 +11,8 @@
 #     and QEMU -M virt (-bios, from flash), all running the same stub
 #     (tests/arm64/stub.S: a byte to the PL011 at 0x0900_0000, then PSCI
 #     SYSTEM_OFF); medians, ratios to the floor. Target: Ember at the floor.
+#     Beside it, what a process's first thread costs in the test host
+#     (tests/bench/threadcost.c): the floor has none, Ember a thread per vCPU.
 #  2. Linux boot: launch -> VMM exit (tests/arm64/boottime.c) of the guest
 #     kit (Debian's arm64 kernel and tests/arm64/mkguest.sh's initramfs,
 #     "console=ttyAMA0 quiet", no ember.test=: its /init powers off), Ember
@@ -65,8 +67,8 @@ make -s ARCH=arm64 -j2 "$A64_BUILD/ember" >"$run_dir/make.log" 2>&1 ||
 # The static helpers and the stub, built again when their source changed.
 bin="$A64_BUILD/bench"
 mkdir -p "$bin"
-cflags=(-std=gnu11 -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror -static)
-for src in "$A64_DIR/floor.c" "$A64_DIR/boottime.c" tests/bench/firstout.c; do
+cflags=(-std=gnu11 -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror -static -pthread)
+for src in "$A64_DIR/floor.c" "$A64_DIR/boottime.c" tests/bench/firstout.c tests/bench/threadcost.c; do
 	out="$bin/$(basename "$src" .c)"
 	[[ -x "$out" && "$out" -nt "$src" ]] && continue
 	"$A64_CC" "${cflags[@]}" -o "$out" "$src" 2>"$run_dir/cc.log" || skip "cannot build $out: $(head -n 1 "$run_dir/cc.log")"
@@ -93,7 +95,7 @@ rm -rf "$overlay"
 mkdir -p "$overlay/bin" "$overlay/usr/local/bin" "$overlay/bench"
 [[ -z "$qemu_root" ]] || cp -a "$qemu_root/." "$overlay/"
 cp "$A64_BUILD/ember" "$overlay/bin/ember"
-cp "$bin/floor" "$bin/boottime" "$bin/firstout" "$overlay/usr/local/bin/"
+cp "$bin/floor" "$bin/boottime" "$bin/firstout" "$bin/threadcost" "$overlay/usr/local/bin/"
 cp "$bin/stub.bin" "$overlay/bench/"
 
 cat >"$scen" <<'SCRIPT'
@@ -142,6 +144,7 @@ while [ "$i" -le "$RUNS" ]; do
 	esac
 	i=$((i + 1))
 done
+echo "A64-THREAD $(threadcost 20 2>&1)"
 [ -z "$thp" ] || echo "$thp" >$THP
 
 # boot NAME CPUS ROUND CMD...: one boot, "A64-BOOT NAME CPUS ROUND <boottime's line> guest=1|0";
@@ -269,6 +272,8 @@ else
 fi
 echo "start-up / floor: ember $(ratio "${st[ember]}" "${st[floor]}") (target: at the floor, 1.00)," \
 	"qemu $(ratio "${st[qemu]:--}" "${st[floor]}"); qemu / ember $(ratio "${st[qemu]:--}" "${st[ember]}")"
+echo "a process's first thread in the test host (create, first run, condvar wake;" \
+	"tests/bench/threadcost.c): $(sed -n 's/^A64-THREAD //p' "$out")"
 grep '^A64-START-FAILED' "$out" | sed 's/^A64-START-FAILED /start-up run failed: /' | sort | uniq -c |
 	sed 's/^ *//' || true
 grep '^A64-LOG ' "$out" | head -n 24 | sed 's/^A64-LOG /log of a run not counted: /' || true

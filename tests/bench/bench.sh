@@ -66,7 +66,7 @@ micro_nested() {
 	mkdir -p "$ov/bench/build/guests" "$ov/bench/tests/bench" "$ov/lib/modules"
 	cp tests/bench/*.sh "$ov/bench/tests/bench/"
 	cp build/guests/*.bin "$ov/bench/build/guests/"
-	for b in firstout floor vmmcpu tschz randread; do
+	for b in firstout floor vmmcpu tschz threadcost randread; do
 		[[ ! -x build/$b ]] || cp "build/$b" "$ov/bench/build/"
 	done
 	ln -s /bin/ember "$ov/bench/build/ember"

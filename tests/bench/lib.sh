@@ -4,14 +4,14 @@
 
 # bench_tools: build the benchmarks' helper programs into build/, static so
 # that the nested test host runs them as they are: firstout, floor, vmmcpu,
-# tschz, randread (left out without liburing). With BENCH_PREBUILT=1 (in the
+# tschz, threadcost, randread (left out without liburing). With BENCH_PREBUILT=1 (in the
 # test host, which has no compiler) they are taken as they are.
 bench_tools() {
 	[ "${BENCH_PREBUILT:-0}" = 1 ] && return 0
 	mkdir -p build
 	local p
-	for p in firstout floor vmmcpu tschz; do
-		cc -O2 -Wall -Wextra -static -o "build/$p" "tests/bench/$p.c"
+	for p in firstout floor vmmcpu tschz threadcost; do
+		cc -O2 -Wall -Wextra -static -pthread -o "build/$p" "tests/bench/$p.c"
 	done
 	cc -O2 -Wall -Wextra -static -o build/randread tests/bench/randread.c -luring 2>/dev/null ||
 		rm -f build/randread

@@ -70,6 +70,8 @@ else
 	echo "qemu microvm: ${QEMU:-qemu-system-x86_64 not installed}${QEMU:+ failed}: no figure"
 fi
 echo "start-up / floor: ember $(ratio "$et" "$ft")x, qemu $(ratio "$qt" "$ft")x; qemu / ember $(ratio "$qt" "$et")x"
+# What the floor leaves out and Ember cannot: a thread per vCPU (tests/bench/threadcost.c).
+[ ! -x build/threadcost ] || echo "a process's first thread here (create, first run, condvar wake): $(build/threadcost 20)"
 echo "== memory: peak RSS minus the ${touched:-?} KiB of guest RAM the guest touched (Ember -v); $thp"
 mem() { [ -n "$1" ] && [ -n "$touched" ] && echo $(($1 - touched)) || echo; }
 fm=$(mem "$fr") em=$(mem "$er") qm=$(mem "$qr")
