@@ -51,7 +51,7 @@ static void *sleeper(void *arg)
 /* One round in this (fresh) process: the three figures in ns into out[]. */
 static int one_round(long long out[3])
 {
-	struct shared s = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	struct shared s = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 	long long t0, t1, sig;
 	pthread_t t;
 
