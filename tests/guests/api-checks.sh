@@ -117,6 +117,8 @@ check "api: a second ember on the same live socket is refused, status 1 (got $st
 st_po=$?
 api_end $apid 10
 st_ember=$st
+# An ember that ended some other way says why on its stderr.
+[ "$st_ember" -eq 143 ] || tail -n 12 "$OUT/api.err" | sed 's/^/#   api.err: /'
 api_end $evpid 5
 check "api: poweroff ends ember with the SIGTERM status 143; the socket is gone (status $st_po, $st_ember)" \
 	bash -c "[ $st_po -eq 0 ] && grep -qx '{\"id\":1,\"ok\":true,\"state\":\"stopping\"}' $OUT/api-poweroff.out &&

@@ -799,23 +799,25 @@ check_scenario() {
 			"$name: eth0 without mac= has ember's default MAC for tap0 ($want)" \
 			"$(markers EMBER-LINK | tr '\n' ';')"
 		want=$(marker EMBER-HOST-DATA-SHA256 "$log")
+		bytes=$(marker EMBER-HOST-DATA-BYTES "$log")
+		mib="$((${bytes:-0} >> 20)) MiB"
 		v=$(marker EMBER-HOST-TX-STATUS "$log")
 		above=$(marker EMBER-HOST-TX-SECONDS "$log")
-		check '[[ $v == 0 ]]' "$name: host sent 64 MiB to the guest ($above s, $(mb_s "$above" 67108864))" \
+		check '[[ $v == 0 ]]' "$name: host sent $mib to the guest ($above s, $(mb_s "$above" "$bytes"))" \
 			"host nc status '$v'"
 		v=$(marker EMBER-RX-BYTES "$log")
 		line=$(marker EMBER-RX-SHA256 "$log")
-		check '[[ $v == 67108864 && -n $want && $line == "$want" ]]' \
-			"$name: guest received 64 MiB, sha256 matches" \
+		check '[[ -n $bytes && $v == "$bytes" && -n $want && $line == "$want" ]]' \
+			"$name: guest received $mib, sha256 matches" \
 			"guest got '$v' bytes, sha256 '$line', sent $want"
 		v=$(marker EMBER-TX-STATUS "$log")
 		above=$(marker EMBER-TX-SECONDS "$log")
-		check '[[ $v == 0 ]]' "$name: guest sent them back ($above s, $(mb_s "$above" 67108864))" \
+		check '[[ $v == 0 ]]' "$name: guest sent them back ($above s, $(mb_s "$above" "$bytes"))" \
 			"guest nc status '$v'"
 		v=$(marker EMBER-HOST-RX-BYTES "$log")
 		line=$(marker EMBER-HOST-RX-SHA256 "$log")
-		check '[[ $v == 67108864 && -n $want && $line == "$want" ]]' \
-			"$name: host received 64 MiB, sha256 matches" \
+		check '[[ -n $bytes && $v == "$bytes" && -n $want && $line == "$want" ]]' \
+			"$name: host received $mib, sha256 matches" \
 			"host got '$v' bytes, sha256 '$line', sent $want"
 		;;
 	intx-many)
