@@ -134,7 +134,7 @@ endif
 
 test-unit: unit
 	CK_FORK=yes $(BUILD)/unit
-	CK_FORK=yes tests/unit/split.sh $(BUILD)/unit-san
+	CK_FORK=no tests/unit/split.sh $(BUILD)/unit-san
 
 test-guests: $(BUILD)/ember $(BUILD)/ember-san guests
 	tests/guests/run.sh
